@@ -1,0 +1,34 @@
+/// @file
+/// Buffer: a buffer descriptor mapping one range of protocol memory.
+#pragma once
+
+#include <cstdint>
+
+namespace pkio {
+
+class BufferPool;
+
+/// NDIS 5.1: NDIS_BUFFER (an MDL), allocated with NdisAllocateBuffer.
+///
+/// Maps `length` bytes at `address` in the protocol's memory. Buffers are linked into a
+/// packet's chain through `next` (NdisGetNextBuffer); change chains only through the Packet
+/// chain functions, which keep the packet's cached counts and tail right.
+///
+/// For a real NIC the memory must be DMA-able: DPDK memory (rte_malloc, a mempool) or memory
+/// registered with rte_extmem_register. `iova` may carry its IO address; 0 means "ask DPDK"
+/// (rte_mem_virt2iova), which is right for the virtual devices and for DPDK memory.
+struct Buffer {
+  void* address = nullptr;   ///< NdisQueryBuffer's VirtualAddress
+  uint32_t length = 0;       ///< NdisQueryBuffer's Length, in bytes
+  Buffer* next = nullptr;    ///< next buffer in the chain, or null at the end
+  uint64_t iova = 0;         ///< IO address of `address`, or 0 if unknown
+
+  /// The pool this descriptor came from (null for a descriptor the caller owns itself).
+  [[nodiscard]] BufferPool* pool() const noexcept { return pool_; }
+
+ private:
+  friend class BufferPool;
+  BufferPool* pool_ = nullptr;
+};
+
+}  // namespace pkio

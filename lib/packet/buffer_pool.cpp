@@ -1,0 +1,54 @@
+#include "buffer_pool.h"
+
+namespace pkio {
+
+std::unique_ptr<BufferPool> BufferPool::create(uint32_t count) {
+  if (count == 0 || count > (1u << 24)) return nullptr;
+  return std::unique_ptr<BufferPool>(new BufferPool(count));
+}
+
+BufferPool::BufferPool(uint32_t count)
+    : count_(count),
+      buffers_(std::make_unique<Buffer[]>(count)),
+      allocated_(std::make_unique<std::atomic<bool>[]>(count)),
+      free_list_(count) {
+  for (uint32_t i = 0; i < count; ++i) {
+    buffers_[i].pool_ = this;
+    free_list_.try_push(i);
+  }
+}
+
+BufferPool::~BufferPool() = default;
+
+Status BufferPool::allocate(Buffer*& out, void* address, uint32_t length) noexcept {
+  uint32_t index;
+  if (!free_list_.try_pop(index)) {
+    out = nullptr;
+    return Status::failure;  // NdisAllocateBuffer reports an empty pool as failure (R35)
+  }
+  allocated_[index].store(true, std::memory_order_release);  // pairs with free()'s exchange
+  Buffer& b = buffers_[index];
+  b.address = address;
+  b.length = length;
+  b.next = nullptr;
+  b.iova = 0;
+  out = &b;
+  return Status::success;
+}
+
+Status BufferPool::free(Buffer* buffer) noexcept {
+  if (buffer == nullptr || buffer < &buffers_[0] || buffer >= &buffers_[0] + count_) {
+    bad_frees_.fetch_add(1, std::memory_order_relaxed);
+    return Status::failure;
+  }
+  const auto index = static_cast<uint32_t>(buffer - &buffers_[0]);
+  if (!allocated_[index].exchange(false, std::memory_order_acq_rel)) {
+    bad_frees_.fetch_add(1, std::memory_order_relaxed);
+    return Status::failure;  // double free
+  }
+  buffer->next = nullptr;
+  free_list_.push_known_room(index);  // the ring can hold every index
+  return Status::success;
+}
+
+}  // namespace pkio

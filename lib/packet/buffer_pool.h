@@ -1,0 +1,51 @@
+/// @file
+/// BufferPool: a fixed set of buffer descriptors created up front.
+///
+/// Threading: allocate() and free() may be called from any number of threads at once
+/// (lock-free MpmcRing of indices, atomic double-free check). Only create() allocates memory.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "buffer.h"
+#include "ring/mpmc_ring.h"
+#include "status.h"
+
+namespace pkio {
+
+/// NDIS 5.1: a buffer pool (NdisAllocateBufferPool / NdisFreeBufferPool).
+class BufferPool {
+ public:
+  /// A pool of `count` buffer descriptors; null if count is 0 or above 2^24.
+  [[nodiscard]] static std::unique_ptr<BufferPool> create(uint32_t count);
+  ~BufferPool();
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+
+  /// NDIS 5.1: NdisAllocateBuffer. A descriptor mapping `length` bytes at `address`.
+  /// success, or failure if the pool is empty: never resources (contract R35).
+  [[nodiscard]] Status allocate(Buffer*& out, void* address, uint32_t length) noexcept;
+  /// NDIS 5.1: NdisFreeBuffer. success; failure for a foreign or already free descriptor.
+  Status free(Buffer* buffer) noexcept;
+
+  [[nodiscard]] uint32_t capacity() const noexcept { return count_; }
+  [[nodiscard]] uint32_t available() const noexcept {
+    return static_cast<uint32_t>(free_list_.size_approx());
+  }
+  [[nodiscard]] uint64_t bad_frees() const noexcept {
+    return bad_frees_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  explicit BufferPool(uint32_t count);
+
+  uint32_t count_;
+  std::unique_ptr<Buffer[]> buffers_;
+  std::unique_ptr<std::atomic<bool>[]> allocated_;
+  MpmcRing<uint32_t> free_list_;
+  std::atomic<uint64_t> bad_frees_{0};
+};
+
+}  // namespace pkio
