@@ -120,9 +120,10 @@ void Packet::reset_fresh() noexcept {
   std::memset(miniport_reserved_, 0, sizeof miniport_reserved_);
   tracking.binding = nullptr;
   tracking.adapter = nullptr;
-  tracking.submit_tsc = 0;
-  tracking.next = nullptr;
-  tracking.completion_claim.store(0, std::memory_order_relaxed);
+  tracking.submit_cycles = 0;
+  tracking.next.store(nullptr, std::memory_order_relaxed);
+  tracking.remote_claim.store(false, std::memory_order_relaxed);
+  tracking.final_status = Status::success;
 }
 
 }  // namespace pkio

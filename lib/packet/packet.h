@@ -79,14 +79,20 @@ struct PacketCounts {
 /// The framework's own bookkeeping of a packet, outside both reserved areas.
 /// Written by the dispatcher; a protocol or miniport reads none of it.
 struct PacketTracking {
+  /// Written by the pool, the submitting thread and the adapter's worker, each while it owns
+  /// the packet; atomic so that a packet freed or resubmitted out of turn is seen.
   std::atomic<PacketState> state{PacketState::free};
-  /// Final status being delivered; swapped atomically so that a completion racing the return
-  /// from send_packets is taken exactly once (contract R8).
-  std::atomic<uint32_t> completion_claim{0};
+  /// Set by a send_complete from a thread other than the worker: a second one is a double
+  /// completion and is refused before it can reach the queue (contract R8, R20).
+  std::atomic<bool> remote_claim{false};
+  Status final_status = Status::success;  ///< the completion status, until it is delivered
   void* binding = nullptr;    ///< the binding that submitted it (R5)
   void* adapter = nullptr;    ///< the adapter it was submitted to (R20: foreign completions)
-  uint64_t submit_tsc = 0;    ///< cycle counter at submission, for latency
-  Packet* next = nullptr;     ///< intrusive link for the dispatcher's queues
+  uint64_t submit_cycles = 0; ///< cycle counter at submission, for latency
+  Status remote_status = Status::success;  ///< status of a send_complete from another thread
+  std::atomic<Packet*> next{nullptr};  ///< intrusive link for the dispatcher's queues
+  Packet* pending_prev = nullptr;      ///< links in the adapter's list of packets in the miniport
+  Packet* pending_next = nullptr;
 };
 
 /// NDIS 5.1: NDIS_PACKET, allocated from a PacketPool with NdisAllocatePacket.

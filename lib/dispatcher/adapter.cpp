@@ -1,0 +1,767 @@
+#include "adapter.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <cstring>
+
+#include "binding.h"
+#include "cycles.h"
+
+namespace pkio {
+
+namespace {
+
+/// The adapter whose worker step is running on this thread, if any.
+thread_local Adapter* tls_worker = nullptr;
+
+/// Placed in each packet's status before send_packets: a serialized miniport that leaves it
+/// there did not set a status.
+constexpr auto status_unset = static_cast<Status>(0xFFFFFFFFu);
+
+struct WorkerScope {  // marks this thread as the adapter's worker for the scope
+  explicit WorkerScope(Adapter* adapter) noexcept : previous(tls_worker) { tls_worker = adapter; }
+  ~WorkerScope() { tls_worker = previous; }
+  Adapter* previous;
+};
+
+}  // namespace
+
+struct Adapter::ControlRequest {
+  enum class Kind { query, reset, halt } kind;
+  Oid oid{};
+  void* buffer = nullptr;
+  uint32_t length = 0;
+  uint32_t* written = nullptr;
+  uint32_t* needed = nullptr;
+  Status result = Status::pending;
+  std::atomic<bool> done{false};
+};
+
+// ---------------------------------------------------------------------------------------------
+// Creation and worker control
+
+Adapter::Adapter(const MiniportCharacteristics& miniport, void* context, const AdapterConfig& config)
+    : miniport_(miniport), miniport_context_(context), config_(config) {}
+
+Status Adapter::create(const MiniportCharacteristics& miniport, void* context,
+                       const AdapterConfig& config, std::unique_ptr<Adapter>& out,
+                       std::string* error) {
+  if (miniport.send_packets == nullptr && miniport.send == nullptr) {
+    if (error) *error = "miniport offers neither send_packets nor send";
+    return Status::failure;
+  }
+  std::unique_ptr<Adapter> a(new Adapter(miniport, context, config));
+  uint32_t value = 0, written = 0, needed = 0;
+  uint32_t max_send = config.maximum_send_packets;
+  if (max_send == 0) {
+    max_send = 1;  // R15: 1 if the query fails
+    if (miniport.query_information &&
+        miniport.query_information(context, Oid::maximum_send_packets, &value, sizeof value,
+                                   &written, &needed) == Status::success &&
+        written == sizeof value && value > 0)
+      max_send = value;
+  }
+  a->max_send_ = max_send > max_batch ? max_batch : max_send;
+  a->max_total_size_ = config.default_maximum_total_size;
+  if (miniport.query_information &&
+      miniport.query_information(context, Oid::maximum_total_size, &value, sizeof value, &written,
+                                 &needed) == Status::success &&
+      written == sizeof value && value > 0)
+    a->max_total_size_ = value;
+  a->timeout_cycles_ = config.send_timeout_ns == 0
+                           ? 0
+                           : static_cast<uint64_t>(static_cast<double>(config.send_timeout_ns) *
+                                                   static_cast<double>(cycles_per_second()) / 1e9);
+  a->batch_sizes_ = std::make_unique<WorkerCounter[]>(a->max_send_ + 1);
+  out = std::move(a);
+  return Status::success;
+}
+
+Adapter::~Adapter() {
+  halt();
+  for (uint32_t i = 0; i < binding_count_.load(); ++i) delete bindings_[i];
+}
+
+Status Adapter::start_worker(int cpu) {
+  if (config_.run_to_completion || worker_running_.load()) return Status::failure;
+  stop_worker_.store(false);
+  worker_running_.store(true);
+  worker_ = std::thread([this, cpu] {
+    if (cpu >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
+    while (!stop_worker_.load(std::memory_order_relaxed)) poll();
+  });
+  return Status::success;
+}
+
+void Adapter::stop_worker() {
+  if (!worker_running_.load()) return;
+  stop_worker_.store(true);
+  worker_.join();
+  worker_running_.store(false);
+}
+
+bool Adapter::on_worker() const noexcept { return tls_worker == this; }
+
+// ---------------------------------------------------------------------------------------------
+// Protocol edge
+
+struct AdapterAccess {
+  static Status admit(Adapter& a, Binding& b, Packet* p) noexcept { return a.admit(b, p); }
+  static void submit_chain(Adapter& a, Packet* first, Packet* last) noexcept {
+    a.submit_chain(first, last);
+  }
+  static void count_rejected_sync(Adapter& a) noexcept {
+    a.rejected_sync_.fetch_add(1, std::memory_order_relaxed);
+  }
+  static void count_submitted(Adapter& a, uint64_t n) noexcept {
+    a.submitted_.fetch_add(n, std::memory_order_relaxed);
+  }
+  static void count_rejected_entry(Adapter& a) noexcept {
+    a.count_violation(&Violations::rejected_entries);
+  }
+  static bool on_worker(const Adapter& a) noexcept { return a.on_worker(); }
+  static bool in_poll(const Adapter& a) noexcept { return a.in_poll_; }
+  static bool run_to_completion(const Adapter& a) noexcept { return a.config_.run_to_completion; }
+  static bool worker_running(const Adapter& a) noexcept { return a.worker_running_.load(); }
+  static bool halting(const Adapter& a) noexcept { return a.halting_.load(); }
+  static Status add_binding(Adapter& a, Binding* b) {
+    std::lock_guard lock(a.control_mutex_);
+    if (a.halting_.load()) return Status::closing;
+    const uint32_t n = a.binding_count_.load(std::memory_order_relaxed);
+    if (n == max_bindings) return Status::failure;
+    a.bindings_[n] = b;
+    a.binding_count_.store(n + 1, std::memory_order_release);  // pairs with indicate_all
+    return Status::success;
+  }
+  static void complete(Adapter& a, Packet* p, Status s) noexcept {
+    if (a.on_worker())
+      a.complete_from_worker(p, s);
+    else
+      a.complete_from_remote(p, s);
+  }
+  static void resources_available(Adapter& a) noexcept {
+    a.resources_signal_.store(true, std::memory_order_release);  // read by poll()
+  }
+  static void media(Adapter& a, MediaState state) noexcept {
+    a.media_state_.store(state, std::memory_order_release);  // delivered by the worker
+  }
+};
+
+Status Adapter::admit(Binding& binding, Packet* p) noexcept {
+  if (binding.closing_.load(std::memory_order_relaxed) || halting_.load(std::memory_order_relaxed))
+    return Status::closing;
+  if (resetting_.load(std::memory_order_relaxed)) return Status::reset_in_progress;
+  if (media_state_.load(std::memory_order_relaxed) != MediaState::connected) return Status::no_cable;
+  PacketCounts counts;
+  if (p->query(counts) != Status::success || counts.first_buffer == nullptr ||
+      counts.total_length == 0 || counts.total_length > max_total_size_ || !p->ieee8021q.is_valid())
+    return Status::invalid_packet;  // R10
+  return Status::success;
+}
+
+void Adapter::submit_chain(Packet* first, Packet* last) noexcept {
+  if (config_.run_to_completion) {
+    for (Packet* p = first;;) {
+      Packet* next = p->tracking.next.load(std::memory_order_relaxed);
+      if (p->tracking.state.load(std::memory_order_relaxed) == PacketState::completing)
+        completed_.push_back(p);
+      else
+        queue_.push_back(p);
+      if (p == last) break;
+      p = next;
+    }
+    if (!in_poll_) poll();
+  } else {
+    submissions_.push_chain(first, last);
+  }
+}
+
+namespace {
+
+/// Takes a packet from its protocol: it must be the protocol's (not free, not in flight).
+bool take_ownership(Packet* p) noexcept {
+  return p != nullptr && p->tracking.state.load(std::memory_order_acquire) == PacketState::protocol;
+}
+
+void stamp(Packet* p, Binding* b, Adapter* a, uint64_t now) noexcept {
+  p->tracking.binding = b;
+  p->tracking.adapter = a;
+  p->tracking.submit_cycles = now;
+}
+
+}  // namespace
+
+Status send(Binding* binding, Packet* packet) noexcept {
+  if (binding == nullptr) return Status::failure;
+  Adapter& a = binding->adapter_;
+  if (!take_ownership(packet)) {
+    AdapterAccess::count_rejected_entry(a);
+    AdapterAccess::count_rejected_sync(a);
+    return Status::failure;
+  }
+  const Status s = AdapterAccess::admit(a, *binding, packet);
+  if (s != Status::success) {
+    AdapterAccess::count_rejected_sync(a);
+    return s;
+  }
+  stamp(packet, binding, &a, read_cycles());
+  packet->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
+  binding->outstanding_.fetch_add(1, std::memory_order_acq_rel);
+  AdapterAccess::count_submitted(a, 1);
+  AdapterAccess::submit_chain(a, packet, packet);
+  return Status::pending;
+}
+
+void send_packets(Binding* binding, Packet* const* packets, uint32_t n) noexcept {
+  if (binding == nullptr || packets == nullptr || n == 0) return;  // R3
+  Adapter& a = binding->adapter_;
+  const uint64_t now = read_cycles();
+  Packet* first = nullptr;
+  Packet* last = nullptr;
+  uint32_t accepted = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    Packet* p = packets[i];
+    if (!take_ownership(p)) {  // null, in flight, freed, or twice in this array
+      AdapterAccess::count_rejected_entry(a);
+      continue;
+    }
+    const Status s = AdapterAccess::admit(a, *binding, p);
+    stamp(p, binding, &a, now);
+    if (s == Status::success) {
+      p->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
+    } else {
+      // Fails now, completes through the worker like every other packet (R2).
+      p->tracking.final_status = s;
+      p->tracking.state.store(PacketState::completing, std::memory_order_relaxed);
+    }
+    if (last != nullptr)
+      last->tracking.next.store(p, std::memory_order_relaxed);
+    else
+      first = p;
+    last = p;
+    ++accepted;
+  }
+  if (accepted == 0) return;
+  binding->outstanding_.fetch_add(accepted, std::memory_order_acq_rel);
+  AdapterAccess::count_submitted(a, accepted);
+  AdapterAccess::submit_chain(a, first, last);
+}
+
+Status open_adapter(Adapter& adapter, const ProtocolCharacteristics& protocol,
+                    void* binding_context, Binding*& out) {
+  out = nullptr;
+  if (protocol.send_complete == nullptr) return Status::failure;
+  auto* b = new Binding(adapter, protocol, binding_context);
+  const Status s = AdapterAccess::add_binding(adapter, b);
+  if (s != Status::success) {
+    delete b;
+    return s;
+  }
+  out = b;
+  return Status::success;
+}
+
+Status close_adapter(Binding* binding) {
+  if (binding == nullptr) return Status::failure;
+  binding->closing_.store(true, std::memory_order_release);
+  Adapter& a = binding->adapter_;
+  if (binding->outstanding_.load(std::memory_order_acquire) == 0) return Status::success;
+  // Inside a handler, waiting would deadlock: the binding closes as its packets complete.
+  if (AdapterAccess::in_poll(a) && AdapterAccess::on_worker(a)) return Status::pending;
+  const bool poll_here =
+      AdapterAccess::run_to_completion(a) || !AdapterAccess::worker_running(a);
+  while (binding->outstanding_.load(std::memory_order_acquire) != 0) {
+    if (poll_here)
+      a.poll();
+    else
+      std::this_thread::yield();
+  }
+  return Status::success;
+}
+
+Status query_information(Binding* binding, Oid oid, void* buffer, uint32_t length,
+                         uint32_t* bytes_written, uint32_t* bytes_needed) {
+  if (binding == nullptr || bytes_written == nullptr || bytes_needed == nullptr)
+    return Status::failure;
+  return binding->adapter_.query(oid, buffer, length, bytes_written, bytes_needed);
+}
+
+Adapter* binding_adapter(const Binding* binding) noexcept {
+  return binding ? &binding->adapter_ : nullptr;
+}
+
+uint64_t binding_outstanding(const Binding* binding) noexcept {
+  return binding ? binding->outstanding_.load(std::memory_order_acquire) : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Miniport edge
+
+void send_complete(Adapter& adapter, Packet* packet, Status status) noexcept {
+  AdapterAccess::complete(adapter, packet, status);
+}
+
+void send_resources_available(Adapter& adapter) noexcept {
+  AdapterAccess::resources_available(adapter);
+}
+
+void indicate_status(Adapter& adapter, Indication indication) noexcept {
+  if (indication == Indication::media_connect)
+    AdapterAccess::media(adapter, MediaState::connected);
+  else if (indication == Indication::media_disconnect)
+    AdapterAccess::media(adapter, MediaState::disconnected);
+  // reset_start / reset_end come from the framework's own reset path, not from miniports.
+}
+
+Status answer_query(const void* value, uint32_t size, void* buffer, uint32_t length,
+                    uint32_t* bytes_written, uint32_t* bytes_needed) noexcept {
+  *bytes_written = 0;
+  *bytes_needed = size;
+  if (buffer == nullptr || length < size) return Status::invalid_length;
+  std::memcpy(buffer, value, size);
+  *bytes_written = size;
+  return Status::success;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker
+
+uint32_t Adapter::poll() noexcept {
+  if (in_poll_) return 0;  // a handler's send reached us: the outer step carries on
+  in_poll_ = true;
+  WorkerScope scope(this);
+
+  if (ControlRequest* request = mailbox_.load(std::memory_order_acquire)) {
+    mailbox_.store(nullptr, std::memory_order_relaxed);
+    run_control(*request);
+  }
+  drain_submissions();
+  drain_remote_completions();
+  if (resources_signal_.load(std::memory_order_relaxed) &&
+      resources_signal_.exchange(false, std::memory_order_acquire))
+    blocked_on_resources_ = false;
+  deliver_indications();
+  if (indicated_media_ != MediaState::connected) fail_queued(Status::no_cable);  // R30
+  dispatch();
+  if (miniport_.poll) miniport_.poll(miniport_context_);
+  drain_remote_completions();
+  if (timeout_cycles_ != 0 && pending_head_ != nullptr) check_timeouts();
+  const uint32_t delivered = deliver();
+  in_poll_ = false;
+  return delivered;
+}
+
+void Adapter::drain_submissions() noexcept {
+  if (config_.run_to_completion) return;
+  while (Packet* p = submissions_.pop()) {
+    if (p->tracking.state.load(std::memory_order_relaxed) == PacketState::completing)
+      completed_.push_back(p);
+    else
+      queue_.push_back(p);
+  }
+}
+
+void Adapter::drain_remote_completions() noexcept {
+  while (Packet* p = remote_completions_.pop()) {
+    const PacketState s = p->tracking.state.load(std::memory_order_relaxed);
+    if (s != PacketState::in_miniport && s != PacketState::pending) {
+      count_violation(&Violations::unexpected_completion);
+      continue;
+    }
+    complete(p, p->tracking.remote_status);
+  }
+}
+
+void Adapter::dispatch() noexcept {
+  Packet* batch[max_batch];
+  while (!queue_.empty() && !blocked_on_resources_) {
+    uint32_t n = 0;
+    while (n < max_send_) {
+      Packet* p = queue_.pop_front();
+      if (p == nullptr) break;
+      p->tracking.state.store(PacketState::in_miniport, std::memory_order_relaxed);
+      p->oob.status = status_unset;
+      link_pending(p);
+      batch[n++] = p;
+    }
+    batches_.add(1);
+    batch_packets_.add(n);
+    batch_sizes_[n].add(1);
+    if (miniport_.send_packets != nullptr) {
+      miniport_.send_packets(miniport_context_, batch, n);
+      if (miniport_.deserialized) {
+        for (uint32_t i = 0; i < n; ++i) {
+          Packet* p = batch[i];
+          if (p->oob.status == Status::resources) count_violation(&Violations::deserialized_resources);
+          if (p->tracking.state.load(std::memory_order_relaxed) == PacketState::in_miniport)
+            p->tracking.state.store(PacketState::pending, std::memory_order_relaxed);
+        }
+      } else {
+        post_process_serialized(batch, n);
+      }
+    } else {
+      send_one_by_one(batch, n);
+    }
+  }
+}
+
+void Adapter::post_process_serialized(Packet* const* batch, uint32_t n) noexcept {
+  for (uint32_t i = 0; i < n; ++i) {
+    Packet* p = batch[i];
+    const Status s = p->oob.status;
+    if (p->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) {
+      // Completed inline before send_packets returned (R8): already on its way back. Only
+      // pending may go with that; a final status as well would be a second completion.
+      if (s != Status::pending) count_violation(&Violations::unexpected_completion);
+      continue;
+    }
+    if (s == Status::pending) {
+      p->tracking.state.store(PacketState::pending, std::memory_order_relaxed);
+    } else if (s == Status::resources) {
+      // R16/R17: this packet and every later one still in the miniport go back to the head,
+      // in order, until the next send_complete or send_resources_available.
+      Packet* back[max_batch];
+      uint32_t k = 0;
+      for (uint32_t j = i; j < n; ++j) {
+        Packet* q = batch[j];
+        if (q->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) continue;
+        unlink_pending(q);
+        q->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
+        back[k++] = q;
+      }
+      queue_.push_front(back, k);
+      requeued_.add(k);
+      resources_events_.add(1);
+      blocked_on_resources_ = true;
+      return;
+    } else if (s == status_unset) {
+      count_violation(&Violations::status_unset);
+      complete(p, Status::failure);
+    } else {
+      complete(p, s);
+    }
+  }
+}
+
+void Adapter::send_one_by_one(Packet* const* batch, uint32_t n) noexcept {
+  for (uint32_t i = 0; i < n; ++i) {
+    Packet* p = batch[i];
+    const Status s = miniport_.send(miniport_context_, p, p->flags);
+    if (p->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) continue;
+    if (s == Status::pending) {
+      p->tracking.state.store(PacketState::pending, std::memory_order_relaxed);
+    } else if (s == Status::resources && !miniport_.deserialized) {  // R19
+      Packet* back[max_batch];
+      uint32_t k = 0;
+      for (uint32_t j = i; j < n; ++j) {
+        unlink_pending(batch[j]);
+        batch[j]->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
+        back[k++] = batch[j];
+      }
+      queue_.push_front(back, k);
+      requeued_.add(k);
+      resources_events_.add(1);
+      blocked_on_resources_ = true;
+      return;
+    } else {
+      complete(p, s);
+    }
+  }
+}
+
+void Adapter::complete(Packet* p, Status status) noexcept {
+  if (!is_known(status) || !is_final_send_status(status)) {  // R22
+    count_violation(&Violations::bad_final_status);
+    status = Status::failure;
+  }
+  unlink_pending(p);
+  p->tracking.final_status = status;
+  p->tracking.state.store(PacketState::completing, std::memory_order_relaxed);
+  completed_.push_back(p);
+  blocked_on_resources_ = false;  // a send_complete also resumes requeued packets (R16)
+}
+
+void Adapter::complete_from_worker(Packet* p, Status status) noexcept {
+  if (p == nullptr || p->tracking.adapter != this) {
+    count_violation(&Violations::foreign_completion);
+    return;
+  }
+  const PacketState s = p->tracking.state.load(std::memory_order_relaxed);
+  if (s != PacketState::in_miniport && s != PacketState::pending) {
+    count_violation(&Violations::unexpected_completion);  // R20
+    return;
+  }
+  complete(p, status);
+}
+
+void Adapter::complete_from_remote(Packet* p, Status status) noexcept {
+  if (p == nullptr || p->tracking.adapter != this) {
+    count_violation(&Violations::foreign_completion);
+    return;
+  }
+  // The exchange makes a second completion from any thread lose before it reaches the queue.
+  if (p->tracking.remote_claim.exchange(true, std::memory_order_acq_rel)) {
+    count_violation(&Violations::unexpected_completion);
+    return;
+  }
+  p->tracking.remote_status = status;
+  remote_completions_.push(p);  // the worker checks the state and completes (R8)
+}
+
+uint32_t Adapter::deliver() noexcept {
+  if (completed_.empty()) return 0;
+  const uint64_t now = read_cycles();
+  uint32_t total = 0;
+  Packet* run[64];
+  while (!completed_.empty()) {
+    // A run of consecutive completions of one binding becomes one handler call.
+    Binding* binding = static_cast<Binding*>(completed_.front()->tracking.binding);
+    uint32_t n = 0;
+    while (n < 64 && !completed_.empty() &&
+           completed_.front()->tracking.binding == binding) {
+      Packet* p = completed_.pop_front();
+      const Status s = p->tracking.final_status;
+      p->oob.status = s;
+      completed_by_status_[status_index(s)].add(1);
+      latency_.record(now - p->tracking.submit_cycles);
+      p->tracking.remote_claim.store(false, std::memory_order_relaxed);
+      // Release: the protocol (and any thread it passes the packet to) sees our writes.
+      p->tracking.state.store(PacketState::protocol, std::memory_order_release);
+      run[n++] = p;
+    }
+    total += n;
+    binding->protocol_.send_complete(binding->context_, run, n);  // no lock held (R9)
+    binding->outstanding_.fetch_sub(n, std::memory_order_acq_rel);  // after: close waits for it
+  }
+  return total;
+}
+
+void Adapter::fail_queued(Status status) noexcept {
+  drain_submissions();
+  while (Packet* p = queue_.pop_front()) {
+    p->tracking.final_status = status;
+    p->tracking.state.store(PacketState::completing, std::memory_order_relaxed);
+    completed_.push_back(p);
+  }
+  blocked_on_resources_ = false;
+}
+
+void Adapter::force_complete_pending(Status status) noexcept {
+  while (Packet* p = pending_head_) complete(p, status);  // complete() unlinks it
+}
+
+void Adapter::link_pending(Packet* p) noexcept {
+  p->tracking.pending_next = nullptr;
+  p->tracking.pending_prev = pending_tail_;
+  if (pending_tail_ != nullptr)
+    pending_tail_->tracking.pending_next = p;
+  else
+    pending_head_ = p;
+  pending_tail_ = p;
+  ++pending_count_;
+}
+
+void Adapter::unlink_pending(Packet* p) noexcept {
+  Packet* prev = p->tracking.pending_prev;
+  Packet* next = p->tracking.pending_next;
+  if (prev == nullptr && next == nullptr && pending_head_ != p) return;  // not linked
+  if (prev != nullptr) prev->tracking.pending_next = next; else pending_head_ = next;
+  if (next != nullptr) next->tracking.pending_prev = prev; else pending_tail_ = prev;
+  p->tracking.pending_prev = p->tracking.pending_next = nullptr;
+  --pending_count_;
+}
+
+void Adapter::check_timeouts() noexcept {
+  // The list is in hand-over order, so its head is the oldest packet in the miniport.
+  if (read_cycles() - pending_head_->tracking.submit_cycles <= timeout_cycles_) return;
+  count_violation(&Violations::hangs);
+  do_reset();  // R23: a hang goes through the reset path; nothing pends forever
+}
+
+void Adapter::deliver_indications() noexcept {
+  const MediaState now = media_state_.load(std::memory_order_acquire);
+  if (now == indicated_media_ || halting_.load(std::memory_order_relaxed)) return;
+  indicated_media_ = now;  // R29: only real changes reach the bindings
+  indicate_all(now == MediaState::connected ? Indication::media_connect
+                                            : Indication::media_disconnect);
+}
+
+void Adapter::indicate_all(Indication indication) noexcept {
+  const uint32_t n = binding_count_.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < n; ++i) {
+    Binding* b = bindings_[i];
+    if (b->protocol_.status != nullptr && !b->closing_.load(std::memory_order_relaxed))
+      b->protocol_.status(b->context_, indication);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control path: reset, halt, requests
+
+Status Adapter::do_reset() noexcept {
+  resetting_.store(true, std::memory_order_release);
+  resets_.add(1);
+  indicate_all(Indication::reset_start);
+  fail_queued(Status::reset_in_progress);
+  if (miniport_.reset != nullptr) (void)miniport_.reset(miniport_context_);
+  drain_remote_completions();
+  // R12: what the miniport did not complete during its reset completes now, exactly once.
+  force_complete_pending(miniport_.deserialized ? Status::request_aborted
+                                                : Status::reset_in_progress);
+  deliver();
+  resetting_.store(false, std::memory_order_release);
+  indicate_all(Indication::reset_end);
+  return Status::success;
+}
+
+void Adapter::do_halt() noexcept {
+  fail_queued(Status::adapter_removed);
+  if (miniport_.halt != nullptr) miniport_.halt(miniport_context_);
+  drain_remote_completions();
+  force_complete_pending(Status::request_aborted);
+  deliver();
+}
+
+void Adapter::run_control(ControlRequest& request) noexcept {
+  switch (request.kind) {
+    case ControlRequest::Kind::query:
+      request.result = do_query(request.oid, request.buffer, request.length, request.written,
+                                request.needed);
+      break;
+    case ControlRequest::Kind::reset:
+      request.result = do_reset();
+      break;
+    case ControlRequest::Kind::halt:
+      do_halt();
+      request.result = Status::success;
+      break;
+  }
+  request.done.store(true, std::memory_order_release);  // pairs with run_on_worker's wait
+}
+
+Status Adapter::run_on_worker(ControlRequest& request) {
+  std::lock_guard lock(control_mutex_);  // R28: one request at a time
+  if (on_worker() || !worker_running_.load()) {
+    // We are the worker (run-to-completion, or inside a handler), or no worker runs: the
+    // miniport is not in use by anyone else, so run it here.
+    const bool was_in_poll = in_poll_;
+    WorkerScope scope(this);
+    in_poll_ = true;
+    run_control(request);
+    in_poll_ = was_in_poll;
+    return request.result;
+  }
+  mailbox_.store(&request, std::memory_order_release);  // pairs with poll()'s acquire
+  while (!request.done.load(std::memory_order_acquire)) std::this_thread::yield();
+  return request.result;
+}
+
+Status Adapter::reset() {
+  ControlRequest r{ControlRequest::Kind::reset};
+  return run_on_worker(r);
+}
+
+void Adapter::halt() {
+  if (halted_) return;
+  halting_.store(true, std::memory_order_release);
+  stop_worker();
+  ControlRequest r{ControlRequest::Kind::halt};
+  (void)run_on_worker(r);
+  halted_ = true;
+}
+
+Status Adapter::query(Oid oid, void* buffer, uint32_t length, uint32_t* written, uint32_t* needed) {
+  ControlRequest r{ControlRequest::Kind::query, oid, buffer, length, written, needed};
+  return run_on_worker(r);
+}
+
+Status Adapter::do_query(Oid oid, void* buffer, uint32_t length, uint32_t* written,
+                         uint32_t* needed) noexcept {
+  const AdapterCounters c = counters();
+  switch (oid) {
+    case Oid::maximum_send_packets:
+      return answer_query(&max_send_, sizeof max_send_, buffer, length, written, needed);
+    case Oid::transmit_queue_length: {  // R27
+      const auto value = static_cast<uint32_t>(c.in_flight);
+      return answer_query(&value, sizeof value, buffer, length, written, needed);
+    }
+    case Oid::xmit_ok:
+    case Oid::xmit_error: {  // R25: 8 bytes if there is room, else 4
+      const uint64_t value = oid == Oid::xmit_ok ? c.completed_ok : c.completed_error;
+      if (length >= 8 || length < 4)
+        return answer_query(&value, 8, buffer, length, written, needed);
+      const auto small = static_cast<uint32_t>(value);
+      return answer_query(&small, 4, buffer, length, written, needed);
+    }
+    default:
+      break;
+  }
+  *written = 0;
+  *needed = 0;
+  if (miniport_.query_information == nullptr) return Status::not_supported;
+  const Status s = miniport_.query_information(miniport_context_, oid, buffer, length, written, needed);
+  if (*written > length) *written = length;  // R24: never more than the buffer
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counters
+
+void Adapter::count_violation(uint64_t Violations::*which) noexcept {
+  static const Violations layout{};
+  const auto index = static_cast<std::size_t>(
+      reinterpret_cast<const char*>(&(layout.*which)) - reinterpret_cast<const char*>(&layout)) /
+      sizeof(uint64_t);
+  violations_[index].fetch_add(1, std::memory_order_relaxed);
+}
+
+AdapterCounters Adapter::counters() const noexcept {
+  AdapterCounters c;
+  uint64_t completed = 0;
+  for (unsigned i = 0; i < status_count; ++i) {
+    c.completed_by_status[i] = completed_by_status_[i].get();
+    completed += c.completed_by_status[i];
+  }
+  c.completed_ok = c.completed_by_status[status_index(Status::success)];
+  c.completed_error = completed - c.completed_ok;
+  c.submitted = submitted_.load(std::memory_order_relaxed);
+  c.rejected_sync = rejected_sync_.load(std::memory_order_relaxed);
+  c.in_flight = c.submitted > completed ? c.submitted - completed : 0;
+  c.batches = batches_.get();
+  c.batch_packets = batch_packets_.get();
+  c.resources_events = resources_events_.get();
+  c.requeued = requeued_.get();
+  c.resets = resets_.get();
+  auto* v = reinterpret_cast<uint64_t*>(&c.violations);
+  for (std::size_t i = 0; i < violations_.size(); ++i)
+    v[i] = violations_[i].load(std::memory_order_relaxed);
+  return c;
+}
+
+std::vector<uint64_t> Adapter::batch_size_counts() const {
+  std::vector<uint64_t> out(max_send_ + 1);
+  for (uint32_t i = 0; i <= max_send_; ++i) out[i] = batch_sizes_[i].get();
+  return out;
+}
+
+bool Adapter::idle() const noexcept {
+  const AdapterCounters c = counters();
+  return c.in_flight == 0;
+}
+
+void Adapter::reset_statistics() noexcept {
+  latency_.reset();
+  for (uint32_t i = 0; i <= max_send_; ++i) batch_sizes_[i].value.store(0);
+  batches_.value.store(0);
+  batch_packets_.value.store(0);
+  resources_events_.value.store(0);
+  requeued_.value.store(0);
+}
+
+}  // namespace pkio

@@ -1,0 +1,215 @@
+/// @file
+/// Adapter: the dispatcher between bindings and one miniport (NDIS: the miniport block that
+/// NDIS keeps per adapter). It queues submitted packets, hands them to the miniport in arrays
+/// of at most maximum_send_packets, interprets the statuses, requeues after `resources`,
+/// detects hangs, and delivers completions to the submitting bindings in batches.
+///
+/// Threading: one worker thread per adapter runs poll(): either a thread the adapter starts
+/// (start_worker) or, in run-to-completion mode, the thread that sends (send_packets then runs
+/// a poll step itself, with no ring hop). Producers on other threads hand packets over through
+/// a lock-free intrusive MPSC queue (one atomic exchange per send_packets call). The data path
+/// takes no lock and does no heap allocation; control calls (create, reset, query) may.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dispatcher/latency_histogram.h"
+#include "dispatcher/packet_queue.h"
+#include "miniport/miniport.h"
+#include "protocol/protocol.h"
+
+namespace pkio {
+
+/// How an adapter runs.
+struct AdapterConfig {
+  /// OID_GEN_MAXIMUM_SEND_PACKETS to enforce; 0 = ask the miniport (1 if it cannot say).
+  /// Capped at max_batch.
+  uint32_t maximum_send_packets = 0;
+  /// True: the sending thread is the worker (single-threaded generators). False: a worker
+  /// thread (start_worker) or an external loop calls poll() and any thread may send.
+  bool run_to_completion = true;
+  /// A packet pending longer than this goes through the reset path (R23). 0 = never.
+  uint64_t send_timeout_ns = 2'000'000'000;
+  /// Frame size limit for R10 when the miniport cannot answer OID_GEN_MAXIMUM_TOTAL_SIZE.
+  uint32_t default_maximum_total_size = 1514;
+};
+
+/// Largest array the dispatcher hands to a miniport.
+inline constexpr uint32_t max_batch = 1024;
+/// Most bindings one adapter serves.
+inline constexpr uint32_t max_bindings = 64;
+
+/// Contract violations the dispatcher detected and survived.
+struct Violations {
+  uint64_t foreign_completion = 0;   ///< send_complete for another adapter's or no packet (R20)
+  uint64_t unexpected_completion = 0;///< for a packet not pending: double, never pended (R20)
+  uint64_t bad_final_status = 0;     ///< pending/resources/unknown given as final (R22)
+  uint64_t status_unset = 0;         ///< serialized miniport left a status unset
+  uint64_t deserialized_resources = 0; ///< a deserialized miniport said resources (R18)
+  uint64_t rejected_entries = 0;     ///< null entries or packets not owned by the protocol
+  uint64_t hangs = 0;                ///< sends that timed out (R23)
+};
+
+/// A snapshot of an adapter's counters (contract R40: they reconcile at rest).
+struct AdapterCounters {
+  uint64_t submitted = 0;            ///< packets accepted by send/send_packets
+  uint64_t rejected_sync = 0;        ///< send() calls that returned a final status at once
+  uint64_t completed_ok = 0;         ///< completions with success
+  uint64_t completed_error = 0;      ///< completions with any other status
+  std::array<uint64_t, status_count> completed_by_status{};  ///< indexed by status_index
+  uint64_t in_flight = 0;            ///< submitted and not yet completed (transmit_queue_length)
+  uint64_t batches = 0;              ///< send_packets calls made to the miniport
+  uint64_t batch_packets = 0;        ///< packets in those calls
+  uint64_t resources_events = 0;     ///< `resources` answers (partial acceptance)
+  uint64_t requeued = 0;             ///< packets put back at the head after `resources`
+  uint64_t resets = 0;
+  Violations violations{};
+};
+
+class Adapter {
+ public:
+  /// NDIS 5.1: NdisMRegisterMiniport + MiniportInitialize. failure, with `error` set, if the
+  /// characteristics offer neither send_packets nor send (R13). Queries the miniport for
+  /// maximum_send_packets (R15: 1 if it cannot say) and maximum_total_size.
+  [[nodiscard]] static Status create(const MiniportCharacteristics& miniport, void* context,
+                                     const AdapterConfig& config, std::unique_ptr<Adapter>& out,
+                                     std::string* error = nullptr);
+  /// Halts the adapter (see halt()) and frees it. No binding may be used afterwards.
+  ~Adapter();
+  Adapter(const Adapter&) = delete;
+  Adapter& operator=(const Adapter&) = delete;
+
+  /// One worker step: take new submissions, hand queued packets to the miniport in arrays,
+  /// let the miniport reap completions, deliver completions, check timeouts and requests.
+  /// Context: the worker thread only. Returns the number of packets completed in this step.
+  uint32_t poll() noexcept;
+
+  /// Starts a worker thread that polls until stop_worker (not in run-to-completion mode).
+  /// `cpu` >= 0 pins it. failure if already running or in run-to-completion mode.
+  [[nodiscard]] Status start_worker(int cpu = -1);
+  void stop_worker();
+
+  /// NDIS 5.1: NdisReset. Bindings see reset_start, every queued and pending packet
+  /// completes exactly once (reset_in_progress, or request_aborted if deserialized), sends
+  /// meanwhile get reset_in_progress, then reset_end (R12). Runs on the worker.
+  Status reset();
+
+  /// NDIS 5.1: MiniportHalt through NdisMDeregisterMiniport. Stops the worker, completes
+  /// every queued packet (adapter_removed) and every pending one after the miniport's halt
+  /// (request_aborted), delivers them, and refuses later sends (closing). Idempotent.
+  void halt();
+
+  /// Runs a query on the worker, one at a time (R28). Framework-answered OIDs:
+  /// maximum_send_packets, xmit_ok, xmit_error (4 or 8 bytes, R25), transmit_queue_length
+  /// (R27); the rest go to the miniport; not_supported if it has no query function.
+  [[nodiscard]] Status query(Oid oid, void* buffer, uint32_t length, uint32_t* bytes_written,
+                             uint32_t* bytes_needed);
+
+  [[nodiscard]] AdapterCounters counters() const noexcept;
+  [[nodiscard]] const LatencyHistogram& latency_cycles() const noexcept { return latency_; }
+  /// Count of miniport calls by array size: element k counts calls with k packets.
+  [[nodiscard]] std::vector<uint64_t> batch_size_counts() const;
+  [[nodiscard]] uint32_t maximum_send_packets() const noexcept { return max_send_; }
+  [[nodiscard]] uint32_t maximum_total_size() const noexcept { return max_total_size_; }
+  [[nodiscard]] bool deserialized() const noexcept { return miniport_.deserialized; }
+  [[nodiscard]] bool media_connected() const noexcept {
+    return media_state_.load(std::memory_order_relaxed) == MediaState::connected;
+  }
+  /// True when nothing is queued, pending or waiting for delivery.
+  [[nodiscard]] bool idle() const noexcept;
+  /// Clears the counters and histograms (between benchmark cases). Worker thread, at rest.
+  void reset_statistics() noexcept;
+
+ private:
+  friend struct AdapterAccess;  // the protocol and miniport edge functions
+  Adapter(const MiniportCharacteristics& miniport, void* context, const AdapterConfig& config);
+
+  struct ControlRequest;
+  struct WorkerCounter {
+    std::atomic<uint64_t> value{0};
+    void add(uint64_t n) noexcept {  // single writer: a plain add, readable from any thread
+      value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    [[nodiscard]] uint64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
+  };
+
+  // Protocol edge.
+  Status admit(Binding& binding, Packet* packet) noexcept;
+  void submit_chain(Packet* first, Packet* last) noexcept;
+  // Worker.
+  void drain_submissions() noexcept;
+  void drain_remote_completions() noexcept;
+  void dispatch() noexcept;
+  void post_process_serialized(Packet* const* batch, uint32_t n) noexcept;
+  void send_one_by_one(Packet* const* batch, uint32_t n) noexcept;
+  void complete(Packet* packet, Status status) noexcept;
+  void complete_from_worker(Packet* packet, Status status) noexcept;
+  void complete_from_remote(Packet* packet, Status status) noexcept;
+  uint32_t deliver() noexcept;
+  void fail_queued(Status status) noexcept;
+  void force_complete_pending(Status status) noexcept;
+  void link_pending(Packet* packet) noexcept;
+  void unlink_pending(Packet* packet) noexcept;
+  void check_timeouts() noexcept;
+  void deliver_indications() noexcept;
+  void indicate_all(Indication indication) noexcept;
+  void run_control(ControlRequest& request) noexcept;
+  Status do_reset() noexcept;
+  void do_halt() noexcept;
+  Status do_query(Oid oid, void* buffer, uint32_t length, uint32_t* written,
+                  uint32_t* needed) noexcept;
+  Status run_on_worker(ControlRequest& request);
+  void count_violation(uint64_t Violations::*which) noexcept;
+  bool on_worker() const noexcept;
+
+  MiniportCharacteristics miniport_;
+  void* miniport_context_;
+  AdapterConfig config_;
+  uint32_t max_send_ = 1;
+  uint32_t max_total_size_ = 1514;
+  uint64_t timeout_cycles_ = 0;
+
+  // Shared with producers.
+  PacketMpscQueue submissions_;
+  PacketMpscQueue remote_completions_;
+  std::atomic<uint64_t> submitted_{0};
+  std::atomic<uint64_t> rejected_sync_{0};
+  std::atomic<bool> resetting_{false};
+  std::atomic<bool> halting_{false};
+  std::atomic<bool> resources_signal_{false};
+  std::atomic<MediaState> media_state_{MediaState::connected};
+  std::array<std::atomic<uint64_t>, sizeof(Violations) / sizeof(uint64_t)> violations_{};
+  std::array<Binding*, max_bindings> bindings_{};
+  std::atomic<uint32_t> binding_count_{0};
+  std::mutex control_mutex_;  // control path only: open, reset, query, halt
+  std::atomic<ControlRequest*> mailbox_{nullptr};
+
+  // Worker only.
+  PacketFifo queue_;
+  PacketFifo completed_;
+  Packet* pending_head_ = nullptr;
+  Packet* pending_tail_ = nullptr;
+  uint64_t pending_count_ = 0;
+  bool blocked_on_resources_ = false;
+  bool in_poll_ = false;
+  MediaState indicated_media_ = MediaState::connected;
+  std::array<WorkerCounter, status_count> completed_by_status_{};
+  WorkerCounter batches_, batch_packets_, resources_events_, requeued_, resets_;
+  std::unique_ptr<WorkerCounter[]> batch_sizes_;
+  LatencyHistogram latency_;
+
+  std::thread worker_;
+  std::atomic<bool> worker_running_{false};
+  std::atomic<bool> stop_worker_{false};
+  std::atomic<std::thread::id> worker_id_{};
+  bool halted_ = false;
+};
+
+}  // namespace pkio

@@ -1,0 +1,80 @@
+/// @file
+/// The miniport edge: what a miniport implements and the framework calls it may make.
+///
+/// Call order: fill a MiniportCharacteristics and create an Adapter with it (NDIS:
+/// NdisMRegisterMiniport + MiniportInitialize). The adapter's worker thread then calls
+/// send_packets (or send) with arrays of at most OID_GEN_MAXIMUM_SEND_PACKETS packets, and
+/// poll between batches; the miniport reports each packet's end with send_complete.
+///
+/// Threading: every MiniportCharacteristics function is called on the adapter's worker thread
+/// (the thread calling Adapter::poll), never twice at once, also for a deserialized miniport
+/// (contract R14). send_complete, send_resources_available and indicate_status may be called
+/// from any thread, also from inside send_packets; a completion from another thread reaches
+/// the protocol through the worker. None of them takes a lock or recurses into the miniport
+/// (R21). A miniport never calls the protocol directly.
+///
+/// Departure from NDIS, documented: maximum_send_packets is honoured for deserialized
+/// miniports too (R15), because choosing it well is what pkio's users come for.
+#pragma once
+
+#include <cstdint>
+
+#include "packet/oid.h"
+#include "packet/packet.h"
+#include "packet/status.h"
+
+namespace pkio {
+
+class Adapter;
+
+/// NDIS 5.1: NDIS51_MINIPORT_CHARACTERISTICS (the send, request and reset part), with the
+/// NDIS_ATTRIBUTE_DESERIALIZE attribute. `context` is the miniport's MiniportAdapterContext.
+struct MiniportCharacteristics {
+  /// NDIS 5.1: MiniportSendPackets.
+  /// Synchronization: never entered twice at once. Context: the adapter's worker thread.
+  /// Return: through each packet's oob.status, read once it returns (read-only after, R36).
+  /// Serialized: pending (one send_complete will follow), resources (this packet and all after
+  /// it go back to the head of the queue, resubmitted after the next send_complete or
+  /// send_resources_available), or a final status. Deserialized: statuses are ignored and
+  /// every packet must be completed through send_complete (R18).
+  void (*send_packets)(void* context, Packet* const* packets, uint32_t count) noexcept = nullptr;
+  /// NDIS 5.1: MiniportSend. Only called if send_packets is null (R13).
+  /// Return: success (done now), pending, resources (requeued at the head), or a final status.
+  Status (*send)(void* context, Packet* packet, uint32_t flags) noexcept = nullptr;
+  /// NDIS 5.1: MiniportQueryInformation. Answers per R24 (see answer_query).
+  /// Synchronization: one request at a time (R28), between send batches.
+  Status (*query_information)(void* context, Oid oid, void* buffer, uint32_t length,
+                              uint32_t* bytes_written, uint32_t* bytes_needed) noexcept = nullptr;
+  /// NDIS 5.1: MiniportReset. Called with the send path quiet. Packets still pending when it
+  /// returns are completed by the framework (reset_in_progress, or request_aborted if
+  /// deserialized), and a later send_complete for them is counted as a violation (R12).
+  Status (*reset)(void* context) noexcept = nullptr;
+  /// NDIS 5.1: MiniportHalt. The last call; packets still pending are completed after it.
+  void (*halt)(void* context) noexcept = nullptr;
+  /// pkio: the poll step (what an ISR and DPC do in NDIS): reap transmit completions even when
+  /// nothing new is sent, watch the link. Called on every Adapter::poll.
+  void (*poll)(void* context) noexcept = nullptr;
+  /// NDIS 5.1: NDIS_ATTRIBUTE_DESERIALIZE.
+  bool deserialized = false;
+};
+
+/// NDIS 5.1: NdisMSendComplete. Ends a packet the miniport returned pending (or, for a
+/// deserialized miniport, any packet it was given). A completion for a packet that is not
+/// pending in this adapter is counted and dropped (R20); pending or resources as a final
+/// status becomes failure (R22). Any thread.
+void send_complete(Adapter& adapter, Packet* packet, Status status) noexcept;
+
+/// NDIS 5.1: NdisMSendResourcesAvailable. Packets requeued after `resources` are resubmitted
+/// on the worker's next step (never from inside this call, R21). Any thread.
+void send_resources_available(Adapter& adapter) noexcept;
+
+/// NDIS 5.1: NdisMIndicateStatus. media_connect / media_disconnect reach every binding on a
+/// real change only, and not during halt (R29). Any thread.
+void indicate_status(Adapter& adapter, Indication indication) noexcept;
+
+/// Writes a `size`-byte answer to a query per R24: success and bytes_written = size if it
+/// fits; otherwise invalid_length, bytes_needed = size and nothing written.
+Status answer_query(const void* value, uint32_t size, void* buffer, uint32_t length,
+                    uint32_t* bytes_written, uint32_t* bytes_needed) noexcept;
+
+}  // namespace pkio

@@ -1,0 +1,408 @@
+// Contract R6 and R13-R23: order into the miniport, registration, serialization, batch
+// limits, per-packet statuses, requeues, deserialized miniports, bad completions, timeouts.
+#include <chrono>
+#include <thread>
+
+#include "fake_miniport.h"
+#include "poll_until.h"
+
+namespace pkio {
+namespace {
+
+using testing_support::FakeMiniport;
+using testing_support::PacketFactory;
+using testing_support::poll_until;
+using testing_support::RecordingProtocol;
+
+/// The packets the miniport accepted (status other than resources), in the order it saw them.
+std::vector<Packet*> accepted_order(const FakeMiniport& mp, const std::vector<std::vector<Status>>& st) {
+  std::vector<Packet*> out;
+  for (size_t c = 0; c < mp.calls.size(); ++c)
+    for (size_t i = 0; i < mp.calls[c].size(); ++i) {
+      if (c < st.size() && i < st[c].size() && st[c][i] == Status::resources) break;
+      out.push_back(mp.calls[c][i]);
+    }
+  return out;
+}
+
+TEST(MiniportEdge, R6_SubmissionOrderSurvivesSplitsAndRequeues) {
+  FakeMiniport mp;
+  mp.max_send_packets = 4;
+  std::vector<std::vector<Status>> statuses;
+  mp.decide = [&](Packet*, uint32_t i, uint32_t call) {
+    if (statuses.size() <= call) statuses.resize(call + 1);
+    // Partial acceptance on every other call, at a moving index.
+    const Status s = (call % 2 == 0 && i == call % 4) ? Status::resources : Status::pending;
+    statuses[call].push_back(s);
+    return s;
+  };
+  mp.end_of_call = [&] { send_resources_available(*mp.adapter); };
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  auto first = factory.make_many(7);
+  auto second = factory.make_many(6);
+  send_packets(proto.binding, first.data(), 7);
+  send_packets(proto.binding, second.data(), 6);
+  ASSERT_TRUE(poll_until(*adapter, [&] { return mp.held.size() == 13; }));
+  std::vector<Packet*> expected = first;
+  expected.insert(expected.end(), second.begin(), second.end());
+  EXPECT_EQ(accepted_order(mp, statuses), expected);
+  EXPECT_GT(adapter->counters().requeued, 0u);
+}
+
+TEST(MiniportEdge, R13_NeitherSendNorSendPacketsFailsRegistration) {
+  FakeMiniport mp;
+  mp.offer_send_packets = false;
+  mp.offer_send = false;
+  std::unique_ptr<Adapter> a;
+  std::string error;
+  EXPECT_EQ(Adapter::create(mp.characteristics(), &mp, {}, a, &error), Status::failure);
+  EXPECT_EQ(a, nullptr);
+  EXPECT_NE(error.find("neither"), std::string::npos);
+}
+
+TEST(MiniportEdge, R13_WithBothOnlySendPacketsIsCalled) {
+  FakeMiniport mp;
+  mp.offer_send = true;
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  auto pkts = factory.make_many(3);
+  send_packets(proto.binding, pkts.data(), 3);
+  EXPECT_EQ(mp.single_sends, 0u);
+  EXPECT_EQ(mp.calls.size(), 1u);
+}
+
+TEST(MiniportEdge, R14_SerializedMiniportIsNeverEnteredTwiceUnderConcurrentProducers) {
+  FakeMiniport mp;
+  mp.decide = [](Packet*, uint32_t, uint32_t) { return Status::success; };
+  mp.inside_call = [](Packet*) { std::this_thread::yield(); };  // widen any window
+  PacketFactory factory(2048);
+  RecordingProtocol proto;
+  AdapterConfig config;
+  config.run_to_completion = false;
+  auto adapter = mp.make_adapter(config);
+  proto.open(*adapter);
+  ASSERT_EQ(adapter->start_worker(), Status::success);
+  std::vector<std::vector<Packet*>> per_thread;
+  for (int t = 0; t < 3; ++t) per_thread.push_back(factory.make_many(500));
+  std::vector<std::thread> producers;
+  for (int t = 0; t < 3; ++t)
+    producers.emplace_back([&, t] {
+      for (size_t i = 0; i < 500; i += 5) send_packets(proto.binding, &per_thread[t][i], 5);
+    });
+  for (auto& p : producers) p.join();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (proto.completed() < 1500 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  adapter->stop_worker();
+  EXPECT_EQ(proto.completed(), 1500u);
+  EXPECT_EQ(mp.max_inside.load(), 1);
+}
+
+TEST(MiniportEdge, R15_ArraysAreNeverLongerThanMaximumSendPackets) {
+  FakeMiniport mp;
+  mp.max_send_packets = 3;
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  EXPECT_EQ(adapter->maximum_send_packets(), 3u);
+  auto pkts = factory.make_many(10);
+  send_packets(proto.binding, pkts.data(), 10);
+  ASSERT_EQ(mp.total_sent(), 10u);
+  for (auto& call : mp.calls) EXPECT_LE(call.size(), 3u);
+  EXPECT_EQ(mp.calls.size(), 4u);  // 3 + 3 + 3 + 1, in order
+  const auto sizes = adapter->batch_size_counts();
+  EXPECT_EQ(sizes[3], 3u);
+  EXPECT_EQ(sizes[1], 1u);
+}
+
+TEST(MiniportEdge, R15_FailedQueryMeansOnePacketPerCall) {
+  FakeMiniport mp;
+  mp.answer_max_send = false;
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  EXPECT_EQ(adapter->maximum_send_packets(), 1u);
+  auto pkts = factory.make_many(4);
+  send_packets(proto.binding, pkts.data(), 4);
+  EXPECT_EQ(mp.calls.size(), 4u);
+}
+
+TEST(MiniportEdge, R15_ConfiguredLimitOverridesTheMiniportAndAppliesWhenDeserialized) {
+  FakeMiniport mp;
+  mp.deserialized = true;
+  mp.max_send_packets = 64;
+  AdapterConfig config;
+  config.maximum_send_packets = 5;
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter(config);
+  proto.open(*adapter);
+  auto pkts = factory.make_many(12);
+  send_packets(proto.binding, pkts.data(), 12);
+  for (auto& call : mp.calls) EXPECT_LE(call.size(), 5u);
+}
+
+TEST(MiniportEdge, R16_ResourcesRequeuesTailInOrder) {
+  FakeMiniport mp;
+  mp.max_send_packets = 8;
+  mp.decide = [](Packet*, uint32_t i, uint32_t call) {
+    return call == 0 && i == 2 ? Status::resources : Status::pending;
+  };
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  auto pkts = factory.make_many(6);
+  send_packets(proto.binding, pkts.data(), 6);
+  ASSERT_EQ(mp.calls.size(), 1u);  // blocked until a completion or resources-available
+  EXPECT_EQ(mp.held.size(), 2u);
+  send_complete(*adapter, mp.held[0], Status::success);  // a send_complete resumes the queue
+  mp.held.erase(mp.held.begin());
+  adapter->poll();
+  ASSERT_EQ(mp.calls.size(), 2u);
+  EXPECT_EQ(mp.calls[1], std::vector<Packet*>(pkts.begin() + 2, pkts.end()));
+  EXPECT_EQ(adapter->counters().requeued, 4u);
+  EXPECT_EQ(adapter->counters().resources_events, 1u);
+}
+
+TEST(MiniportEdge, R16_AnyOtherStatusCompletesThePacketWithIt) {
+  FakeMiniport mp;
+  mp.decide = [](Packet*, uint32_t i, uint32_t) {
+    return i == 0 ? Status::success : i == 1 ? Status::no_cable : Status::failure;
+  };
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  auto pkts = factory.make_many(3);
+  send_packets(proto.binding, pkts.data(), 3);
+  EXPECT_EQ(proto.status_of(pkts[0]), Status::success);
+  EXPECT_EQ(proto.status_of(pkts[1]), Status::no_cable);
+  EXPECT_EQ(proto.status_of(pkts[2]), Status::failure);
+}
+
+TEST(MiniportEdge, R16_StatusLeftUnsetCompletesWithFailureAndIsCounted) {
+  FakeMiniport mp;
+  mp.decide = [](Packet*, uint32_t, uint32_t) { return static_cast<Status>(0xFFFFFFFFu); };
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  Packet* p = factory.make();
+  ASSERT_EQ(send(proto.binding, p), Status::pending);
+  EXPECT_EQ(proto.status_of(p), Status::failure);
+  EXPECT_EQ(adapter->counters().violations.status_unset, 1u);
+}
+
+TEST(MiniportEdge, R17_RequeuedPacketsAreNeverLostAndResourcesIsNeverFinal) {
+  FakeMiniport mp;
+  mp.max_send_packets = 4;
+  // resources at index 0, in the middle and last, then at index 0 for many calls in a row.
+  mp.decide = [](Packet*, uint32_t i, uint32_t call) {
+    if (call < 3) return i == (call == 0 ? 0u : call == 1 ? 2u : 3u) ? Status::resources : Status::success;
+    if (call < 20) return i == 0 ? Status::resources : Status::success;
+    return Status::success;
+  };
+  mp.end_of_call = [&] { send_resources_available(*mp.adapter); };
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  auto pkts = factory.make_many(40);
+  send_packets(proto.binding, pkts.data(), 40);
+  ASSERT_TRUE(poll_until(*adapter, [&] { return proto.completed() == 40; }));
+  for (Packet* p : pkts) {
+    EXPECT_EQ(proto.count_of(p), 1);
+    EXPECT_EQ(proto.status_of(p), Status::success);
+  }
+}
+
+TEST(MiniportEdge, R17_WithoutASignalRequeuedPacketsWaitAndAreNotLost) {
+  FakeMiniport mp;
+  mp.decide = [](Packet*, uint32_t, uint32_t call) {
+    return call == 0 ? Status::resources : Status::success;
+  };
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  auto pkts = factory.make_many(3);
+  send_packets(proto.binding, pkts.data(), 3);
+  for (int i = 0; i < 10; ++i) adapter->poll();
+  EXPECT_EQ(mp.calls.size(), 1u);  // waits: no busy resubmission
+  EXPECT_EQ(adapter->counters().in_flight, 3u);
+  send_resources_available(*adapter);
+  adapter->poll();
+  EXPECT_EQ(proto.completed(), 3u);
+}
+
+TEST(MiniportEdge, R18_DeserializedResourcesIsCountedAndThePacketStillCompletesOnce) {
+  FakeMiniport mp;
+  mp.deserialized = true;
+  mp.decide = [](Packet*, uint32_t i, uint32_t) { return i == 1 ? Status::resources : Status::success; };
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  auto pkts = factory.make_many(3);
+  send_packets(proto.binding, pkts.data(), 3);
+  EXPECT_EQ(proto.completed(), 0u);  // statuses ignored: it must complete them itself
+  EXPECT_EQ(adapter->counters().violations.deserialized_resources, 1u);
+  mp.complete_held(Status::success);
+  adapter->poll();
+  for (Packet* p : pkts) EXPECT_EQ(proto.count_of(p), 1);
+}
+
+TEST(MiniportEdge, R19_SingleSendSuccessPendingResourcesAndFailure) {
+  FakeMiniport mp;
+  mp.offer_send_packets = false;
+  mp.offer_send = true;
+  mp.max_send_packets = 8;
+  mp.decide = [](Packet*, uint32_t, uint32_t call) {
+    switch (call) {
+      case 0: return Status::success;
+      case 1: return Status::pending;
+      case 2: return Status::resources;
+      case 3: return Status::resources;  // the retry of the same packet
+      default: return Status::failure;
+    }
+  };
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  auto pkts = factory.make_many(4);
+  send_packets(proto.binding, pkts.data(), 4);
+  EXPECT_EQ(proto.status_of(pkts[0]), Status::success);
+  EXPECT_EQ(proto.count_of(pkts[1]), 0);  // pending
+  EXPECT_EQ(mp.calls.size(), 3u);
+  EXPECT_EQ(mp.calls[2][0], pkts[2]);
+  send_resources_available(*adapter);
+  adapter->poll();
+  EXPECT_EQ(mp.calls[3][0], pkts[2]);  // resubmitted from the head
+  send_resources_available(*adapter);
+  adapter->poll();
+  EXPECT_EQ(proto.status_of(pkts[2]), Status::failure);
+  EXPECT_EQ(proto.status_of(pkts[3]), Status::failure);
+  mp.complete_held(Status::success);
+  adapter->poll();
+  EXPECT_EQ(proto.status_of(pkts[1]), Status::success);
+}
+
+TEST(MiniportEdge, R20_ForeignDoubleAndNeverPendedCompletionsAreDetectedNotDelivered) {
+  FakeMiniport mp, other_mp;
+  PacketFactory factory;
+  RecordingProtocol proto, other_proto;
+  auto adapter = mp.make_adapter();
+  auto other = other_mp.make_adapter();
+  proto.open(*adapter);
+  other_proto.open(*other);
+  Packet* a = factory.make();
+  Packet* b = factory.make();
+  ASSERT_EQ(send(proto.binding, a), Status::pending);
+  ASSERT_EQ(send(other_proto.binding, b), Status::pending);
+  send_complete(*adapter, b, Status::success);  // another adapter's packet
+  send_complete(*adapter, nullptr, Status::success);
+  Packet* never = factory.make();
+  send_complete(*adapter, never, Status::success);  // never submitted
+  send_complete(*adapter, a, Status::success);
+  send_complete(*adapter, a, Status::success);  // double (before delivery)
+  adapter->poll();
+  send_complete(*adapter, a, Status::success);  // after delivery
+  adapter->poll();
+  EXPECT_EQ(proto.count_of(a), 1);
+  EXPECT_EQ(proto.count_of(b), 0);
+  EXPECT_EQ(proto.count_of(never), 0);
+  const auto v = adapter->counters().violations;
+  EXPECT_EQ(v.foreign_completion, 3u);  // b, null, never (not stamped for this adapter)
+  EXPECT_EQ(v.unexpected_completion, 2u);
+  other_mp.complete_held(Status::success);
+  other->poll();
+  EXPECT_EQ(other_proto.count_of(b), 1);
+}
+
+TEST(MiniportEdge, R20_DoubleCompletionFromAnotherThreadIsRefusedOnce) {
+  FakeMiniport mp;
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  Packet* p = factory.make();
+  ASSERT_EQ(send(proto.binding, p), Status::pending);
+  std::thread t1([&] { send_complete(*adapter, p, Status::success); });
+  std::thread t2([&] { send_complete(*adapter, p, Status::success); });
+  t1.join();
+  t2.join();
+  adapter->poll();
+  EXPECT_EQ(proto.count_of(p), 1);
+  EXPECT_EQ(adapter->counters().violations.unexpected_completion, 1u);
+}
+
+TEST(MiniportEdge, R21_ResourcesAvailableIsHarmlessIdleAndDoesNotRecurse) {
+  FakeMiniport mp;
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  send_resources_available(*adapter);  // nothing queued
+  adapter->poll();
+  EXPECT_TRUE(mp.calls.empty());
+  int depth = 0, max_depth = 0;
+  mp.decide = [](Packet*, uint32_t, uint32_t call) {
+    return call < 50 ? Status::resources : Status::success;
+  };
+  mp.end_of_call = [&] {
+    max_depth = std::max(max_depth, ++depth);
+    send_resources_available(*adapter);  // from inside send_packets
+    --depth;
+  };
+  auto pkts = factory.make_many(2);
+  send_packets(proto.binding, pkts.data(), 2);
+  ASSERT_TRUE(poll_until(*adapter, [&] { return proto.completed() == 2; }));
+  EXPECT_EQ(max_depth, 1);
+  EXPECT_GE(mp.calls.size(), 51u);
+}
+
+TEST(MiniportEdge, R22_PendingOrResourcesAsFinalStatusBecomesFailure) {
+  FakeMiniport mp;
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  auto pkts = factory.make_many(3);
+  send_packets(proto.binding, pkts.data(), 3);
+  send_complete(*adapter, pkts[0], Status::pending);
+  send_complete(*adapter, pkts[1], Status::resources);
+  send_complete(*adapter, pkts[2], static_cast<Status>(0x1234));
+  adapter->poll();
+  for (Packet* p : pkts) EXPECT_EQ(proto.status_of(p), Status::failure);
+  EXPECT_EQ(adapter->counters().violations.bad_final_status, 3u);
+}
+
+TEST(MiniportEdge, R23_APacketPendingPastTheTimeoutGoesThroughResetAndCompletesOnce) {
+  FakeMiniport mp;
+  AdapterConfig config;
+  config.send_timeout_ns = 20'000'000;  // 20 ms
+  PacketFactory factory;
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter(config);
+  proto.open(*adapter);
+  Packet* p = factory.make();
+  ASSERT_EQ(send(proto.binding, p), Status::pending);  // the fake never completes it
+  ASSERT_TRUE(poll_until(*adapter, [&] { return proto.completed() == 1; }, 3000));
+  EXPECT_EQ(proto.status_of(p), Status::reset_in_progress);
+  EXPECT_EQ(mp.resets, 1u);
+  EXPECT_EQ(adapter->counters().violations.hangs, 1u);
+  ASSERT_GE(proto.indications.size(), 2u);
+  EXPECT_EQ(proto.indications.front(), Indication::reset_start);
+}
+
+}  // namespace
+}  // namespace pkio
