@@ -94,8 +94,8 @@ struct FakeMiniport {
     bool out_of_resources = false;
     for (uint32_t i = 0; i < n; ++i) {
       // After `resources` at index i, i..n-1 all go back (R16): a serialized miniport keeps none.
-      Status s = self.decide(packets[i], i, call);
-      if (out_of_resources && !self.deserialized) s = Status::resources;
+      const Status s = out_of_resources && !self.deserialized ? Status::resources
+                                                              : self.decide(packets[i], i, call);
       if (s == Status::resources) out_of_resources = true;
       packets[i]->oob.status = s;
       if (s == Status::pending || self.deserialized) self.held.push_back(packets[i]);
