@@ -130,6 +130,7 @@ struct AdapterAccess {
   static bool run_to_completion(const Adapter& a) noexcept { return a.config_.run_to_completion; }
   static bool worker_running(const Adapter& a) noexcept { return a.worker_running_.load(); }
   static bool halting(const Adapter& a) noexcept { return a.halting_.load(); }
+  static void* context(const Adapter& a) noexcept { return a.miniport_context_; }
   static Status add_binding(Adapter& a, Binding* b) {
     std::lock_guard lock(a.control_mutex_);
     if (a.halting_.load()) return Status::closing;
@@ -319,6 +320,12 @@ void indicate_status(Adapter& adapter, Indication indication) noexcept {
   // reset_start / reset_end come from the framework's own reset path, not from miniports.
 }
 
+Adapter* submitted_to(const Packet* packet) noexcept {
+  return packet ? static_cast<Adapter*>(packet->tracking.adapter) : nullptr;
+}
+
+void* miniport_context(const Adapter& adapter) noexcept { return AdapterAccess::context(adapter); }
+
 Status answer_query(const void* value, uint32_t size, void* buffer, uint32_t length,
                     uint32_t* bytes_written, uint32_t* bytes_needed) noexcept {
   *bytes_written = 0;
@@ -351,7 +358,7 @@ uint32_t Adapter::poll() noexcept {
   dispatch();
   if (miniport_.poll) miniport_.poll(miniport_context_);
   drain_remote_completions();
-  if (timeout_cycles_ != 0 && pending_head_ != nullptr) check_timeouts();
+  if (timeout_cycles_ != 0 && (pending_head_ != nullptr || blocked_on_resources_)) check_timeouts();
   const uint32_t delivered = deliver();
   in_poll_ = false;
   return delivered;
@@ -578,8 +585,14 @@ void Adapter::unlink_pending(Packet* p) noexcept {
 }
 
 void Adapter::check_timeouts() noexcept {
-  // The list is in hand-over order, so its head is the oldest packet in the miniport.
-  if (read_cycles() - pending_head_->tracking.submit_cycles <= timeout_cycles_) return;
+  // The pending list is in hand-over order, so its head is the oldest packet in the miniport;
+  // a queue blocked on `resources` (a device that never takes anything) times out the same way.
+  const uint64_t now = read_cycles();
+  const bool pending_late =
+      pending_head_ != nullptr && now - pending_head_->tracking.submit_cycles > timeout_cycles_;
+  const bool queue_late = blocked_on_resources_ && !queue_.empty() &&
+                          now - queue_.front()->tracking.submit_cycles > timeout_cycles_;
+  if (!pending_late && !queue_late) return;
   count_violation(&Violations::hangs);
   do_reset();  // R23: a hang goes through the reset path; nothing pends forever
 }

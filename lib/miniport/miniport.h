@@ -72,6 +72,13 @@ void send_resources_available(Adapter& adapter) noexcept;
 /// real change only, and not during halt (R29). Any thread.
 void indicate_status(Adapter& adapter, Indication indication) noexcept;
 
+/// The adapter a packet was handed to, for completion callbacks that carry only the packet
+/// (a DPDK external-buffer free callback). Null for a packet never submitted.
+[[nodiscard]] Adapter* submitted_to(const Packet* packet) noexcept;
+
+/// NDIS 5.1: MiniportAdapterContext, as given to Adapter::create.
+[[nodiscard]] void* miniport_context(const Adapter& adapter) noexcept;
+
 /// Writes a `size`-byte answer to a query per R24: success and bytes_written = size if it
 /// fits; otherwise invalid_length, bytes_needed = size and nothing written.
 Status answer_query(const void* value, uint32_t size, void* buffer, uint32_t length,

@@ -202,8 +202,9 @@ struct PacketFactory {
   std::unique_ptr<BufferPool> buffers;
   std::vector<std::byte> payload = std::vector<std::byte>(9000);
 
-  explicit PacketFactory(uint32_t count = 256)
-      : packets(PacketPool::create(count, 16)), buffers(BufferPool::create(count * 2)) {}
+  explicit PacketFactory(uint32_t count = 256, uint32_t buffers_per_packet = 2)
+      : packets(PacketPool::create(count, 16)),
+        buffers(BufferPool::create(count * buffers_per_packet)) {}
 
   Packet* make(uint32_t length = 64) {
     Packet* p = nullptr;

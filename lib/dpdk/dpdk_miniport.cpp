@@ -1,0 +1,394 @@
+#include "dpdk_miniport.h"
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "dispatcher/adapter.h"
+
+namespace pkio::dpdk {
+
+namespace {
+
+constexpr uint32_t min_frame = 60;        // without FCS (R38)
+constexpr uint32_t mac_addresses = 12;    // destination + source precede an 802.1Q tag
+constexpr uint32_t vlan_tag = 4;
+constexpr uint32_t max_plan_segments = 128;
+
+static_assert(sizeof(rte_mbuf_ext_shared_info) <= Packet::miniport_reserved_size,
+              "the external buffer's shared info lives in MiniportReservedEx");
+
+rte_mbuf_ext_shared_info* shinfo_of(Packet* p) noexcept {
+  return reinterpret_cast<rte_mbuf_ext_shared_info*>(p->miniport_reserved().data());
+}
+
+uint16_t tci_of(const Ieee8021qInfo& info) noexcept {
+  return static_cast<uint16_t>((info.priority() << 13) | info.vlan_id());
+}
+
+/// Copies the first `n` bytes of the chain to `out` (the chain holds at least n bytes).
+void gather(const Buffer* b, uint32_t n, uint8_t* out) noexcept {
+  for (; b != nullptr && n > 0; b = b->next) {
+    const uint32_t take = std::min(n, b->length);
+    std::memcpy(out, b->address, take);
+    out += take;
+    n -= take;
+  }
+}
+
+void write_tag(uint8_t* at, uint16_t tci) noexcept {
+  at[0] = 0x81;  // TPID 0x8100, network order
+  at[1] = 0x00;
+  at[2] = static_cast<uint8_t>(tci >> 8);
+  at[3] = static_cast<uint8_t>(tci & 0xFF);
+}
+
+/// Appends bytes to a chain of direct mbufs, taking new segments from `pool` as needed.
+struct MbufWriter {
+  rte_mempool* pool;
+  rte_mbuf* head;
+  rte_mbuf* tail;
+  bool write(const void* src, uint32_t len) noexcept {
+    static const uint8_t zeros[min_frame] = {};
+    const auto* from = static_cast<const uint8_t*>(src);
+    while (len > 0) {
+      uint32_t room = rte_pktmbuf_tailroom(tail);
+      if (room == 0) {
+        rte_mbuf* next = rte_pktmbuf_alloc(pool);
+        if (next == nullptr) return false;
+        tail->next = next;
+        tail = next;
+        ++head->nb_segs;
+        room = rte_pktmbuf_tailroom(tail);
+      }
+      const uint32_t take = std::min(room, len);
+      std::memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t*, tail->data_len),
+                  src == nullptr ? zeros : from, take);
+      tail->data_len = static_cast<uint16_t>(tail->data_len + take);
+      head->pkt_len += take;
+      if (src != nullptr) from += take;
+      len -= take;
+    }
+    return true;
+  }
+  bool zeros(uint32_t len) noexcept {
+    while (len > 0) {
+      const uint32_t take = std::min(len, min_frame);
+      if (!write(nullptr, take)) return false;
+      len -= take;
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+Status DpdkMiniport::create(Port& port, const MiniportConfig& config,
+                            std::unique_ptr<DpdkMiniport>& out, std::string* error) {
+  if (config.queue_id >= port.tx_queues()) {
+    if (error)
+      *error = "port " + std::to_string(port.id()) + " has no TX queue " +
+               std::to_string(config.queue_id) + " (it has " + std::to_string(port.tx_queues()) + ")";
+    return Status::failure;
+  }
+  if (config.maximum_send_packets == 0) {
+    if (error) *error = "maximum_send_packets must be at least 1";
+    return Status::failure;
+  }
+  std::unique_ptr<DpdkMiniport> m(new DpdkMiniport(port, config));
+  // Never more per call than the TX ring holds, nor than the dispatcher hands over.
+  m->config_.maximum_send_packets =
+      std::min({config.maximum_send_packets, static_cast<uint32_t>(port.tx_descriptors()), max_batch});
+  m->iova_is_va_ = rte_eal_iova_mode() == RTE_IOVA_VA;
+  m->link_poll_cycles_ = rte_get_timer_hz() * config.link_poll_ms / 1000;
+  out = std::move(m);
+  return Status::success;
+}
+
+MiniportCharacteristics DpdkMiniport::characteristics() noexcept {
+  MiniportCharacteristics c;
+  c.send_packets = &DpdkMiniport::send_packets_entry;
+  c.query_information = &DpdkMiniport::query_entry;
+  c.reset = &DpdkMiniport::reset_entry;
+  c.halt = &DpdkMiniport::halt_entry;
+  c.poll = &DpdkMiniport::poll_entry;
+  c.deserialized = false;  // the worker is the queue's only user; partial bursts are resources
+  return c;
+}
+
+void DpdkMiniport::attach(Adapter& adapter) noexcept {
+  adapter_ = &adapter;
+  check_link(true);
+}
+
+MiniportStats DpdkMiniport::stats() const noexcept { return stats_; }
+
+uint32_t DpdkMiniport::maximum_total_size() const noexcept {
+  // R26: MTU + 14, 4 less when the adapter inserts 802.1Q tags, so a tagged frame still fits.
+  return port_.mtu() + 14u - (config_.priority_8021p ? vlan_tag : 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Send
+
+void DpdkMiniport::send_packets_entry(void* context, Packet* const* packets, uint32_t n) noexcept {
+  static_cast<DpdkMiniport*>(context)->send_packets(packets, n);
+}
+
+void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
+  rte_mbuf* burst[max_batch];
+  uint16_t owner[max_batch];  // burst index -> index in `packets`
+  uint32_t nb = 0;
+  rte_mempool* const pool = port_.mempool();
+  const uint32_t max_total = maximum_total_size();
+  const uint32_t max_segments = std::min<uint32_t>(port_.max_segments(), max_plan_segments);
+  const bool zero_copy = config_.completion == CompletionMode::on_free;
+
+  uint32_t i = 0;
+  for (; i < n; ++i) {
+    Packet* p = packets[i];
+    PacketCounts counts;
+    if (p->query(counts) != Status::success || counts.total_length == 0 ||
+        counts.total_length > max_total) {
+      p->oob.status = Status::invalid_packet;
+      ++stats_.invalid;
+      continue;
+    }
+    const uint32_t total = counts.total_length;
+    const bool tag = config_.priority_8021p && p->ieee8021q.wants_tag();
+    const bool soft_tag = tag && !port_.vlan_offload();
+    const uint32_t pad = total < min_frame ? min_frame - total : 0;
+    rte_mbuf* head = nullptr;
+
+    if (zero_copy) {
+      // Plan: one segment per buffer that still has bytes after a software tag's header.
+      uint32_t skip = soft_tag ? mac_addresses : 0, segments = 0;
+      bool bad = soft_tag && total < mac_addresses;
+      for (const Buffer* b = counts.first_buffer; b != nullptr && !bad; b = b->next) {
+        if (b->length > UINT16_MAX) bad = true;
+        if (b->length > skip) ++segments;
+        skip -= std::min(skip, b->length);
+      }
+      const uint32_t extra = (pad ? 1u : 0u) + (soft_tag ? 1u : 0u);
+      if (bad || segments + extra > max_segments) {
+        p->oob.status = Status::invalid_packet;
+        ++stats_.invalid;
+        continue;
+      }
+      rte_mbuf* m[max_plan_segments];
+      if (rte_pktmbuf_alloc_bulk(pool, m, segments + extra) != 0) {
+        ++stats_.mbuf_exhausted;
+        break;  // resources from here on
+      }
+      rte_mbuf_ext_shared_info* sh = shinfo_of(p);
+      sh->free_cb = &DpdkMiniport::on_extbuf_free;
+      sh->fcb_opaque = p;
+      rte_mbuf_ext_refcnt_set(sh, static_cast<uint16_t>(segments));
+      uint32_t k = 0;
+      rte_mbuf* tail = nullptr;
+      auto append = [&](rte_mbuf* s) {
+        if (head == nullptr) head = s; else tail->next = s;
+        tail = s;
+      };
+      if (soft_tag) {  // header segment: MAC addresses + tag; the buffers then skip the MACs
+        rte_mbuf* h = m[k++];
+        auto* d = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(h, mac_addresses + vlan_tag));
+        gather(counts.first_buffer, mac_addresses, d);
+        write_tag(d + mac_addresses, tci_of(p->ieee8021q));
+        append(h);
+      }
+      skip = soft_tag ? mac_addresses : 0;
+      for (Buffer* b = counts.first_buffer; b != nullptr; b = b->next) {
+        const uint32_t off = std::min(skip, b->length);
+        skip -= off;
+        if (b->length == off) continue;
+        rte_mbuf* s = m[k++];
+        const rte_iova_t iova = b->iova != 0 ? b->iova
+                                : iova_is_va_ ? reinterpret_cast<rte_iova_t>(b->address)
+                                              : rte_mem_virt2iova(b->address);
+        rte_pktmbuf_attach_extbuf(s, b->address, iova, static_cast<uint16_t>(b->length), sh);
+        s->data_off = static_cast<uint16_t>(off);
+        s->data_len = static_cast<uint16_t>(b->length - off);
+        append(s);
+      }
+      if (pad) {  // zeroed, never stale memory (CVE-2003-0001)
+        rte_mbuf* s = m[k++];
+        std::memset(rte_pktmbuf_append(s, static_cast<uint16_t>(pad)), 0, pad);
+        append(s);
+      }
+      tail->next = nullptr;
+      head->nb_segs = static_cast<uint16_t>(k);
+      head->pkt_len = total + pad + (soft_tag ? vlan_tag : 0);
+    } else {
+      head = rte_pktmbuf_alloc(pool);
+      if (head == nullptr) {
+        ++stats_.mbuf_exhausted;
+        break;
+      }
+      MbufWriter w{pool, head, head};
+      bool ok = true;
+      uint32_t skip = 0;
+      if (soft_tag) {
+        uint8_t header[mac_addresses + vlan_tag];
+        gather(counts.first_buffer, mac_addresses, header);
+        write_tag(header + mac_addresses, tci_of(p->ieee8021q));
+        ok = w.write(header, sizeof header);
+        skip = mac_addresses;
+      }
+      for (const Buffer* b = counts.first_buffer; b != nullptr && ok; b = b->next) {
+        const uint32_t off = std::min(skip, b->length);
+        skip -= off;
+        ok = w.write(static_cast<const uint8_t*>(b->address) + off, b->length - off);
+      }
+      if (ok && pad) ok = w.zeros(pad);
+      if (!ok) {
+        rte_pktmbuf_free(head);
+        ++stats_.mbuf_exhausted;
+        break;
+      }
+    }
+    if (tag && !soft_tag) {
+      head->vlan_tci = tci_of(p->ieee8021q);
+      head->ol_flags |= RTE_MBUF_F_TX_VLAN;
+    }
+    // Set before tx_burst: a PMD that frees at once completes the packet inside the call.
+    p->oob.status = zero_copy ? Status::pending : Status::success;
+    burst[nb] = head;
+    owner[nb] = static_cast<uint16_t>(i);
+    ++nb;
+  }
+
+  const uint16_t sent =
+      nb == 0 ? 0 : rte_eth_tx_burst(port_.id(), config_.queue_id, burst, static_cast<uint16_t>(nb));
+  ++stats_.tx_burst_calls;
+  stats_.accepted += sent;
+  uint32_t first_refused = i;  // packets from i on found no mbufs
+  if (sent < nb) {
+    stats_.refused += nb - sent;
+    first_refused = owner[sent];
+    for (uint32_t j = sent; j < nb; ++j) {
+      if (zero_copy) shinfo_of(packets[owner[j]])->fcb_opaque = nullptr;  // not a completion
+      rte_pktmbuf_free(burst[j]);
+    }
+  }
+  // R16: resources at the first packet the PMD did not take, and for all after it.
+  for (uint32_t k = first_refused; k < n; ++k) packets[k]->oob.status = Status::resources;
+  if (first_refused < n) retry_pending_ = true;
+}
+
+void DpdkMiniport::on_extbuf_free(void*, void* opaque) noexcept {
+  auto* p = static_cast<Packet*>(opaque);
+  if (p == nullptr) return;  // mbufs of a burst the PMD refused: the packet goes back queued
+  Adapter* adapter = submitted_to(p);
+  auto* self = static_cast<DpdkMiniport*>(miniport_context(*adapter));
+  send_complete(*adapter, p, self->completion_status_.load(std::memory_order_relaxed));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Poll, reset, halt
+
+void DpdkMiniport::poll_entry(void* context) noexcept { static_cast<DpdkMiniport*>(context)->poll(); }
+
+void DpdkMiniport::poll() noexcept {
+  if (cleanup_supported_ && rte_eth_tx_done_cleanup(port_.id(), config_.queue_id, 0) < 0)
+    cleanup_supported_ = false;  // -ENOTSUP: this PMD frees in tx_burst or when its ring wraps
+  if (retry_pending_) {
+    // A full ring or an empty pool: let the dispatcher try again on the next step. Bounded:
+    // one attempt per poll, and the adapter's send timeout ends a queue that never drains.
+    retry_pending_ = false;
+    if (adapter_ != nullptr) send_resources_available(*adapter_);
+  }
+  if (link_poll_cycles_ != 0 && rte_get_timer_cycles() >= next_link_check_) check_link(false);
+}
+
+void DpdkMiniport::check_link(bool force) noexcept {
+  next_link_check_ = rte_get_timer_cycles() + link_poll_cycles_;
+  rte_eth_link link{};
+  if (rte_eth_link_get_nowait(port_.id(), &link) != 0) return;
+  const int up = link.link_status == RTE_ETH_LINK_UP ? 1 : 0;
+  if (!force && up == link_up_) return;
+  link_up_ = up;
+  if (adapter_ != nullptr)
+    indicate_status(*adapter_, up ? Indication::media_connect : Indication::media_disconnect);
+}
+
+Status DpdkMiniport::reset_entry(void* context) noexcept {
+  auto& self = *static_cast<DpdkMiniport*>(context);
+  // Packets whose mbufs the PMD frees while the port stops complete with reset_in_progress.
+  self.completion_status_.store(Status::reset_in_progress, std::memory_order_relaxed);
+  Status s = self.port_.stop();
+  if (s == Status::success) s = self.port_.start();
+  self.completion_status_.store(Status::success, std::memory_order_relaxed);
+  self.retry_pending_ = false;
+  self.check_link(true);
+  return s;
+}
+
+void DpdkMiniport::halt_entry(void* context) noexcept {
+  auto& self = *static_cast<DpdkMiniport*>(context);
+  self.completion_status_.store(Status::request_aborted, std::memory_order_relaxed);
+  if (self.cleanup_supported_) rte_eth_tx_done_cleanup(self.port_.id(), self.config_.queue_id, 0);
+  self.adapter_ = nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests (R24, R26)
+
+Status DpdkMiniport::query_entry(void* context, Oid oid, void* buffer, uint32_t length,
+                                 uint32_t* written, uint32_t* needed) noexcept {
+  auto& self = *static_cast<DpdkMiniport*>(context);
+  uint32_t value = 0;
+  switch (oid) {
+    case Oid::maximum_send_packets:
+      value = self.config_.maximum_send_packets;
+      break;
+    case Oid::maximum_frame_size:
+    case Oid::maximum_lookahead:
+      value = self.port_.mtu();
+      break;
+    case Oid::maximum_total_size:
+      value = self.maximum_total_size();
+      break;
+    case Oid::transmit_block_size:
+      value = RTE_MBUF_DEFAULT_DATAROOM;
+      break;
+    case Oid::transmit_buffer_space:
+      value = static_cast<uint32_t>(self.port_.tx_descriptors()) * (self.port_.mtu() + 14u);
+      break;
+    case Oid::link_speed:
+    case Oid::media_connect_status: {
+      rte_eth_link link{};
+      if (rte_eth_link_get_nowait(self.port_.id(), &link) != 0) return Status::failure;
+      if (oid == Oid::link_speed) {
+        // link_speed is in Mbit/s; NDIS counts in units of 100 bit/s.
+        const uint64_t units = static_cast<uint64_t>(link.link_speed) * 10000u;
+        value = units > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(units);
+      } else {
+        value = static_cast<uint32_t>(link.link_status == RTE_ETH_LINK_UP ? MediaState::connected
+                                                                           : MediaState::disconnected);
+      }
+      break;
+    }
+    case Oid::mac_options: {
+      // No virtual device or NIC here loops frames back to the sender (R26).
+      value = mac_option::no_loopback;
+      rte_eth_link link{};
+      if (rte_eth_link_get_nowait(self.port_.id(), &link) == 0 &&
+          link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX)
+        value |= mac_option::full_duplex;
+      if (self.config_.priority_8021p) value |= mac_option::priority_8021p;
+      break;
+    }
+    default:
+      *written = 0;
+      *needed = 0;
+      return Status::not_supported;
+  }
+  return answer_query(&value, sizeof value, buffer, length, written, needed);
+}
+
+}  // namespace pkio::dpdk

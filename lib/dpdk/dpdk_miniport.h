@@ -1,0 +1,115 @@
+/// @file
+/// DpdkMiniport: a poll-mode miniport over one TX queue of a DPDK port, behind the
+/// MiniportSendPackets interface. Serialized: the adapter's worker is the queue's only user.
+///
+/// Sending: each packet's buffers are attached to mbufs as external buffers (zero-copy, no
+/// payload copy); a chain of buffers becomes a chain of mbufs, at most the PMD's nb_seg_max;
+/// a frame under 60 bytes gets a zeroed pad segment (R38); an 802.1Q tag is applied by the
+/// PMD's offload or by a small header segment (R37) when the adapter advertises
+/// 8021p_priority. Every packet is checked before it reaches the PMD (too long, too many
+/// segments, a buffer over 64 KiB -> invalid_packet), because several PMDs drop bad frames
+/// silently and count them as sent. A partial rte_eth_tx_burst (k of n) is `resources` at
+/// index k; an empty mbuf pool is `resources` too.
+///
+/// Completion (CompletionMode):
+/// - on_free (default, "true completion"): a packet completes when the PMD frees its last
+///   mbuf (the external buffer's free callback), so its memory is the protocol's again
+///   only when the device no longer reads it. The shared-info block of the external buffer
+///   lives in the packet's 24-byte MiniportReservedEx.
+/// - on_accept ("intelligent NIC", seeds/001): the frame is copied into mbufs and the packet
+///   completes when tx_burst accepts it.
+/// Reaping: every poll calls rte_eth_tx_done_cleanup where the PMD has it; net_null, pcap,
+/// af_packet and tap free inline in tx_burst; net_ring's consumer frees when it dequeues.
+/// Where a PMD holds mbufs until its ring wraps, completion waits at most tx_descriptors
+/// further packets, and the adapter's send timeout (R23) bounds the rest.
+///
+/// Memory: for a real NIC, buffer memory must be DMA-able: DPDK memory (rte_malloc, a
+/// mempool) or memory registered with rte_extmem_register, with Buffer::iova set (or 0 in
+/// IOVA-as-VA mode, where the virtual address is used). The virtual devices need nothing.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "dpdk/port.h"
+#include "miniport/miniport.h"
+
+namespace pkio::dpdk {
+
+enum class CompletionMode {
+  on_free,    ///< complete when the PMD frees the mbufs (zero-copy)
+  on_accept,  ///< copy into mbufs, complete when tx_burst accepts
+};
+
+struct MiniportConfig {
+  uint16_t queue_id = 0;
+  /// OID_GEN_MAXIMUM_SEND_PACKETS: the batch size; capped at the TX ring size.
+  uint32_t maximum_send_packets = 32;
+  CompletionMode completion = CompletionMode::on_free;
+  /// Advertise NDIS_MAC_OPTION_8021P_PRIORITY and apply per-packet 802.1Q info (R37).
+  bool priority_8021p = false;
+  /// How often the link state is read when the PMD gives no interrupt (R29: within 2 s).
+  uint32_t link_poll_ms = 100;
+};
+
+/// Counters kept by the miniport itself (what reached and left the PMD).
+struct MiniportStats {
+  uint64_t tx_burst_calls = 0;
+  uint64_t accepted = 0;       ///< packets tx_burst took
+  uint64_t refused = 0;        ///< packets tx_burst left (partial acceptance)
+  uint64_t invalid = 0;        ///< packets refused before the PMD
+  uint64_t mbuf_exhausted = 0; ///< times the mbuf pool ran dry
+};
+
+class DpdkMiniport {
+ public:
+  /// A miniport on `port` (which must outlive it). failure with a one-line error for a queue
+  /// the port does not have.
+  [[nodiscard]] static Status create(Port& port, const MiniportConfig& config,
+                                     std::unique_ptr<DpdkMiniport>& out, std::string* error);
+  DpdkMiniport(const DpdkMiniport&) = delete;
+  DpdkMiniport& operator=(const DpdkMiniport&) = delete;
+
+  /// The MiniportCharacteristics to create an Adapter with (context: this object).
+  [[nodiscard]] MiniportCharacteristics characteristics() noexcept;
+  /// Tells the miniport its adapter (for link indications); call once after Adapter::create.
+  void attach(Adapter& adapter) noexcept;
+
+  [[nodiscard]] MiniportStats stats() const noexcept;
+  [[nodiscard]] Port& port() noexcept { return port_; }
+  [[nodiscard]] const MiniportConfig& config() const noexcept { return config_; }
+
+ private:
+  DpdkMiniport(Port& port, const MiniportConfig& config) noexcept : port_(port), config_(config) {}
+
+  static void send_packets_entry(void* context, Packet* const* packets, uint32_t n) noexcept;
+  static Status query_entry(void* context, Oid oid, void* buffer, uint32_t length,
+                            uint32_t* written, uint32_t* needed) noexcept;
+  static Status reset_entry(void* context) noexcept;
+  static void halt_entry(void* context) noexcept;
+  static void poll_entry(void* context) noexcept;
+  static void on_extbuf_free(void* address, void* opaque) noexcept;
+
+  void send_packets(Packet* const* packets, uint32_t n) noexcept;
+  void poll() noexcept;
+  void check_link(bool force) noexcept;
+  [[nodiscard]] uint32_t maximum_total_size() const noexcept;
+
+  Port& port_;
+  MiniportConfig config_;
+  Adapter* adapter_ = nullptr;
+  bool iova_is_va_ = true;
+  bool cleanup_supported_ = true;
+  bool retry_pending_ = false;  // `resources` was answered: signal availability next poll
+  int link_up_ = -1;            // last indicated link state (-1: not read yet)
+  uint64_t link_poll_cycles_ = 0;
+  uint64_t next_link_check_ = 0;
+  /// Status the free callback completes with: success, or reset/halt statuses while the
+  /// port is being stopped. Atomic: the callback may run on a ring consumer's thread.
+  std::atomic<Status> completion_status_{Status::success};
+  MiniportStats stats_{};
+};
+
+}  // namespace pkio::dpdk

@@ -1,0 +1,30 @@
+/// @file
+/// Bringing up DPDK's Environment Abstraction Layer from `app [EAL args] -- [app args]`.
+///
+/// Threading: call once, from the main thread, before any other pkio DPDK call.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "packet/status.h"
+
+namespace pkio::dpdk {
+
+/// EAL arguments that need no hardware, hugepages or PCI access: one net_null port.
+/// Used when the command line gives no EAL arguments.
+[[nodiscard]] std::vector<std::string> default_eal_args();
+
+/// Splits `argv` at the first "--": EAL arguments before (program name first), the
+/// application's after. With no "--", everything is the application's and `eal` is the
+/// program name followed by default_eal_args().
+void split_args(int argc, char** argv, std::vector<std::string>& eal, std::vector<std::string>& app);
+
+/// rte_eal_init with `args` (args[0] is the program name). success, or failure with a
+/// one-line `error`. A second call is a no-op returning success.
+[[nodiscard]] Status eal_init(const std::vector<std::string>& args, std::string* error = nullptr);
+
+/// rte_eal_cleanup, if eal_init succeeded.
+void eal_cleanup();
+
+}  // namespace pkio::dpdk

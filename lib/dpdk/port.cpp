@@ -1,0 +1,132 @@
+#include "port.h"
+
+#include <numa.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <cstdlib>
+
+namespace pkio::dpdk {
+
+namespace {
+std::string ports_list() {
+  std::string out;
+  uint16_t id;
+  RTE_ETH_FOREACH_DEV(id) {
+    char name[RTE_ETH_NAME_MAX_LEN];
+    if (rte_eth_dev_get_name_by_port(id, name) == 0)
+      out += (out.empty() ? "" : ", ") + std::to_string(id) + "=" + name;
+  }
+  return out.empty() ? "none (give one with --vdev or a PCI address)" : out;
+}
+}  // namespace
+
+Status Port::find(const std::string& name_or_id, uint16_t& port_id, std::string* error) {
+  char* end = nullptr;
+  const unsigned long n = std::strtoul(name_or_id.c_str(), &end, 10);
+  if (!name_or_id.empty() && end != nullptr && *end == '\0') {
+    if (n < RTE_MAX_ETHPORTS && rte_eth_dev_is_valid_port(static_cast<uint16_t>(n))) {
+      port_id = static_cast<uint16_t>(n);
+      return Status::success;
+    }
+  } else if (rte_eth_dev_get_port_by_name(name_or_id.c_str(), &port_id) == 0) {
+    return Status::success;
+  }
+  if (error) *error = "no port '" + name_or_id + "'; ports: " + ports_list();
+  return Status::failure;
+}
+
+Status Port::open(uint16_t port_id, const PortConfig& config, std::unique_ptr<Port>& out,
+                  std::string* error) {
+  auto fail = [&](const std::string& what, int rc) {
+    if (error) *error = "port " + std::to_string(port_id) + ": " + what + ": " + rte_strerror(-rc);
+    return Status::failure;
+  };
+  if (!rte_eth_dev_is_valid_port(port_id)) {
+    if (error) *error = "no port " + std::to_string(port_id) + "; ports: " + ports_list();
+    return Status::failure;
+  }
+  std::unique_ptr<Port> p(new Port());
+  p->id_ = port_id;
+  p->config_ = config;
+  rte_eth_dev_info info;
+  int rc = rte_eth_dev_info_get(port_id, &info);
+  if (rc != 0) return fail("cannot read device info", rc);
+  char name[RTE_ETH_NAME_MAX_LEN] = {};
+  rte_eth_dev_get_name_by_port(port_id, name);
+  p->name_ = name;
+  p->driver_ = info.driver_name ? info.driver_name : "";
+  if (config.tx_queues == 0 || config.tx_queues > info.max_tx_queues) {
+    if (error)
+      *error = "port " + std::to_string(port_id) + " (" + p->name_ + "): cannot do " +
+               std::to_string(config.tx_queues) + " TX queues (it has at most " +
+               std::to_string(info.max_tx_queues) + ")";
+    return Status::failure;
+  }
+  p->max_segments_ = info.tx_desc_lim.nb_seg_max ? info.tx_desc_lim.nb_seg_max : 40;
+  p->socket_ = rte_eth_dev_socket_id(port_id);
+  if (p->socket_ < 0) p->socket_ = static_cast<int>(rte_socket_id());
+
+  const std::string pool_name = "pkio_tx_" + std::to_string(port_id);
+  p->pool_ = rte_pktmbuf_pool_create(pool_name.c_str(), config.mbufs, 256, 0,
+                                     RTE_MBUF_DEFAULT_BUF_SIZE, p->socket_);
+  if (p->pool_ == nullptr) return fail("cannot create a pool of " + std::to_string(config.mbufs) + " mbufs", -rte_errno);
+
+  rte_eth_conf conf{};
+  if (config.vlan_insert_offload && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_VLAN_INSERT)) {
+    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
+    p->vlan_offload_ = true;
+  }
+  if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  rc = rte_eth_dev_configure(port_id, 1, config.tx_queues, &conf);
+  if (rc != 0) return fail("cannot configure " + std::to_string(config.tx_queues) + " TX queues", rc);
+  uint16_t rx_desc = config.rx_descriptors, tx_desc = config.tx_descriptors;
+  rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rx_desc, &tx_desc);
+  p->config_.tx_descriptors = tx_desc;
+  rc = rte_eth_rx_queue_setup(port_id, 0, rx_desc, static_cast<unsigned>(p->socket_), nullptr, p->pool_);
+  if (rc != 0) return fail("cannot set up the RX queue", rc);
+  for (uint16_t q = 0; q < config.tx_queues; ++q) {
+    rc = rte_eth_tx_queue_setup(port_id, q, tx_desc, static_cast<unsigned>(p->socket_), nullptr);
+    if (rc != 0) return fail("cannot set up TX queue " + std::to_string(q), rc);
+  }
+  uint16_t mtu = 0;
+  if (rte_eth_dev_get_mtu(port_id, &mtu) == 0 && mtu > 0) p->mtu_ = mtu;
+  if (p->start() != Status::success) return fail("cannot start", -EIO);
+  out = std::move(p);
+  return Status::success;
+}
+
+Port::~Port() {
+  if (started_) rte_eth_dev_stop(id_);
+  rte_eth_dev_close(id_);
+  if (pool_ != nullptr) rte_mempool_free(pool_);
+}
+
+Status Port::stop() noexcept {
+  if (started_ && rte_eth_dev_stop(id_) != 0) return Status::failure;
+  started_ = false;
+  return Status::success;
+}
+
+Status Port::start() noexcept {
+  if (started_) return Status::success;
+  if (rte_eth_dev_start(id_) != 0) return Status::failure;
+  started_ = true;
+  return Status::success;
+}
+
+std::string Port::placement() const {
+  const unsigned lcore = rte_lcore_id();
+  const int lcore_socket = lcore == LCORE_ID_ANY ? -1 : static_cast<int>(rte_lcore_to_socket_id(lcore));
+  const int numa_nodes = numa_available() < 0 ? 1 : numa_max_node() + 1;
+  return "port " + std::to_string(id_) + " (" + name_ + ", " + driver_ + ") on NUMA node " +
+         std::to_string(socket_) + "; mbuf pool (" + std::to_string(config_.mbufs) +
+         " mbufs) on node " + std::to_string(socket_) + "; lcore " + std::to_string(lcore) +
+         " on node " + std::to_string(lcore_socket) + "; " + std::to_string(numa_nodes) +
+         " NUMA node(s) on this machine";
+}
+
+}  // namespace pkio::dpdk

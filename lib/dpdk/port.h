@@ -1,0 +1,76 @@
+/// @file
+/// Port: one DPDK ethdev port (virtual device or NIC) brought up for sending: its TX queues,
+/// an RX queue (some PMDs need one), and an mbuf pool on the port's NUMA node.
+///
+/// Threading: control path only (open, stop, start from one thread). Each TX queue then has
+/// one owner: the worker of the DpdkMiniport built on it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "packet/status.h"
+
+struct rte_mempool;
+
+namespace pkio::dpdk {
+
+struct PortConfig {
+  uint16_t tx_queues = 1;
+  uint16_t tx_descriptors = 1024;
+  uint16_t rx_descriptors = 512;
+  /// mbufs in the port's pool (zero-copy sends use one per buffer, plus one for padding or a
+  /// VLAN header). Shared by the port's queues.
+  uint32_t mbufs = 16383;
+  /// Use the PMD's VLAN insertion offload if it has one (else the miniport inserts the tag).
+  bool vlan_insert_offload = true;
+};
+
+class Port {
+ public:
+  /// Finds a port by its number ("0") or its device name ("net_null0"). failure with a
+  /// one-line error naming the ports that exist.
+  [[nodiscard]] static Status find(const std::string& name_or_id, uint16_t& port_id,
+                                   std::string* error);
+  /// Configures and starts `port_id` for sending. failure with a one-line error for a port
+  /// that does not exist or a queue count it cannot do.
+  [[nodiscard]] static Status open(uint16_t port_id, const PortConfig& config,
+                                   std::unique_ptr<Port>& out, std::string* error);
+  ~Port();  // stops and closes the port, frees the pool
+  Port(const Port&) = delete;
+  Port& operator=(const Port&) = delete;
+
+  [[nodiscard]] uint16_t id() const noexcept { return id_; }
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  [[nodiscard]] const std::string& driver() const noexcept { return driver_; }
+  [[nodiscard]] int socket_id() const noexcept { return socket_; }
+  [[nodiscard]] rte_mempool* mempool() const noexcept { return pool_; }
+  [[nodiscard]] uint16_t tx_queues() const noexcept { return config_.tx_queues; }
+  [[nodiscard]] uint16_t tx_descriptors() const noexcept { return config_.tx_descriptors; }
+  /// Most segments the PMD takes in one packet (nb_seg_max; 40 if it does not say).
+  [[nodiscard]] uint16_t max_segments() const noexcept { return max_segments_; }
+  [[nodiscard]] bool vlan_offload() const noexcept { return vlan_offload_; }
+  /// MTU (OID_GEN_MAXIMUM_FRAME_SIZE).
+  [[nodiscard]] uint16_t mtu() const noexcept { return mtu_; }
+  /// One line saying where the port, its pool and the calling lcore sit (NUMA).
+  [[nodiscard]] std::string placement() const;
+
+  /// rte_eth_dev_stop / rte_eth_dev_start (the miniport's reset).
+  Status stop() noexcept;
+  Status start() noexcept;
+
+ private:
+  Port() = default;
+  uint16_t id_ = 0;
+  std::string name_, driver_;
+  int socket_ = 0;
+  rte_mempool* pool_ = nullptr;
+  PortConfig config_{};
+  uint16_t max_segments_ = 40;
+  bool vlan_offload_ = false;
+  uint16_t mtu_ = 1500;
+  bool started_ = false;
+};
+
+}  // namespace pkio::dpdk

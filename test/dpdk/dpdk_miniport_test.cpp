@@ -1,0 +1,352 @@
+// The DPDK miniport on real virtual devices: net_null (volume, counters), net_ring (every
+// byte, order, padding, VLAN tags, back-pressure, delayed completion, link, reset) and
+// net_pcap (a capture file read back with libpcap).
+#include <pcap/pcap.h>
+#include <rte_ethdev.h>
+
+#include <atomic>
+#include <numeric>
+#include <thread>
+
+#include "dpdk_harness.h"
+
+namespace pkio::testing_support {
+extern std::string pcap_path;
+}
+
+namespace pkio {
+namespace {
+
+using testing_support::DpdkHarness;
+using testing_support::frame_bytes;
+using testing_support::PacketFactory;
+using testing_support::poll_until;
+using testing_support::RingPort;
+
+std::string unique_name(const char* base) {
+  static int counter = 0;
+  return std::string(base) + std::to_string(counter++);
+}
+
+/// Frame memory owned by a test: `count` frames of `size` bytes, byte j of frame i = i*7+j.
+struct Frames {
+  std::vector<std::vector<uint8_t>> data;
+  Frames(uint32_t count, uint32_t size) : data(count, std::vector<uint8_t>(size)) {
+    for (uint32_t i = 0; i < count; ++i)
+      for (uint32_t j = 0; j < size; ++j) data[i][j] = static_cast<uint8_t>(i * 7 + j);
+  }
+};
+
+/// A packet over `bytes`, split into `pieces` buffers.
+Packet* packet_over(PacketFactory& f, std::vector<uint8_t>& bytes, uint32_t pieces = 1) {
+  Packet* p = nullptr;
+  EXPECT_EQ(f.packets->allocate(p), Status::success);
+  const auto size = static_cast<uint32_t>(bytes.size());
+  uint32_t off = 0;
+  for (uint32_t k = 0; k < pieces; ++k) {
+    const uint32_t len = k + 1 == pieces ? size - off : size / pieces;
+    Buffer* b = nullptr;
+    EXPECT_EQ(f.buffers->allocate(b, bytes.data() + off, len), Status::success);
+    EXPECT_EQ(p->chain_at_back(b), Status::success);
+    off += len;
+  }
+  return p;
+}
+
+uint16_t port_named(const char* name) {
+  uint16_t id = 0;
+  std::string error;
+  EXPECT_EQ(dpdk::Port::find(name, id, &error), Status::success) << error;
+  return id;
+}
+
+TEST(NetNull, MillionsOfPacketsCompleteOnceAndCountersReconcile) {
+  DpdkHarness h;
+  h.open(port_named("net_null0"));
+  PacketFactory f(512);
+  Frames frames(1, 64);
+  std::vector<Packet*> free_list;
+  for (int i = 0; i < 512; ++i) free_list.push_back(packet_over(f, frames.data[0]));
+  std::vector<Packet*> done;
+  h.proto.on_complete = [&](Packet* p) { done.push_back(p); };
+  constexpr uint64_t total = 2'000'000;
+  uint64_t sent = 0;
+  while (sent < total) {
+    const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>({32, free_list.size(), total - sent}));
+    if (n > 0) {
+      send_packets(h.proto.binding, free_list.data() + free_list.size() - n, n);
+      free_list.resize(free_list.size() - n);
+      sent += n;
+    } else {
+      h.adapter->poll();
+    }
+    free_list.insert(free_list.end(), done.begin(), done.end());
+    done.clear();
+    std::lock_guard lock(h.proto.mutex);
+    h.proto.completions.clear();
+    h.proto.times_completed.clear();
+  }
+  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.adapter->idle(); }));
+  const auto c = h.adapter->counters();
+  EXPECT_EQ(c.submitted, total);
+  EXPECT_EQ(c.completed_ok, total);
+  EXPECT_EQ(c.completed_error, 0u);
+  rte_eth_stats stats{};
+  ASSERT_EQ(rte_eth_stats_get(h.port->id(), &stats), 0);
+  EXPECT_EQ(stats.opackets, total);            // what the PMD counted
+  EXPECT_EQ(h.miniport->stats().accepted, total);
+  uint64_t xmit_ok = 0;
+  uint32_t w = 0, nd = 0;
+  ASSERT_EQ(query_information(h.proto.binding, Oid::xmit_ok, &xmit_ok, 8, &w, &nd), Status::success);
+  EXPECT_EQ(xmit_ok, stats.opackets);  // R25 reconciled with rte_eth_stats
+  const auto batches = h.adapter->batch_size_counts();
+  EXPECT_GT(batches[32], 0u);  // full batches of the default maximum_send_packets
+  EXPECT_EQ(rte_mempool_in_use_count(h.port->mempool()), 0u);  // every mbuf back in the pool
+  EXPECT_EQ(f.packets->available(), 0u);  // all 512 are in our free list, none lost
+  EXPECT_EQ(free_list.size(), 512u);
+}
+
+TEST(NetRing, FramesArriveByteForByteInOrderAndCompleteOnlyWhenTheConsumerFrees) {
+  RingPort ring(unique_name("ring_order"));
+  DpdkHarness h;
+  h.open(ring.port_id);
+  PacketFactory f(64);
+  Frames frames(10, 200);
+  std::vector<Packet*> pkts;
+  for (uint32_t i = 0; i < 10; ++i) pkts.push_back(packet_over(f, frames.data[i], 1 + i % 4));
+  send_packets(h.proto.binding, pkts.data(), 10);
+  for (int i = 0; i < 5; ++i) h.adapter->poll();
+  EXPECT_EQ(h.proto.completed(), 0u);  // the ring consumer still holds every mbuf
+  auto got = ring.take();
+  ASSERT_EQ(got.size(), 10u);
+  for (uint32_t i = 0; i < 10; ++i) {
+    EXPECT_EQ(got[i]->nb_segs, 1 + i % 4);  // multi-buffer packets became chained mbufs
+    EXPECT_EQ(frame_bytes(got[i]), frames.data[i]) << "frame " << i;
+  }
+  for (auto* m : got) rte_pktmbuf_free(m);  // the consumer is done: now they complete
+  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 10; }));
+  for (Packet* p : pkts) {
+    EXPECT_EQ(h.proto.count_of(p), 1);
+    EXPECT_EQ(h.proto.status_of(p), Status::success);
+  }
+}
+
+TEST(NetRing, R38_ShortFramesArePaddedWithZerosNeverStaleMemory) {
+  RingPort ring(unique_name("ring_pad"));
+  DpdkHarness h;
+  h.open(ring.port_id);
+  PacketFactory f(16);
+  // The frame's memory is followed by non-zero bytes: none of them may leak into the pad.
+  std::vector<uint8_t> memory(128, 0xAB);
+  for (uint32_t len : {13u, 59u, 60u}) {
+    std::vector<uint8_t> view(memory.begin(), memory.begin() + len);
+    Packet* p = nullptr;
+    ASSERT_EQ(f.packets->allocate(p), Status::success);
+    Buffer* b = nullptr;
+    ASSERT_EQ(f.buffers->allocate(b, memory.data(), len), Status::success);
+    ASSERT_EQ(p->chain_at_back(b), Status::success);
+    ASSERT_EQ(send(h.proto.binding, p), Status::pending);
+    auto got = ring.take();
+    ASSERT_EQ(got.size(), 1u);
+    const auto bytes = frame_bytes(got[0]);
+    ASSERT_EQ(bytes.size(), 60u) << "length " << len;
+    for (uint32_t j = 0; j < 60; ++j) EXPECT_EQ(bytes[j], j < len ? 0xAB : 0x00) << "byte " << j;
+    rte_pktmbuf_free(got[0]);
+  }
+}
+
+TEST(NetRing, R37_VlanTagIsInsertedOnlyWhenThe8021pOptionIsAdvertised) {
+  for (bool advertised : {true, false}) {
+    RingPort ring(unique_name("ring_vlan"));
+    DpdkHarness h;
+    dpdk::MiniportConfig mc;
+    mc.priority_8021p = advertised;
+    h.open(ring.port_id, mc);
+    uint32_t options = 0, w = 0, nd = 0;
+    ASSERT_EQ(query_information(h.proto.binding, Oid::mac_options, &options, 4, &w, &nd), Status::success);
+    EXPECT_EQ((options & mac_option::priority_8021p) != 0, advertised);
+    PacketFactory f(8);
+    Frames frames(1, 100);
+    Packet* p = packet_over(f, frames.data[0], 2);
+    p->ieee8021q = Ieee8021qInfo::make(5, 0x123);
+    ASSERT_EQ(send(h.proto.binding, p), Status::pending);
+    auto got = ring.take();
+    ASSERT_EQ(got.size(), 1u);
+    const auto bytes = frame_bytes(got[0]);
+    if (advertised) {
+      ASSERT_EQ(bytes.size(), 104u);
+      EXPECT_TRUE(std::equal(bytes.begin(), bytes.begin() + 12, frames.data[0].begin()));
+      EXPECT_EQ(bytes[12], 0x81);
+      EXPECT_EQ(bytes[13], 0x00);
+      EXPECT_EQ((bytes[14] << 8) | bytes[15], (5 << 13) | 0x123);
+      EXPECT_TRUE(std::equal(bytes.begin() + 16, bytes.end(), frames.data[0].begin() + 12));
+    } else {
+      EXPECT_EQ(bytes, frames.data[0]);
+    }
+    rte_pktmbuf_free(got[0]);
+  }
+}
+
+TEST(NetRing, SmallRingGivesResourcesAndRequeuesWithoutLossOrReordering) {
+  RingPort ring(unique_name("ring_small"), 16);
+  DpdkHarness h;
+  h.open(ring.port_id);
+  PacketFactory f(256);
+  Frames frames(200, 64);
+  std::vector<Packet*> pkts;
+  for (uint32_t i = 0; i < 200; ++i) pkts.push_back(packet_over(f, frames.data[i]));
+  send_packets(h.proto.binding, pkts.data(), 200);
+  std::vector<std::vector<uint8_t>> seen;
+  ASSERT_TRUE(poll_until(*h.adapter, [&] {
+    for (auto* m : ring.take(8)) {  // a slow consumer: 8 frames per step
+      seen.push_back(frame_bytes(m));
+      rte_pktmbuf_free(m);
+    }
+    return h.proto.completed() == 200;
+  }, 5000));
+  ASSERT_EQ(seen.size(), 200u);
+  for (uint32_t i = 0; i < 200; ++i) EXPECT_EQ(seen[i], frames.data[i]) << "position " << i;
+  const auto c = h.adapter->counters();
+  EXPECT_GT(c.resources_events, 0u);  // partial acceptance happened and was requeued
+  EXPECT_EQ(c.completed_ok, 200u);
+  EXPECT_GT(h.miniport->stats().refused, 0u);
+}
+
+TEST(NetRing, R26_OidsComeFromTheDevice) {
+  RingPort ring(unique_name("ring_oid"));
+  DpdkHarness h;
+  h.open(ring.port_id);
+  auto q = [&](Oid oid) {
+    uint32_t v = 0, w = 0, nd = 0;
+    EXPECT_EQ(query_information(h.proto.binding, oid, &v, 4, &w, &nd), Status::success) << to_string(oid);
+    return v;
+  };
+  uint16_t mtu = 0;
+  ASSERT_EQ(rte_eth_dev_get_mtu(ring.port_id, &mtu), 0);
+  EXPECT_EQ(q(Oid::maximum_frame_size), mtu);
+  EXPECT_EQ(q(Oid::maximum_total_size), mtu + 14u);
+  rte_eth_link link{};
+  ASSERT_EQ(rte_eth_link_get_nowait(ring.port_id, &link), 0);
+  EXPECT_EQ(q(Oid::link_speed), link.link_speed * 10000u);  // units of 100 bit/s
+  EXPECT_EQ(q(Oid::media_connect_status), 0u);               // connected
+  EXPECT_TRUE(q(Oid::mac_options) & mac_option::no_loopback);
+  EXPECT_EQ(q(Oid::maximum_send_packets), 32u);
+  EXPECT_EQ(h.adapter->maximum_total_size(), mtu + 14u);
+}
+
+TEST(NetRing, R10_OverlongAndOversegmentedPacketsNeverReachThePmd) {
+  RingPort ring(unique_name("ring_bad"));
+  DpdkHarness h;
+  h.open(ring.port_id);
+  PacketFactory f(8, 512);
+  std::vector<uint8_t> big(h.adapter->maximum_total_size() + 1, 1);
+  Packet* too_long = packet_over(f, big);
+  EXPECT_EQ(send(h.proto.binding, too_long), Status::invalid_packet);
+  std::vector<uint8_t> bytes(300, 2);
+  Packet* many = packet_over(f, bytes, 300);  // 300 one-byte buffers: more than nb_seg_max allows
+  send_packets(h.proto.binding, &many, 1);
+  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 1; }));
+  EXPECT_EQ(h.proto.status_of(many), Status::invalid_packet);
+  EXPECT_TRUE(ring.take().empty());
+}
+
+TEST(NetRing, R29_R30_LinkDownIsIndicatedAndFailsSendsWithNoCable) {
+  RingPort ring(unique_name("ring_link"));
+  DpdkHarness h;
+  dpdk::MiniportConfig mc;
+  mc.link_poll_ms = 10;
+  h.open(ring.port_id, mc);
+  ASSERT_EQ(rte_eth_dev_set_link_down(ring.port_id), 0);
+  ASSERT_TRUE(poll_until(*h.adapter, [&] { return !h.proto.indications.empty(); }, 2000));
+  EXPECT_EQ(h.proto.indications.back(), Indication::media_disconnect);
+  PacketFactory f(4);
+  Frames frames(1, 64);
+  Packet* p = packet_over(f, frames.data[0]);
+  EXPECT_EQ(send(h.proto.binding, p), Status::no_cable);
+  ASSERT_EQ(rte_eth_dev_set_link_up(ring.port_id), 0);
+  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.indications.size() == 2; }, 2000));
+  EXPECT_EQ(h.proto.indications.back(), Indication::media_connect);
+  EXPECT_EQ(send(h.proto.binding, p), Status::pending);
+  for (auto* m : ring.take()) rte_pktmbuf_free(m);
+}
+
+TEST(NetRing, R12_ResetCompletesPacketsTheConsumerStillHoldsExactlyOnce) {
+  RingPort ring(unique_name("ring_reset"));
+  DpdkHarness h;
+  h.open(ring.port_id);
+  PacketFactory f(8);
+  Frames frames(4, 64);
+  std::vector<Packet*> pkts;
+  for (uint32_t i = 0; i < 4; ++i) pkts.push_back(packet_over(f, frames.data[i]));
+  send_packets(h.proto.binding, pkts.data(), 4);
+  EXPECT_EQ(h.adapter->reset(), Status::success);
+  for (Packet* p : pkts) {
+    EXPECT_EQ(h.proto.count_of(p), 1);
+    EXPECT_EQ(h.proto.status_of(p), Status::reset_in_progress);
+  }
+  // The consumer frees them afterwards: counted as late completions, never delivered again.
+  for (auto* m : ring.take()) rte_pktmbuf_free(m);
+  h.adapter->poll();
+  for (Packet* p : pkts) EXPECT_EQ(h.proto.count_of(p), 1);
+  EXPECT_EQ(h.adapter->counters().violations.unexpected_completion, 4u);
+}
+
+TEST(NetRing, CopyModeCompletesOnAcceptance) {
+  RingPort ring(unique_name("ring_copy"));
+  DpdkHarness h;
+  dpdk::MiniportConfig mc;
+  mc.completion = dpdk::CompletionMode::on_accept;
+  h.open(ring.port_id, mc);
+  PacketFactory f(8);
+  Frames frames(3, 30);
+  std::vector<Packet*> pkts;
+  for (uint32_t i = 0; i < 3; ++i) pkts.push_back(packet_over(f, frames.data[i], 2));
+  send_packets(h.proto.binding, pkts.data(), 3);
+  EXPECT_EQ(h.proto.completed(), 3u);  // before the consumer touched anything
+  auto got = ring.take();
+  ASSERT_EQ(got.size(), 3u);
+  for (uint32_t i = 0; i < 3; ++i) {
+    auto bytes = frame_bytes(got[i]);
+    ASSERT_EQ(bytes.size(), 60u);
+    EXPECT_TRUE(std::equal(frames.data[i].begin(), frames.data[i].end(), bytes.begin()));
+    rte_pktmbuf_free(got[i]);
+  }
+}
+
+TEST(NetPcap, CapturedFramesMatchWhatWasSentWithPaddingAndTags) {
+  DpdkHarness h;
+  dpdk::MiniportConfig mc;
+  mc.priority_8021p = true;
+  h.open(port_named("net_pcap0"), mc);
+  PacketFactory f(16);
+  Frames frames(4, 0);
+  frames.data = {std::vector<uint8_t>(42, 0x11), std::vector<uint8_t>(100, 0x22),
+                 std::vector<uint8_t>(1000, 0x33), std::vector<uint8_t>(64, 0x44)};
+  std::vector<Packet*> pkts;
+  for (auto& d : frames.data) pkts.push_back(packet_over(f, d, 2));
+  pkts[3]->ieee8021q = Ieee8021qInfo::make(3, 42);
+  send_packets(h.proto.binding, pkts.data(), 4);
+  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 4; }));
+  h.adapter.reset();
+  h.miniport.reset();
+  h.port.reset();  // closing the port flushes the capture file
+  char err[PCAP_ERRBUF_SIZE];
+  pcap_t* pc = pcap_open_offline(testing_support::pcap_path.c_str(), err);
+  ASSERT_NE(pc, nullptr) << err;
+  std::vector<std::vector<uint8_t>> captured;
+  pcap_pkthdr* hdr;
+  const u_char* data;
+  while (pcap_next_ex(pc, &hdr, &data) == 1) captured.emplace_back(data, data + hdr->caplen);
+  pcap_close(pc);
+  ASSERT_EQ(captured.size(), 4u);
+  EXPECT_EQ(captured[0].size(), 60u);  // 42 padded with zeros
+  EXPECT_TRUE(std::all_of(captured[0].begin() + 42, captured[0].end(), [](uint8_t b) { return b == 0; }));
+  EXPECT_EQ(captured[1], frames.data[1]);
+  EXPECT_EQ(captured[2], frames.data[2]);
+  ASSERT_EQ(captured[3].size(), 68u);  // tagged
+  EXPECT_EQ(captured[3][12], 0x81);
+  EXPECT_EQ((captured[3][14] << 8) | captured[3][15], (3 << 13) | 42);
+}
+
+}  // namespace
+}  // namespace pkio
