@@ -61,9 +61,9 @@ uint16_t port_named(const char* name) {
 }
 
 TEST(NetNull, MillionsOfPacketsCompleteOnceAndCountersReconcile) {
+  PacketFactory f(512);  // outlives the adapter, which may still hold packets
   DpdkHarness h;
   h.open(port_named("net_null0"));
-  PacketFactory f(512);
   Frames frames(1, 64);
   std::vector<Packet*> free_list;
   for (int i = 0; i < 512; ++i) free_list.push_back(packet_over(f, frames.data[0]));
@@ -108,9 +108,9 @@ TEST(NetNull, MillionsOfPacketsCompleteOnceAndCountersReconcile) {
 
 TEST(NetRing, FramesArriveByteForByteInOrderAndCompleteOnlyWhenTheConsumerFrees) {
   RingPort ring(unique_name("ring_order"));
+  PacketFactory f(64);  // outlives the adapter, which may still hold packets
   DpdkHarness h;
   h.open(ring.port_id);
-  PacketFactory f(64);
   Frames frames(10, 200);
   std::vector<Packet*> pkts;
   for (uint32_t i = 0; i < 10; ++i) pkts.push_back(packet_over(f, frames.data[i], 1 + i % 4));
@@ -133,9 +133,9 @@ TEST(NetRing, FramesArriveByteForByteInOrderAndCompleteOnlyWhenTheConsumerFrees)
 
 TEST(NetRing, R38_ShortFramesArePaddedWithZerosNeverStaleMemory) {
   RingPort ring(unique_name("ring_pad"));
+  PacketFactory f(16);  // outlives the adapter, which may still hold packets
   DpdkHarness h;
   h.open(ring.port_id);
-  PacketFactory f(16);
   // The frame's memory is followed by non-zero bytes: none of them may leak into the pad.
   std::vector<uint8_t> memory(128, 0xAB);
   for (uint32_t len : {13u, 59u, 60u}) {
@@ -158,6 +158,7 @@ TEST(NetRing, R38_ShortFramesArePaddedWithZerosNeverStaleMemory) {
 TEST(NetRing, R37_VlanTagIsInsertedOnlyWhenThe8021pOptionIsAdvertised) {
   for (bool advertised : {true, false}) {
     RingPort ring(unique_name("ring_vlan"));
+    PacketFactory f(8);  // outlives the adapter, which may still hold packets
     DpdkHarness h;
     dpdk::MiniportConfig mc;
     mc.priority_8021p = advertised;
@@ -165,7 +166,6 @@ TEST(NetRing, R37_VlanTagIsInsertedOnlyWhenThe8021pOptionIsAdvertised) {
     uint32_t options = 0, w = 0, nd = 0;
     ASSERT_EQ(query_information(h.proto.binding, Oid::mac_options, &options, 4, &w, &nd), Status::success);
     EXPECT_EQ((options & mac_option::priority_8021p) != 0, advertised);
-    PacketFactory f(8);
     Frames frames(1, 100);
     Packet* p = packet_over(f, frames.data[0], 2);
     p->ieee8021q = Ieee8021qInfo::make(5, 0x123);
@@ -189,9 +189,9 @@ TEST(NetRing, R37_VlanTagIsInsertedOnlyWhenThe8021pOptionIsAdvertised) {
 
 TEST(NetRing, SmallRingGivesResourcesAndRequeuesWithoutLossOrReordering) {
   RingPort ring(unique_name("ring_small"), 16);
+  PacketFactory f(256);  // outlives the adapter, which may still hold packets
   DpdkHarness h;
   h.open(ring.port_id);
-  PacketFactory f(256);
   Frames frames(200, 64);
   std::vector<Packet*> pkts;
   for (uint32_t i = 0; i < 200; ++i) pkts.push_back(packet_over(f, frames.data[i]));
@@ -236,9 +236,9 @@ TEST(NetRing, R26_OidsComeFromTheDevice) {
 
 TEST(NetRing, R10_OverlongAndOversegmentedPacketsNeverReachThePmd) {
   RingPort ring(unique_name("ring_bad"));
+  PacketFactory f(8, 512);  // outlives the adapter, which may still hold packets
   DpdkHarness h;
   h.open(ring.port_id);
-  PacketFactory f(8, 512);
   std::vector<uint8_t> big(h.adapter->maximum_total_size() + 1, 1);
   Packet* too_long = packet_over(f, big);
   EXPECT_EQ(send(h.proto.binding, too_long), Status::invalid_packet);
@@ -252,6 +252,7 @@ TEST(NetRing, R10_OverlongAndOversegmentedPacketsNeverReachThePmd) {
 
 TEST(NetRing, R29_R30_LinkDownIsIndicatedAndFailsSendsWithNoCable) {
   RingPort ring(unique_name("ring_link"));
+  PacketFactory f(4);  // outlives the adapter, which may still hold packets
   DpdkHarness h;
   dpdk::MiniportConfig mc;
   mc.link_poll_ms = 10;
@@ -259,7 +260,6 @@ TEST(NetRing, R29_R30_LinkDownIsIndicatedAndFailsSendsWithNoCable) {
   ASSERT_EQ(rte_eth_dev_set_link_down(ring.port_id), 0);
   ASSERT_TRUE(poll_until(*h.adapter, [&] { return !h.proto.indications.empty(); }, 2000));
   EXPECT_EQ(h.proto.indications.back(), Indication::media_disconnect);
-  PacketFactory f(4);
   Frames frames(1, 64);
   Packet* p = packet_over(f, frames.data[0]);
   EXPECT_EQ(send(h.proto.binding, p), Status::no_cable);
@@ -272,9 +272,9 @@ TEST(NetRing, R29_R30_LinkDownIsIndicatedAndFailsSendsWithNoCable) {
 
 TEST(NetRing, R12_ResetCompletesPacketsTheConsumerStillHoldsExactlyOnce) {
   RingPort ring(unique_name("ring_reset"));
+  PacketFactory f(8);  // outlives the adapter, which may still hold packets
   DpdkHarness h;
   h.open(ring.port_id);
-  PacketFactory f(8);
   Frames frames(4, 64);
   std::vector<Packet*> pkts;
   for (uint32_t i = 0; i < 4; ++i) pkts.push_back(packet_over(f, frames.data[i]));
@@ -293,11 +293,11 @@ TEST(NetRing, R12_ResetCompletesPacketsTheConsumerStillHoldsExactlyOnce) {
 
 TEST(NetRing, CopyModeCompletesOnAcceptance) {
   RingPort ring(unique_name("ring_copy"));
+  PacketFactory f(8);  // outlives the adapter, which may still hold packets
   DpdkHarness h;
   dpdk::MiniportConfig mc;
   mc.completion = dpdk::CompletionMode::on_accept;
   h.open(ring.port_id, mc);
-  PacketFactory f(8);
   Frames frames(3, 30);
   std::vector<Packet*> pkts;
   for (uint32_t i = 0; i < 3; ++i) pkts.push_back(packet_over(f, frames.data[i], 2));
@@ -314,11 +314,11 @@ TEST(NetRing, CopyModeCompletesOnAcceptance) {
 }
 
 TEST(NetPcap, CapturedFramesMatchWhatWasSentWithPaddingAndTags) {
+  PacketFactory f(16);  // outlives the adapter, which may still hold packets
   DpdkHarness h;
   dpdk::MiniportConfig mc;
   mc.priority_8021p = true;
   h.open(port_named("net_pcap0"), mc);
-  PacketFactory f(16);
   Frames frames(4, 0);
   frames.data = {std::vector<uint8_t>(42, 0x11), std::vector<uint8_t>(100, 0x22),
                  std::vector<uint8_t>(1000, 0x33), std::vector<uint8_t>(64, 0x44)};
