@@ -12,8 +12,9 @@ namespace pkio {
 
 namespace {
 
-/// The adapter whose worker step is running on this thread, if any.
-thread_local Adapter* tls_worker = nullptr;
+/// The adapter whose worker step is running on this thread, if any. initial-exec: read on
+/// every completion, it must be a plain %fs load, not a __tls_get_addr call.
+thread_local Adapter* tls_worker __attribute__((tls_model("initial-exec"))) = nullptr;
 
 /// Placed in each packet's status before send_packets: a serialized miniport that leaves it
 /// there did not set a status.
@@ -112,7 +113,12 @@ bool Adapter::on_worker() const noexcept { return tls_worker == this; }
 // Protocol edge
 
 struct AdapterAccess {
-  static Status admit(Adapter& a, Binding& b, Packet* p) noexcept { return a.admit(b, p); }
+  static Status admit_state(const Adapter& a, const Binding& b) noexcept { return a.admit_state(b); }
+  static Status admit_packet(const Adapter& a, Packet* p) noexcept { return a.admit_packet(p); }
+  static void enqueue_here(Adapter& a, Packet* p) noexcept { a.enqueue_here(p); }
+  static void poll_unless_polling(Adapter& a) noexcept {
+    if (!a.in_poll_) a.poll();
+  }
   static void submit_chain(Adapter& a, Packet* first, Packet* last) noexcept {
     a.submit_chain(first, last);
   }
@@ -154,11 +160,16 @@ struct AdapterAccess {
   }
 };
 
-Status Adapter::admit(Binding& binding, Packet* p) noexcept {
+Status Adapter::admit_state(const Binding& binding) const noexcept {
   if (binding.closing_.load(std::memory_order_relaxed) || halting_.load(std::memory_order_relaxed))
-    return Status::closing;
-  if (resetting_.load(std::memory_order_relaxed)) return Status::reset_in_progress;
-  if (media_state_.load(std::memory_order_relaxed) != MediaState::connected) return Status::no_cable;
+    return Status::closing;  // R11
+  if (resetting_.load(std::memory_order_relaxed)) return Status::reset_in_progress;  // R12
+  if (media_state_.load(std::memory_order_relaxed) != MediaState::connected)
+    return Status::no_cable;  // R30
+  return Status::success;
+}
+
+Status Adapter::admit_packet(Packet* p) const noexcept {
   PacketCounts counts;
   if (p->query(counts) != Status::success || counts.first_buffer == nullptr ||
       counts.total_length == 0 || counts.total_length > max_total_size_ || !p->ieee8021q.is_valid())
@@ -166,21 +177,15 @@ Status Adapter::admit(Binding& binding, Packet* p) noexcept {
   return Status::success;
 }
 
+void Adapter::enqueue_here(Packet* p) noexcept {
+  if (p->tracking.state.load(std::memory_order_relaxed) == PacketState::completing)
+    completed_.push_back(p);
+  else
+    queue_.push_back(p);
+}
+
 void Adapter::submit_chain(Packet* first, Packet* last) noexcept {
-  if (config_.run_to_completion) {
-    for (Packet* p = first;;) {
-      Packet* next = p->tracking.next.load(std::memory_order_relaxed);
-      if (p->tracking.state.load(std::memory_order_relaxed) == PacketState::completing)
-        completed_.push_back(p);
-      else
-        queue_.push_back(p);
-      if (p == last) break;
-      p = next;
-    }
-    if (!in_poll_) poll();
-  } else {
-    submissions_.push_chain(first, last);
-  }
+  submissions_.push_chain(first, last);
 }
 
 namespace {
@@ -206,7 +211,8 @@ Status send(Binding* binding, Packet* packet) noexcept {
     AdapterAccess::count_rejected_sync(a);
     return Status::failure;
   }
-  const Status s = AdapterAccess::admit(a, *binding, packet);
+  Status s = AdapterAccess::admit_state(a, *binding);
+  if (s == Status::success) s = AdapterAccess::admit_packet(a, packet);
   if (s != Status::success) {
     AdapterAccess::count_rejected_sync(a);
     return s;
@@ -215,7 +221,12 @@ Status send(Binding* binding, Packet* packet) noexcept {
   packet->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
   binding->outstanding_.fetch_add(1, std::memory_order_acq_rel);
   AdapterAccess::count_submitted(a, 1);
-  AdapterAccess::submit_chain(a, packet, packet);
+  if (AdapterAccess::run_to_completion(a)) {
+    AdapterAccess::enqueue_here(a, packet);
+    AdapterAccess::poll_unless_polling(a);
+  } else {
+    AdapterAccess::submit_chain(a, packet, packet);
+  }
   return Status::pending;
 }
 
@@ -223,35 +234,45 @@ void send_packets(Binding* binding, Packet* const* packets, uint32_t n) noexcept
   if (binding == nullptr || packets == nullptr || n == 0) return;  // R3
   Adapter& a = binding->adapter_;
   const uint64_t now = read_cycles();
+  const Status state = AdapterAccess::admit_state(a, *binding);  // once per call, not per packet
+  const bool here = AdapterAccess::run_to_completion(a);
   Packet* first = nullptr;
   Packet* last = nullptr;
   uint32_t accepted = 0;
   for (uint32_t i = 0; i < n; ++i) {
     Packet* p = packets[i];
-    if (!take_ownership(p)) {  // null, in flight, freed, or twice in this array
+    if (!take_ownership(p)) [[unlikely]] {  // null, in flight, freed, or twice in this array
       AdapterAccess::count_rejected_entry(a);
       continue;
     }
-    const Status s = AdapterAccess::admit(a, *binding, p);
+    const Status s = state == Status::success ? AdapterAccess::admit_packet(a, p) : state;
     stamp(p, binding, &a, now);
-    if (s == Status::success) {
+    if (s == Status::success) [[likely]] {
       p->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
     } else {
       // Fails now, completes through the worker like every other packet (R2).
       p->tracking.final_status = s;
       p->tracking.state.store(PacketState::completing, std::memory_order_relaxed);
     }
+    ++accepted;
+    if (here) {  // run-to-completion: straight into the worker's queue, no ring hop
+      AdapterAccess::enqueue_here(a, p);
+      continue;
+    }
     if (last != nullptr)
       last->tracking.next.store(p, std::memory_order_relaxed);
     else
       first = p;
     last = p;
-    ++accepted;
   }
   if (accepted == 0) return;
+  // Counted before the packets can complete, so in_flight never goes below zero.
   binding->outstanding_.fetch_add(accepted, std::memory_order_acq_rel);
   AdapterAccess::count_submitted(a, accepted);
-  AdapterAccess::submit_chain(a, first, last);
+  if (here)
+    AdapterAccess::poll_unless_polling(a);
+  else
+    AdapterAccess::submit_chain(a, first, last);
 }
 
 Status open_adapter(Adapter& adapter, const ProtocolCharacteristics& protocol,

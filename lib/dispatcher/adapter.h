@@ -141,7 +141,9 @@ class Adapter {
   };
 
   // Protocol edge.
-  Status admit(Binding& binding, Packet* packet) noexcept;
+  Status admit_state(const Binding& binding) const noexcept;
+  Status admit_packet(Packet* packet) const noexcept;
+  void enqueue_here(Packet* packet) noexcept;
   void submit_chain(Packet* first, Packet* last) noexcept;
   // Worker.
   void drain_submissions() noexcept;

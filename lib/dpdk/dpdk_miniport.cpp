@@ -2,6 +2,7 @@
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_lcore.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
@@ -18,6 +19,7 @@ constexpr uint32_t min_frame = 60;        // without FCS (R38)
 constexpr uint32_t mac_addresses = 12;    // destination + source precede an 802.1Q tag
 constexpr uint32_t vlan_tag = 4;
 constexpr uint32_t max_plan_segments = 128;
+constexpr uint32_t mbuf_stash = 1024;  // mbufs allocated in one go per send_packets call
 
 static_assert(sizeof(rte_mbuf_ext_shared_info) <= Packet::miniport_reserved_size,
               "the external buffer's shared info lives in MiniportReservedEx");
@@ -148,16 +150,34 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   const uint32_t max_segments = std::min<uint32_t>(port_.max_segments(), max_plan_segments);
   const bool zero_copy = config_.completion == CompletionMode::on_free;
 
+  // Pass 1 (zero-copy): validate and count the mbufs each packet needs, so that one bulk
+  // allocation serves the whole array. A single-buffer frame of 60 bytes or more, untagged,
+  // needs exactly one.
+  uint8_t segments_of[max_batch];
+  uint32_t wanted = 0;
+  if (zero_copy) {
+    for (uint32_t k = 0; k < n; ++k) {
+      segments_of[k] = plan_segments(packets[k], max_total, max_segments);
+      wanted += segments_of[k];
+    }
+  }
+  rte_mbuf* stash[mbuf_stash];
+  const bool stashed = zero_copy && wanted <= mbuf_stash &&
+                       rte_pktmbuf_alloc_bulk(pool, stash, wanted) == 0;
+  uint32_t taken = 0;
+
   uint32_t i = 0;
   for (; i < n; ++i) {
     Packet* p = packets[i];
     PacketCounts counts;
-    if (p->query(counts) != Status::success || counts.total_length == 0 ||
-        counts.total_length > max_total) {
+    if (zero_copy ? segments_of[i] == 0
+                  : (p->query(counts) != Status::success || counts.total_length == 0 ||
+                     counts.total_length > max_total)) {
       p->oob.status = Status::invalid_packet;
       ++stats_.invalid;
       continue;
     }
+    (void)p->query(counts);  // valid: pass 1 or the check above computed the counts
     const uint32_t total = counts.total_length;
     const bool tag = config_.priority_8021p && p->ieee8021q.wants_tag();
     const bool soft_tag = tag && !port_.vlan_offload();
@@ -165,64 +185,17 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     rte_mbuf* head = nullptr;
 
     if (zero_copy) {
-      // Plan: one segment per buffer that still has bytes after a software tag's header.
-      uint32_t skip = soft_tag ? mac_addresses : 0, segments = 0;
-      bool bad = soft_tag && total < mac_addresses;
-      for (const Buffer* b = counts.first_buffer; b != nullptr && !bad; b = b->next) {
-        if (b->length > UINT16_MAX) bad = true;
-        if (b->length > skip) ++segments;
-        skip -= std::min(skip, b->length);
-      }
-      const uint32_t extra = (pad ? 1u : 0u) + (soft_tag ? 1u : 0u);
-      if (bad || segments + extra > max_segments) {
-        p->oob.status = Status::invalid_packet;
-        ++stats_.invalid;
-        continue;
-      }
-      rte_mbuf* m[max_plan_segments];
-      if (rte_pktmbuf_alloc_bulk(pool, m, segments + extra) != 0) {
+      rte_mbuf* local[max_plan_segments];
+      rte_mbuf** m = stash + taken;
+      if (stashed) {
+        taken += segments_of[i];
+      } else if (rte_pktmbuf_alloc_bulk(pool, local, segments_of[i]) == 0) {
+        m = local;
+      } else {
         ++stats_.mbuf_exhausted;
         break;  // resources from here on
       }
-      rte_mbuf_ext_shared_info* sh = shinfo_of(p);
-      sh->free_cb = &DpdkMiniport::on_extbuf_free;
-      sh->fcb_opaque = p;
-      rte_mbuf_ext_refcnt_set(sh, static_cast<uint16_t>(segments));
-      uint32_t k = 0;
-      rte_mbuf* tail = nullptr;
-      auto append = [&](rte_mbuf* s) {
-        if (head == nullptr) head = s; else tail->next = s;
-        tail = s;
-      };
-      if (soft_tag) {  // header segment: MAC addresses + tag; the buffers then skip the MACs
-        rte_mbuf* h = m[k++];
-        auto* d = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(h, mac_addresses + vlan_tag));
-        gather(counts.first_buffer, mac_addresses, d);
-        write_tag(d + mac_addresses, tci_of(p->ieee8021q));
-        append(h);
-      }
-      skip = soft_tag ? mac_addresses : 0;
-      for (Buffer* b = counts.first_buffer; b != nullptr; b = b->next) {
-        const uint32_t off = std::min(skip, b->length);
-        skip -= off;
-        if (b->length == off) continue;
-        rte_mbuf* s = m[k++];
-        const rte_iova_t iova = b->iova != 0 ? b->iova
-                                : iova_is_va_ ? reinterpret_cast<rte_iova_t>(b->address)
-                                              : rte_mem_virt2iova(b->address);
-        rte_pktmbuf_attach_extbuf(s, b->address, iova, static_cast<uint16_t>(b->length), sh);
-        s->data_off = static_cast<uint16_t>(off);
-        s->data_len = static_cast<uint16_t>(b->length - off);
-        append(s);
-      }
-      if (pad) {  // zeroed, never stale memory (CVE-2003-0001)
-        rte_mbuf* s = m[k++];
-        std::memset(rte_pktmbuf_append(s, static_cast<uint16_t>(pad)), 0, pad);
-        append(s);
-      }
-      tail->next = nullptr;
-      head->nb_segs = static_cast<uint16_t>(k);
-      head->pkt_len = total + pad + (soft_tag ? vlan_tag : 0);
+      head = build_zero_copy(p, counts, m, soft_tag, pad);
     } else {
       head = rte_pktmbuf_alloc(pool);
       if (head == nullptr) {
@@ -261,6 +234,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     owner[nb] = static_cast<uint16_t>(i);
     ++nb;
   }
+  if (stashed && taken < wanted) rte_pktmbuf_free_bulk(stash + taken, wanted - taken);
 
   const uint16_t sent =
       nb == 0 ? 0 : rte_eth_tx_burst(port_.id(), config_.queue_id, burst, static_cast<uint16_t>(nb));
@@ -280,6 +254,89 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   if (first_refused < n) retry_pending_ = true;
 }
 
+uint64_t DpdkMiniport::iova_of(const Buffer* b) const noexcept {
+  if (b->iova != 0) return b->iova;
+  return iova_is_va_ ? reinterpret_cast<rte_iova_t>(b->address) : rte_mem_virt2iova(b->address);
+}
+
+uint8_t DpdkMiniport::plan_segments(Packet* p, uint32_t max_total, uint32_t max_segments) const noexcept {
+  PacketCounts counts;
+  if (p->query(counts) != Status::success || counts.total_length == 0 ||
+      counts.total_length > max_total)
+    return 0;
+  const bool soft_tag = config_.priority_8021p && p->ieee8021q.wants_tag() && !port_.vlan_offload();
+  if (counts.buffer_count == 1 && !soft_tag && counts.total_length >= min_frame)
+    return counts.total_length <= UINT16_MAX ? 1 : 0;  // the common case
+  // One segment per buffer that still has bytes after a software tag's header, plus a header
+  // segment for the tag and a pad segment for a short frame.
+  uint32_t skip = soft_tag ? mac_addresses : 0, segments = 0;
+  if (soft_tag && counts.total_length < mac_addresses) return 0;
+  for (const Buffer* b = counts.first_buffer; b != nullptr; b = b->next) {
+    if (b->length > UINT16_MAX) return 0;
+    if (b->length > skip) ++segments;
+    skip -= std::min(skip, b->length);
+  }
+  segments += (counts.total_length < min_frame ? 1u : 0u) + (soft_tag ? 1u : 0u);
+  return segments > max_segments ? 0 : static_cast<uint8_t>(segments);
+}
+
+rte_mbuf* DpdkMiniport::build_zero_copy(Packet* p, const PacketCounts& counts, rte_mbuf** m,
+                                        bool soft_tag, uint32_t pad) noexcept {
+  rte_mbuf_ext_shared_info* sh = shinfo_of(p);
+  sh->free_cb = &DpdkMiniport::on_extbuf_free;
+  sh->fcb_opaque = p;
+  Buffer* const first = counts.first_buffer;
+  if (counts.buffer_count == 1 && !soft_tag && pad == 0) {  // the common case, one segment
+    rte_mbuf_ext_refcnt_set(sh, 1);
+    rte_mbuf* s = m[0];
+    rte_pktmbuf_attach_extbuf(s, first->address, iova_of(first), static_cast<uint16_t>(first->length), sh);
+    s->data_len = static_cast<uint16_t>(first->length);
+    s->pkt_len = first->length;
+    return s;
+  }
+  uint32_t k = 0, attached = 0;
+  rte_mbuf* head = nullptr;
+  rte_mbuf* tail = nullptr;
+  auto append = [&](rte_mbuf* s) {
+    if (head == nullptr) head = s; else tail->next = s;
+    tail = s;
+  };
+  if (soft_tag) {  // header segment: MAC addresses + tag; the buffers then skip the MACs
+    rte_mbuf* h = m[k++];
+    auto* d = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(h, mac_addresses + vlan_tag));
+    gather(first, mac_addresses, d);
+    write_tag(d + mac_addresses, tci_of(p->ieee8021q));
+    append(h);
+  }
+  uint32_t skip = soft_tag ? mac_addresses : 0;
+  for (const Buffer* b = first; b != nullptr; b = b->next) {  // segments sharing this shinfo
+    const uint32_t off = std::min(skip, b->length);
+    skip -= off;
+    if (b->length > off) ++attached;
+  }
+  rte_mbuf_ext_refcnt_set(sh, static_cast<uint16_t>(attached));
+  skip = soft_tag ? mac_addresses : 0;
+  for (Buffer* b = first; b != nullptr; b = b->next) {
+    const uint32_t off = std::min(skip, b->length);
+    skip -= off;
+    if (b->length == off) continue;
+    rte_mbuf* s = m[k++];
+    rte_pktmbuf_attach_extbuf(s, b->address, iova_of(b), static_cast<uint16_t>(b->length), sh);
+    s->data_off = static_cast<uint16_t>(off);
+    s->data_len = static_cast<uint16_t>(b->length - off);
+    append(s);
+  }
+  if (pad) {  // zeroed, never stale memory (CVE-2003-0001)
+    rte_mbuf* s = m[k++];
+    std::memset(rte_pktmbuf_append(s, static_cast<uint16_t>(pad)), 0, pad);
+    append(s);
+  }
+  tail->next = nullptr;
+  head->nb_segs = static_cast<uint16_t>(k);
+  head->pkt_len = counts.total_length + pad + (soft_tag ? vlan_tag : 0);
+  return head;
+}
+
 void DpdkMiniport::on_extbuf_free(void*, void* opaque) noexcept {
   auto* p = static_cast<Packet*>(opaque);
   if (p == nullptr) return;  // mbufs of a burst the PMD refused: the packet goes back queued
@@ -294,6 +351,13 @@ void DpdkMiniport::on_extbuf_free(void*, void* opaque) noexcept {
 void DpdkMiniport::poll_entry(void* context) noexcept { static_cast<DpdkMiniport*>(context)->poll(); }
 
 void DpdkMiniport::poll() noexcept {
+  // A worker thread the adapter started is not an EAL lcore: without an lcore id it would get
+  // no mempool cache and every mbuf would go through the pool's shared ring. Register it once.
+  static thread_local bool registered = false;
+  if (!registered) {
+    registered = true;
+    if (rte_lcore_id() == LCORE_ID_ANY) (void)rte_thread_register();
+  }
   if (cleanup_supported_ && rte_eth_tx_done_cleanup(port_.id(), config_.queue_id, 0) < 0)
     cleanup_supported_ = false;  // -ENOTSUP: this PMD frees in tx_burst or when its ring wraps
   if (retry_pending_) {

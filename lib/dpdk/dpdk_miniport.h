@@ -34,6 +34,8 @@
 #include <string>
 
 #include "dpdk/port.h"
+
+struct rte_mbuf;
 #include "miniport/miniport.h"
 
 namespace pkio::dpdk {
@@ -93,6 +95,11 @@ class DpdkMiniport {
   static void on_extbuf_free(void* address, void* opaque) noexcept;
 
   void send_packets(Packet* const* packets, uint32_t n) noexcept;
+  /// mbufs a packet needs in zero-copy mode; 0 if it is invalid for this port.
+  uint8_t plan_segments(Packet* packet, uint32_t max_total, uint32_t max_segments) const noexcept;
+  rte_mbuf* build_zero_copy(Packet* packet, const PacketCounts& counts, rte_mbuf** mbufs,
+                            bool soft_tag, uint32_t pad) noexcept;
+  uint64_t iova_of(const Buffer* b) const noexcept;
   void poll() noexcept;
   void check_link(bool force) noexcept;
   [[nodiscard]] uint32_t maximum_total_size() const noexcept;

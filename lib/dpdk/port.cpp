@@ -6,6 +6,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <atomic>
 #include <cstdlib>
 
 namespace pkio::dpdk {
@@ -69,7 +70,8 @@ Status Port::open(uint16_t port_id, const PortConfig& config, std::unique_ptr<Po
   p->socket_ = rte_eth_dev_socket_id(port_id);
   if (p->socket_ < 0) p->socket_ = static_cast<int>(rte_socket_id());
 
-  const std::string pool_name = "pkio_tx_" + std::to_string(port_id);
+  static std::atomic<unsigned> pools_made{0};  // names must be unique within the process
+  const std::string pool_name = "pkio_tx_" + std::to_string(port_id) + "_" + std::to_string(pools_made++);
   p->pool_ = rte_pktmbuf_pool_create(pool_name.c_str(), config.mbufs, 256, 0,
                                      RTE_MBUF_DEFAULT_BUF_SIZE, p->socket_);
   if (p->pool_ == nullptr) return fail("cannot create a pool of " + std::to_string(config.mbufs) + " mbufs", -rte_errno);
@@ -100,8 +102,10 @@ Status Port::open(uint16_t port_id, const PortConfig& config, std::unique_ptr<Po
 }
 
 Port::~Port() {
+  // Stop, do not close: closing a virtual device removes it from the EAL, and the port should
+  // stay there to be opened again (benchmark cases, a second run in the same process).
+  // rte_eal_cleanup closes every device at exit.
   if (started_) rte_eth_dev_stop(id_);
-  rte_eth_dev_close(id_);
   if (pool_ != nullptr) rte_mempool_free(pool_);
 }
 

@@ -37,7 +37,7 @@ class Port {
   /// that does not exist or a queue count it cannot do.
   [[nodiscard]] static Status open(uint16_t port_id, const PortConfig& config,
                                    std::unique_ptr<Port>& out, std::string* error);
-  ~Port();  // stops and closes the port, frees the pool
+  ~Port();  // stops the port (it stays in the EAL, ready to be opened again), frees the pool
   Port(const Port&) = delete;
   Port& operator=(const Port&) = delete;
 

@@ -80,17 +80,14 @@ Buffer* Packet::unchain_at_back() noexcept {
   return last;
 }
 
-Status Packet::query(PacketCounts& out) noexcept {
-  if (!valid_counts_) {
-    uint32_t count;
-    uint64_t length;
-    if (head_ != nullptr && walk(head_, count, length) == nullptr) return Status::invalid_packet;
-    if (head_ == nullptr) count = 0, length = 0;
-    if (length > std::numeric_limits<uint32_t>::max()) return Status::invalid_packet;
-    buffer_count_ = count;
-    total_length_ = static_cast<uint32_t>(length);
-    valid_counts_ = true;
-  }
+Status Packet::recount(PacketCounts& out) noexcept {
+  uint32_t count = 0;
+  uint64_t length = 0;
+  if (head_ != nullptr && walk(head_, count, length) == nullptr) return Status::invalid_packet;
+  if (length > std::numeric_limits<uint32_t>::max()) return Status::invalid_packet;
+  buffer_count_ = count;
+  total_length_ = static_cast<uint32_t>(length);
+  valid_counts_ = true;
   out.buffer_count = buffer_count_;
   out.total_length = total_length_;
   out.first_buffer = head_;

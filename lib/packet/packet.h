@@ -122,7 +122,15 @@ class Packet {
 
   /// NDIS 5.1: NdisQueryPacket. Fills `out`, recomputing the cached counts if a change
   /// invalidated them. invalid_packet if the chain has a cycle or is too long.
-  [[nodiscard]] Status query(PacketCounts& out) noexcept;
+  [[nodiscard]] Status query(PacketCounts& out) noexcept {
+    if (valid_counts_) [[likely]] {  // the hot path: counts kept from the last query
+      out.buffer_count = buffer_count_;
+      out.total_length = total_length_;
+      out.first_buffer = head_;
+      return Status::success;
+    }
+    return recount(out);
+  }
   /// Total length in bytes (recomputed if needed); 0 for an empty or corrupt chain.
   [[nodiscard]] uint32_t total_length() noexcept;
   /// First buffer of the chain, or null (NdisGetFirstBufferFromPacket).
@@ -160,6 +168,7 @@ class Packet {
   friend class PacketPool;
   /// Walks `chain`, returning its last buffer and counts; null on a cycle or overlong chain.
   static Buffer* walk(Buffer* chain, uint32_t& count, uint64_t& length) noexcept;
+  Status recount(PacketCounts& out) noexcept;
   void reset_fresh() noexcept;
 
   Buffer* head_ = nullptr;

@@ -33,6 +33,4 @@ std::string_view to_string(Indication indication) noexcept {
   return "unknown";
 }
 
-bool is_known(Status status) noexcept { return status_index(status) < status_count; }
-
 }  // namespace pkio

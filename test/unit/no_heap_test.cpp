@@ -13,6 +13,10 @@ namespace {
 std::atomic<uint64_t> heap_allocations{0};
 }
 
+// The replacements below pair malloc with free on purpose; GCC cannot see that they replace
+// the global operators and warns about a mismatch.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(std::size_t size) {
   heap_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(size ? size : 1)) return p;

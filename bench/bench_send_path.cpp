@@ -1,0 +1,208 @@
+// Send path cost by burst size on net_null, each pkio path beside a raw DPDK baseline in the
+// same binary: raw (rte_pktmbuf_alloc_bulk + rte_eth_tx_burst), the miniport alone, pkio
+// inline (run-to-completion adapter) and pkio cross-thread (producer here, worker on another
+// core). Every pkio packet is completed back to its protocol. Reports items/s and
+// cycles_per_packet; compare ratios within one run only.
+#include <benchmark/benchmark.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "dispatcher/adapter.h"
+#include "dispatcher/packet_queue.h"
+#include "dpdk/dpdk_miniport.h"
+#include "dpdk/eal.h"
+#include "dpdk/port.h"
+#include "packet/buffer_pool.h"
+#include "packet/packet_pool.h"
+
+namespace pkio {
+namespace {
+
+constexpr uint32_t frame_size = 64;
+constexpr uint32_t packets_in_pool = 2048;
+
+uint16_t port_id(const char* name) {
+  uint16_t id = 0;
+  std::string error;
+  if (dpdk::Port::find(name, id, &error) != Status::success) std::fprintf(stderr, "%s\n", error.c_str());
+  return id;
+}
+
+void report(benchmark::State& state, uint64_t packets, uint64_t cycles) {
+  state.SetItemsProcessed(static_cast<int64_t>(packets));
+  state.counters["cycles_per_packet"] =
+      packets ? static_cast<double>(cycles) / static_cast<double>(packets) : 0.0;
+}
+
+// Raw DPDK: what testpmd's txonly does, without pkio.
+void BM_RawTxBurst(benchmark::State& state) {
+  static std::unique_ptr<dpdk::Port> port;
+  if (!port) {
+    std::string error;
+    if (dpdk::Port::open(port_id("net_null0"), {}, port, &error) != Status::success) {
+      state.SkipWithError(error.c_str());
+      return;
+    }
+  }
+  const auto burst = static_cast<uint16_t>(state.range(0));
+  rte_mbuf* mbufs[256];
+  uint64_t packets = 0;
+  const uint64_t start = rte_rdtsc();
+  for (auto _ : state) {
+    if (rte_pktmbuf_alloc_bulk(port->mempool(), mbufs, burst) != 0) continue;
+    for (uint16_t i = 0; i < burst; ++i) {
+      mbufs[i]->data_len = frame_size;
+      mbufs[i]->pkt_len = frame_size;
+    }
+    const uint16_t sent = rte_eth_tx_burst(port->id(), 0, mbufs, burst);
+    if (sent < burst) rte_pktmbuf_free_bulk(mbufs + sent, burst - sent);
+    packets += sent;
+  }
+  report(state, packets, rte_rdtsc() - start);
+}
+
+/// Packets over one frame of memory, and the protocol that recycles them on completion.
+struct Sender {
+  std::unique_ptr<PacketPool> packets = PacketPool::create(packets_in_pool, 0);
+  std::unique_ptr<BufferPool> buffers = BufferPool::create(packets_in_pool);
+  alignas(64) uint8_t frame[frame_size] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+  std::vector<Packet*> free_list;
+  PacketMpscQueue returned;  // completions from a worker thread come back through this
+  bool cross_thread = false;
+  uint64_t completed = 0;
+
+  Sender() {
+    for (uint32_t i = 0; i < packets_in_pool; ++i) {
+      Packet* p = nullptr;
+      Buffer* b = nullptr;
+      (void)packets->allocate(p);
+      (void)buffers->allocate(b, frame, frame_size);
+      b->iova = reinterpret_cast<uint64_t>(frame);
+      (void)p->chain_at_back(b);
+      free_list.push_back(p);
+    }
+  }
+  static void on_complete(void* ctx, Packet* const* pkts, uint32_t n) noexcept {
+    auto& self = *static_cast<Sender*>(ctx);
+    if (self.cross_thread) {
+      for (uint32_t i = 0; i + 1 < n; ++i) pkts[i]->tracking.next.store(pkts[i + 1], std::memory_order_relaxed);
+      self.returned.push_chain(pkts[0], pkts[n - 1]);
+    } else {
+      self.free_list.insert(self.free_list.end(), pkts, pkts + n);
+      self.completed += n;
+    }
+  }
+  void take_returned() {
+    while (Packet* p = returned.pop()) free_list.push_back(p);
+  }
+};
+
+struct PkioPath {
+  std::unique_ptr<dpdk::Port> port;
+  std::unique_ptr<dpdk::DpdkMiniport> miniport;
+  std::unique_ptr<Adapter> adapter;
+  Binding* binding = nullptr;
+  Sender sender;
+
+  bool open(const char* name, uint32_t burst, bool cross_thread, std::string& error) {
+    if (dpdk::Port::open(port_id(name), {}, port, &error) != Status::success) return false;
+    dpdk::MiniportConfig mc;
+    mc.maximum_send_packets = burst;
+    if (dpdk::DpdkMiniport::create(*port, mc, miniport, &error) != Status::success) return false;
+    AdapterConfig ac;
+    ac.run_to_completion = !cross_thread;
+    if (Adapter::create(miniport->characteristics(), miniport.get(), ac, adapter, &error) != Status::success)
+      return false;
+    miniport->attach(*adapter);
+    sender.cross_thread = cross_thread;
+    ProtocolCharacteristics pc;
+    pc.send_complete = &Sender::on_complete;
+    if (open_adapter(*adapter, pc, &sender, binding) != Status::success) return false;
+    if (cross_thread && adapter->start_worker(1) != Status::success) return false;
+    return true;
+  }
+  ~PkioPath() {
+    adapter.reset();
+    miniport.reset();
+    port.reset();
+  }
+};
+
+void BM_PkioInline(benchmark::State& state) {
+  const auto burst = static_cast<uint32_t>(state.range(0));
+  PkioPath path;
+  std::string error;
+  if (!path.open("net_null1", burst, false, error)) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  Sender& s = path.sender;
+  const uint64_t start = rte_rdtsc();
+  for (auto _ : state) {
+    if (s.free_list.size() < burst) {
+      path.adapter->poll();
+      continue;
+    }
+    send_packets(path.binding, s.free_list.data() + s.free_list.size() - burst, burst);
+    s.free_list.resize(s.free_list.size() - burst);
+  }
+  const uint64_t cycles = rte_rdtsc() - start;
+  while (!path.adapter->idle()) path.adapter->poll();
+  report(state, path.adapter->counters().completed_ok, cycles);
+}
+
+void BM_PkioCrossThread(benchmark::State& state) {
+  const auto burst = static_cast<uint32_t>(state.range(0));
+  if (rte_lcore_count() < 1 || std::thread::hardware_concurrency() < 2) {
+    state.SkipWithError("needs two cores");
+    return;
+  }
+  PkioPath path;
+  std::string error;
+  if (!path.open("net_null1", burst, true, error)) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  Sender& s = path.sender;
+  const uint64_t start = rte_rdtsc();
+  for (auto _ : state) {
+    if (s.free_list.size() < burst) {
+      s.take_returned();
+      continue;
+    }
+    send_packets(path.binding, s.free_list.data() + s.free_list.size() - burst, burst);
+    s.free_list.resize(s.free_list.size() - burst);
+  }
+  while (!path.adapter->idle()) std::this_thread::yield();
+  const uint64_t cycles = rte_rdtsc() - start;
+  report(state, path.adapter->counters().completed_ok, cycles);
+}
+
+BENCHMARK(BM_RawTxBurst)->RangeMultiplier(2)->Range(1, 64);
+BENCHMARK(BM_PkioInline)->RangeMultiplier(2)->Range(1, 64);
+BENCHMARK(BM_PkioCrossThread)->RangeMultiplier(2)->Range(1, 64)->UseRealTime();
+
+}  // namespace
+}  // namespace pkio
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  const std::vector<std::string> eal = {argv[0], "--no-huge", "--no-shconf", "-m", "512", "--no-pci",
+                                        "-l", "0", "--log-level=lib.eal:error",
+                                        "--vdev=net_null0", "--vdev=net_null1"};
+  std::string error;
+  if (pkio::dpdk::eal_init(eal, &error) != pkio::Status::success) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 2;
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  pkio::dpdk::eal_cleanup();
+  return 0;
+}
