@@ -61,6 +61,16 @@ class LatencyHistogram {
     return bucket_low(bucket_count - 1);
   }
 
+  /// Adds another histogram's samples (reports over several adapters). Not concurrent with
+  /// writes to this one.
+  void merge(const LatencyHistogram& other) noexcept {
+    for (unsigned i = 0; i < bucket_count; ++i)
+      buckets_[i].store(buckets_[i].load(std::memory_order_relaxed) +
+                            other.buckets_[i].load(std::memory_order_relaxed),
+                        std::memory_order_relaxed);
+    total_.store(total_.load(std::memory_order_relaxed) + other.count(), std::memory_order_relaxed);
+  }
+
   void reset() noexcept {
     for (auto& b : buckets_) b.store(0, std::memory_order_relaxed);
     total_.store(0, std::memory_order_relaxed);

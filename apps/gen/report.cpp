@@ -1,0 +1,90 @@
+#include "report.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+namespace pkio::gen {
+
+namespace {
+std::string format(const char* fmt, auto... args) {
+  char line[512];
+  std::snprintf(line, sizeof line, fmt, args...);
+  return line;
+}
+
+std::string errors_by_status(const AdapterCounters& c) {
+  std::string out;
+  for (unsigned i = 0; i < status_count; ++i)
+    if (all_statuses[i] != Status::success && c.completed_by_status[i] != 0)
+      out += format(" %s=%llu", std::string(to_string(all_statuses[i])).c_str(),
+                    static_cast<unsigned long long>(c.completed_by_status[i]));
+  return out.empty() ? " none" : out;
+}
+}  // namespace
+
+std::string progress_line(double elapsed_s, uint64_t sent_delta, uint64_t bytes_delta,
+                          double interval_s, const AdapterCounters& c) {
+  const double pps = static_cast<double>(sent_delta) / interval_s;
+  const double gbps = static_cast<double>(bytes_delta) * 8 / interval_s / 1e9;
+  const double batch = c.batches ? static_cast<double>(c.batch_packets) / static_cast<double>(c.batches) : 0;
+  return format("[%6.1fs] %8.3f Mpps %7.2f Gbit/s | completed ok %llu, errors:%s | in flight %llu | mean batch %.1f",
+                elapsed_s, pps / 1e6, gbps, static_cast<unsigned long long>(c.completed_ok),
+                errors_by_status(c).c_str(), static_cast<unsigned long long>(c.in_flight), batch);
+}
+
+std::string summary_text(const Summary& s, const Options& o) {
+  const auto& c = s.counters;
+  std::string out = "pkio-gen summary\n";
+  out += format("  sent       %llu packets (%llu frame bytes) in %.3f s%s\n",
+                static_cast<unsigned long long>(c.submitted), static_cast<unsigned long long>(s.frame_bytes),
+                s.duration_s, s.interrupted ? " (stopped by signal)" : "");
+  out += format("  rate       %.3f Mpps, %.3f Gbit/s frames, %.3f Gbit/s on the wire", s.mpps, s.gbps, s.line_gbps);
+  if (s.link_speed_mbps) out += format(" (%.1f %% of %llu Mbit/s)", s.line_gbps * 1e5 / static_cast<double>(s.link_speed_mbps), static_cast<unsigned long long>(s.link_speed_mbps));
+  out += "\n";
+  if (s.target_pps > 0)
+    out += format("  target     %.3f Mpps: achieved %.2f %% of it\n", s.target_pps / 1e6, 100 * s.mpps * 1e6 / s.target_pps);
+  out += format("  completed  ok %llu, errors %llu:%s\n", static_cast<unsigned long long>(c.completed_ok),
+                static_cast<unsigned long long>(c.completed_error), errors_by_status(c).c_str());
+  out += format("  rejected   %llu at once; in flight at exit %llu%s\n", static_cast<unsigned long long>(c.rejected_sync),
+                static_cast<unsigned long long>(c.in_flight), s.drained ? "" : " (NOT drained: the device kept them)");
+  out += format("  batches    %llu miniport calls, mean %.1f packets (limit %u), resources %llu\n",
+                static_cast<unsigned long long>(c.batches), s.mean_batch, o.batch,
+                static_cast<unsigned long long>(c.resources_events));
+  out += format("  latency    submit to completion p50 %.0f ns, p99 %.0f ns, p99.9 %.0f ns\n",
+                s.latency_p50_ns, s.latency_p99_ns, s.latency_p999_ns);
+  return out;
+}
+
+std::string summary_json(const Summary& s, const Options& o) {
+  const auto& c = s.counters;
+  nlohmann::json by_status = nlohmann::json::object();
+  for (unsigned i = 0; i < status_count; ++i)
+    if (c.completed_by_status[i] != 0) by_status[std::string(to_string(all_statuses[i]))] = c.completed_by_status[i];
+  nlohmann::json j = {
+      {"submitted", c.submitted},
+      {"rejected", c.rejected_sync},
+      {"completed_ok", c.completed_ok},
+      {"completed_error", c.completed_error},
+      {"completed_by_status", by_status},
+      {"in_flight", c.in_flight},
+      {"drained", s.drained},
+      {"interrupted", s.interrupted},
+      {"duration_s", s.duration_s},
+      {"mpps", s.mpps},
+      {"gbps", s.gbps},
+      {"line_gbps", s.line_gbps},
+      {"target_pps", s.target_pps},
+      {"frame_bytes", s.frame_bytes},
+      {"batches", {{"calls", c.batches}, {"mean", s.mean_batch}, {"resources", c.resources_events},
+                   {"requeued", c.requeued}}},
+      {"latency_ns", {{"p50", s.latency_p50_ns}, {"p99", s.latency_p99_ns}, {"p999", s.latency_p999_ns}}},
+      {"config", {{"port", o.port}, {"queues", o.queues}, {"count", o.count}, {"duration_s", o.duration_s},
+                  {"size_min", o.size_min}, {"size_max", o.size_max}, {"rate_pps", s.target_pps},
+                  {"batch", o.batch}, {"window", o.window}, {"pool", o.pool},
+                  {"completion", o.copy ? "on_accept" : "on_free"}, {"vlan", o.vlan}, {"priority", o.priority}}},
+  };
+  return j.dump(2) + "\n";
+}
+
+}  // namespace pkio::gen
