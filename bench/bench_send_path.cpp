@@ -40,16 +40,23 @@ void report(benchmark::State& state, uint64_t packets, uint64_t cycles) {
       packets ? static_cast<double>(cycles) / static_cast<double>(packets) : 0.0;
 }
 
-// Raw DPDK: what testpmd's txonly does, without pkio.
-void BM_RawTxBurst(benchmark::State& state) {
+/// net_null0, opened once for the raw baselines.
+dpdk::Port* raw_port(benchmark::State& state) {
   static std::unique_ptr<dpdk::Port> port;
   if (!port) {
     std::string error;
     if (dpdk::Port::open(port_id("net_null0"), {}, port, &error) != Status::success) {
       state.SkipWithError(error.c_str());
-      return;
+      return nullptr;
     }
   }
+  return port.get();
+}
+
+// Raw DPDK: what testpmd's txonly does, without pkio.
+void BM_RawTxBurst(benchmark::State& state) {
+  dpdk::Port* port = raw_port(state);
+  if (port == nullptr) return;
   const auto burst = static_cast<uint16_t>(state.range(0));
   rte_mbuf* mbufs[256];
   uint64_t packets = 0;
@@ -65,6 +72,35 @@ void BM_RawTxBurst(benchmark::State& state) {
     packets += sent;
   }
   report(state, packets, rte_rdtsc() - start);
+}
+
+// Raw DPDK zero-copy: alloc_bulk + rte_pktmbuf_attach_extbuf + tx_burst, with a free callback
+// that counts completions. The floor for a miniport with true completion.
+void count_free(void*, void* opaque) { ++*static_cast<uint64_t*>(opaque); }
+
+void BM_RawExtbufTxBurst(benchmark::State& state) {
+  dpdk::Port* port = raw_port(state);
+  if (port == nullptr) return;
+  const auto burst = static_cast<uint16_t>(state.range(0));
+  alignas(64) static uint8_t frame[frame_size];
+  uint64_t completed = 0;
+  std::vector<rte_mbuf_ext_shared_info> shinfo(256);
+  rte_mbuf* mbufs[256];
+  const uint64_t start = rte_rdtsc();
+  for (auto _ : state) {
+    if (rte_pktmbuf_alloc_bulk(port->mempool(), mbufs, burst) != 0) continue;
+    for (uint16_t i = 0; i < burst; ++i) {
+      shinfo[i].free_cb = count_free;
+      shinfo[i].fcb_opaque = &completed;
+      rte_mbuf_ext_refcnt_set(&shinfo[i], 1);
+      rte_pktmbuf_attach_extbuf(mbufs[i], frame, reinterpret_cast<rte_iova_t>(frame), frame_size, &shinfo[i]);
+      mbufs[i]->data_len = frame_size;
+      mbufs[i]->pkt_len = frame_size;
+    }
+    const uint16_t sent = rte_eth_tx_burst(port->id(), 0, mbufs, burst);
+    if (sent < burst) rte_pktmbuf_free_bulk(mbufs + sent, burst - sent);
+  }
+  report(state, completed, rte_rdtsc() - start);
 }
 
 /// Packets over one frame of memory, and the protocol that recycles them on completion.
@@ -184,7 +220,32 @@ void BM_PkioCrossThread(benchmark::State& state) {
   report(state, path.adapter->counters().completed_ok, cycles);
 }
 
+// The DPDK miniport alone (attach + tx_burst + free callback), its send_packets called
+// directly: the floor under the dispatcher. The packets carry no adapter, so the free
+// callback fires and returns without completing anything.
+void BM_MiniportOnly(benchmark::State& state) {
+  const auto burst = static_cast<uint32_t>(state.range(0));
+  PkioPath path;
+  std::string error;
+  if (!path.open("net_null1", burst, false, error)) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  Sender& s = path.sender;
+  for (Packet* p : s.free_list) p->tracking.adapter = nullptr;
+  const MiniportCharacteristics mc = path.miniport->characteristics();
+  uint64_t packets = 0;
+  const uint64_t start = rte_rdtsc();
+  for (auto _ : state) {
+    mc.send_packets(path.miniport.get(), s.free_list.data(), burst);
+    packets += burst;
+  }
+  report(state, packets, rte_rdtsc() - start);
+}
+
 BENCHMARK(BM_RawTxBurst)->RangeMultiplier(2)->Range(1, 64);
+BENCHMARK(BM_RawExtbufTxBurst)->RangeMultiplier(2)->Range(1, 64);
+BENCHMARK(BM_MiniportOnly)->RangeMultiplier(2)->Range(1, 64);
 BENCHMARK(BM_PkioInline)->RangeMultiplier(2)->Range(1, 64);
 BENCHMARK(BM_PkioCrossThread)->RangeMultiplier(2)->Range(1, 64)->UseRealTime();
 

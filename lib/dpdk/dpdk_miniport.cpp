@@ -341,6 +341,7 @@ void DpdkMiniport::on_extbuf_free(void*, void* opaque) noexcept {
   auto* p = static_cast<Packet*>(opaque);
   if (p == nullptr) return;  // mbufs of a burst the PMD refused: the packet goes back queued
   Adapter* adapter = submitted_to(p);
+  if (adapter == nullptr) [[unlikely]] return;  // never handed over by an adapter: not ours
   auto* self = static_cast<DpdkMiniport*>(miniport_context(*adapter));
   send_complete(*adapter, p, self->completion_status_.load(std::memory_order_relaxed));
 }
