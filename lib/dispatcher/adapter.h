@@ -69,10 +69,12 @@ struct AdapterCounters {
   uint64_t batch_packets = 0;        ///< packets in those calls
   uint64_t resources_events = 0;     ///< `resources` answers (partial acceptance)
   uint64_t requeued = 0;             ///< packets put back at the head after `resources`
-  uint64_t resets = 0;
-  Violations violations{};
+  uint64_t resets = 0;               ///< resets done (NdisReset, and hangs, R23)
+  Violations violations{};           ///< contract violations detected and survived
 };
 
+/// NDIS 5.1: the miniport block NDIS keeps per adapter, with the queues and the completion
+/// path between its bindings and its miniport. See the file comment for threading.
 class Adapter {
  public:
   /// NDIS 5.1: NdisMRegisterMiniport + MiniportInitialize. failure, with `error` set, if the
@@ -94,6 +96,7 @@ class Adapter {
   /// Starts a worker thread that polls until stop_worker (not in run-to-completion mode).
   /// `cpu` >= 0 pins it. failure if already running or in run-to-completion mode.
   [[nodiscard]] Status start_worker(int cpu = -1);
+  /// Stops and joins the worker thread started by start_worker (no-op if none runs).
   void stop_worker();
 
   /// NDIS 5.1: NdisReset. Bindings see reset_start, every queued and pending packet
@@ -112,13 +115,19 @@ class Adapter {
   [[nodiscard]] Status query(Oid oid, void* buffer, uint32_t length, uint32_t* bytes_written,
                              uint32_t* bytes_needed);
 
+  /// A snapshot of the counters, readable from any thread while the adapter runs.
   [[nodiscard]] AdapterCounters counters() const noexcept;
+  /// Submit-to-completion latency of every completed packet, in read_cycles() units.
   [[nodiscard]] const LatencyHistogram& latency_cycles() const noexcept { return latency_; }
   /// Count of miniport calls by array size: element k counts calls with k packets.
   [[nodiscard]] std::vector<uint64_t> batch_size_counts() const;
+  /// OID_GEN_MAXIMUM_SEND_PACKETS in force: no array handed to the miniport is longer.
   [[nodiscard]] uint32_t maximum_send_packets() const noexcept { return max_send_; }
+  /// OID_GEN_MAXIMUM_TOTAL_SIZE: longer packets fail with invalid_packet (R10).
   [[nodiscard]] uint32_t maximum_total_size() const noexcept { return max_total_size_; }
+  /// True for a miniport with NDIS_ATTRIBUTE_DESERIALIZE.
   [[nodiscard]] bool deserialized() const noexcept { return miniport_.deserialized; }
+  /// The media state last indicated by the miniport (NdisMediaStateConnected).
   [[nodiscard]] bool media_connected() const noexcept {
     return media_state_.load(std::memory_order_relaxed) == MediaState::connected;
   }

@@ -15,11 +15,15 @@
 
 namespace pkio {
 
+/// Log-linear histogram of durations; see the file comment.
 class LatencyHistogram {
  public:
+  /// Bits of sub-bucket resolution per power of two (8 sub-buckets: within 12.5 %).
   static constexpr unsigned sub_bits = 3;
+  /// Number of buckets, covering every 64-bit value.
   static constexpr unsigned bucket_count = (64 - sub_bits + 1) << sub_bits;
 
+  /// The bucket `value` falls into.
   [[nodiscard]] static constexpr unsigned bucket_of(uint64_t value) noexcept {
     if (value < (1u << sub_bits)) return static_cast<unsigned>(value);
     const unsigned msb = 63u - static_cast<unsigned>(std::countl_zero(value));
@@ -41,6 +45,7 @@ class LatencyHistogram {
     total_.store(total_.load(std::memory_order_relaxed) + count, std::memory_order_relaxed);
   }
 
+  /// Number of samples recorded.
   [[nodiscard]] uint64_t count() const noexcept { return total_.load(std::memory_order_relaxed); }
 
   /// The value below which `fraction` (0..1) of the samples fall (bucket midpoint); 0 if empty.
@@ -71,6 +76,7 @@ class LatencyHistogram {
     total_.store(total_.load(std::memory_order_relaxed) + other.count(), std::memory_order_relaxed);
   }
 
+  /// Forgets every sample. Not concurrent with record().
   void reset() noexcept {
     for (auto& b : buckets_) b.store(0, std::memory_order_relaxed);
     total_.store(0, std::memory_order_relaxed);

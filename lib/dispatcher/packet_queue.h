@@ -23,9 +23,12 @@ namespace pkio {
 /// A FIFO of packets owned by one thread.
 class PacketFifo {
  public:
+  /// True if no packet is queued.
   [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+  /// Packets queued.
   [[nodiscard]] uint64_t size() const noexcept { return size_; }
 
+  /// Appends a packet.
   void push_back(Packet* p) noexcept {
     p->tracking.next.store(nullptr, std::memory_order_relaxed);
     if (tail_ != nullptr)
@@ -47,8 +50,10 @@ class PacketFifo {
     }
   }
 
+  /// The oldest packet, or null.
   [[nodiscard]] Packet* front() const noexcept { return head_; }
 
+  /// Removes and returns the oldest packet, or null.
   Packet* pop_front() noexcept {
     Packet* p = head_;
     if (p == nullptr) return nullptr;
@@ -79,6 +84,7 @@ class PacketMpscQueue {
     Packet* prev = head_.exchange(last, std::memory_order_acq_rel);
     prev->tracking.next.store(first, std::memory_order_release);  // pairs with pop()'s acquire
   }
+  /// Appends one packet. Any thread.
   void push(Packet* p) noexcept { push_chain(p, p); }
 
   /// Removes the oldest packet, or returns null if empty (or a push is half done). Consumer only.

@@ -40,15 +40,19 @@ struct rte_mbuf;
 
 namespace pkio::dpdk {
 
+/// When a packet sent through the DPDK miniport completes.
 enum class CompletionMode {
   on_free,    ///< complete when the PMD frees the mbufs (zero-copy)
   on_accept,  ///< copy into mbufs, complete when tx_burst accepts
 };
 
+/// How a DpdkMiniport sends.
 struct MiniportConfig {
+  /// The TX queue this miniport owns (one owner per queue).
   uint16_t queue_id = 0;
   /// OID_GEN_MAXIMUM_SEND_PACKETS: the batch size; capped at the TX ring size.
   uint32_t maximum_send_packets = 32;
+  /// True completion on the mbuf free (zero-copy), or completion on acceptance (copy).
   CompletionMode completion = CompletionMode::on_free;
   /// Advertise NDIS_MAC_OPTION_8021P_PRIORITY and apply per-packet 802.1Q info (R37).
   bool priority_8021p = false;
@@ -58,13 +62,14 @@ struct MiniportConfig {
 
 /// Counters kept by the miniport itself (what reached and left the PMD).
 struct MiniportStats {
-  uint64_t tx_burst_calls = 0;
+  uint64_t tx_burst_calls = 0;  ///< rte_eth_tx_burst calls
   uint64_t accepted = 0;       ///< packets tx_burst took
   uint64_t refused = 0;        ///< packets tx_burst left (partial acceptance)
   uint64_t invalid = 0;        ///< packets refused before the PMD
   uint64_t mbuf_exhausted = 0; ///< times the mbuf pool ran dry
 };
 
+/// NDIS 5.1: a NIC driver's MiniportSendPackets, over one DPDK TX queue; see the file comment.
 class DpdkMiniport {
  public:
   /// A miniport on `port` (which must outlive it). failure with a one-line error for a queue
@@ -79,8 +84,11 @@ class DpdkMiniport {
   /// Tells the miniport its adapter (for link indications); call once after Adapter::create.
   void attach(Adapter& adapter) noexcept;
 
+  /// What reached and left the PMD (read on the worker thread, or at rest).
   [[nodiscard]] MiniportStats stats() const noexcept;
+  /// The port this miniport sends on.
   [[nodiscard]] Port& port() noexcept { return port_; }
+  /// The configuration in force (maximum_send_packets capped at the TX ring size).
   [[nodiscard]] const MiniportConfig& config() const noexcept { return config_; }
 
  private:

@@ -16,10 +16,11 @@ struct rte_mempool;
 
 namespace pkio::dpdk {
 
+/// How a port is brought up.
 struct PortConfig {
-  uint16_t tx_queues = 1;
-  uint16_t tx_descriptors = 1024;
-  uint16_t rx_descriptors = 512;
+  uint16_t tx_queues = 1;          ///< TX queues, each for one DpdkMiniport
+  uint16_t tx_descriptors = 1024;  ///< TX ring size per queue (adjusted to the PMD's limits)
+  uint16_t rx_descriptors = 512;   ///< the RX queue some PMDs need even when only sending
   /// mbufs in the port's pool (zero-copy sends use one per buffer, plus one for padding or a
   /// VLAN header). Shared by the port's queues.
   uint32_t mbufs = 16383;
@@ -27,6 +28,7 @@ struct PortConfig {
   bool vlan_insert_offload = true;
 };
 
+/// One DPDK ethdev port brought up for sending; see the file comment.
 class Port {
  public:
   /// Finds a port by its number ("0") or its device name ("net_null0"). failure with a
@@ -41,23 +43,32 @@ class Port {
   Port(const Port&) = delete;
   Port& operator=(const Port&) = delete;
 
+  /// DPDK port id.
   [[nodiscard]] uint16_t id() const noexcept { return id_; }
+  /// Device name ("net_null0", a PCI address).
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  /// PMD name ("net_null").
   [[nodiscard]] const std::string& driver() const noexcept { return driver_; }
+  /// NUMA node of the port (and of its mbuf pool).
   [[nodiscard]] int socket_id() const noexcept { return socket_; }
+  /// The port's mbuf pool.
   [[nodiscard]] rte_mempool* mempool() const noexcept { return pool_; }
+  /// TX queues configured.
   [[nodiscard]] uint16_t tx_queues() const noexcept { return config_.tx_queues; }
+  /// TX ring size per queue, as the PMD accepted it.
   [[nodiscard]] uint16_t tx_descriptors() const noexcept { return config_.tx_descriptors; }
   /// Most segments the PMD takes in one packet (nb_seg_max; 40 if it does not say).
   [[nodiscard]] uint16_t max_segments() const noexcept { return max_segments_; }
+  /// True if the PMD inserts 802.1Q tags itself (RTE_ETH_TX_OFFLOAD_VLAN_INSERT enabled).
   [[nodiscard]] bool vlan_offload() const noexcept { return vlan_offload_; }
   /// MTU (OID_GEN_MAXIMUM_FRAME_SIZE).
   [[nodiscard]] uint16_t mtu() const noexcept { return mtu_; }
   /// One line saying where the port, its pool and the calling lcore sit (NUMA).
   [[nodiscard]] std::string placement() const;
 
-  /// rte_eth_dev_stop / rte_eth_dev_start (the miniport's reset).
+  /// rte_eth_dev_stop (the first half of the miniport's reset).
   Status stop() noexcept;
+  /// rte_eth_dev_start (the second half).
   Status start() noexcept;
 
  private:

@@ -30,10 +30,13 @@ class BufferPool {
   /// NDIS 5.1: NdisFreeBuffer. success; failure for a foreign or already free descriptor.
   Status free(Buffer* buffer) noexcept;
 
+  /// Descriptors in the pool when all are free.
   [[nodiscard]] uint32_t capacity() const noexcept { return count_; }
+  /// Descriptors free now (exact when no thread is allocating or freeing).
   [[nodiscard]] uint32_t available() const noexcept {
     return static_cast<uint32_t>(free_list_.size_approx());
   }
+  /// Frees refused so far (double or foreign descriptors).
   [[nodiscard]] uint64_t bad_frees() const noexcept {
     return bad_frees_.load(std::memory_order_relaxed);
   }

@@ -46,12 +46,15 @@ struct PacketOob {
 /// NDIS 5.1: NDIS_PACKET_8021Q_INFO (Ieee8021QInfo per-packet info).
 /// Bits 0-2 user priority, bit 3 CFI (must be zero), bits 4-15 VLAN id, 16-31 reserved (zero).
 struct Ieee8021qInfo {
-  uint32_t value = 0;
+  uint32_t value = 0;  ///< the raw per-packet info word
 
+  /// The info for 802.1p `priority` (0-7) and VLAN `vlan_id` (0-4095).
   [[nodiscard]] static constexpr Ieee8021qInfo make(uint32_t priority, uint32_t vlan_id) noexcept {
     return Ieee8021qInfo{(priority & 0x7u) | ((vlan_id & 0xFFFu) << 4)};
   }
+  /// 802.1p user priority.
   [[nodiscard]] constexpr uint32_t priority() const noexcept { return value & 0x7u; }
+  /// VLAN id.
   [[nodiscard]] constexpr uint32_t vlan_id() const noexcept { return (value >> 4) & 0xFFFu; }
   /// False if a reserved bit (3 or 16-31) is set: such a packet is invalid_packet.
   [[nodiscard]] constexpr bool is_valid() const noexcept { return (value & 0xFFFF0008u) == 0; }
@@ -92,7 +95,7 @@ struct PacketTracking {
   Status remote_status = Status::success;  ///< status of a send_complete from another thread
   std::atomic<Packet*> next{nullptr};  ///< intrusive link for the dispatcher's queues
   Packet* pending_prev = nullptr;      ///< links in the adapter's list of packets in the miniport
-  Packet* pending_next = nullptr;
+  Packet* pending_next = nullptr;      ///< (see pending_prev)
 };
 
 /// NDIS 5.1: NDIS_PACKET, allocated from a PacketPool with NdisAllocatePacket.
@@ -101,6 +104,7 @@ class Packet {
   /// Size of the miniport-reserved area: 16 bytes on 64-bit (MiniportReserved), 24 for a
   /// deserialized miniport (MiniportReservedEx).
   static constexpr std::size_t miniport_reserved_size = 24;
+  /// The part of it a serialized miniport may use (MiniportReserved).
   static constexpr std::size_t serialized_miniport_reserved_size = 16;
   /// Longest chain any function here walks before it calls the chain corrupt.
   static constexpr uint32_t max_chain_length = 65536;

@@ -35,6 +35,7 @@ class PacketPool {
   /// pool, a packet already free (double free) or one still owned by the framework.
   Status free(Packet* packet) noexcept;
 
+  /// Packets in the pool when all are free.
   [[nodiscard]] uint32_t capacity() const noexcept { return count_; }
   /// Packets in the pool now (exact when no thread is allocating or freeing).
   [[nodiscard]] uint32_t available() const noexcept {

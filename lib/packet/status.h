@@ -56,6 +56,7 @@ inline constexpr Status all_statuses[] = {
     Status::invalid_packet,  Status::invalid_length,   Status::buffer_too_short,
     Status::invalid_oid,     Status::adapter_removed,  Status::no_cable,
 };
+/// Number of statuses in all_statuses.
 inline constexpr unsigned status_count = sizeof(all_statuses) / sizeof(all_statuses[0]);
 
 /// Dense index of a status in all_statuses (for counter arrays); status_count if unknown.

@@ -31,6 +31,7 @@ namespace pkio {
 /// The size of a cache line on the targets pkio supports (x86-64, arm64).
 inline constexpr std::size_t cache_line_size = 64;
 
+/// Bounded lock-free MPMC FIFO of trivially copyable values; see the file comment.
 template <typename T>
 class MpmcRing {
   static_assert(std::is_trivially_copyable_v<T>, "MpmcRing holds plain values");
