@@ -39,20 +39,30 @@ struct MiniportCharacteristics {
   /// every packet must be completed through send_complete (R18).
   void (*send_packets)(void* context, Packet* const* packets, uint32_t count) noexcept = nullptr;
   /// NDIS 5.1: MiniportSend. Only called if send_packets is null (R13).
+  /// Synchronization: never entered twice at once. Context: the adapter's worker thread.
   /// Return: success (done now), pending, resources (requeued at the head), or a final status.
   Status (*send)(void* context, Packet* packet, uint32_t flags) noexcept = nullptr;
-  /// NDIS 5.1: MiniportQueryInformation. Answers per R24 (see answer_query).
+  /// NDIS 5.1: MiniportQueryInformation.
   /// Synchronization: one request at a time (R28), between send batches.
+  /// Context: the worker thread (or the caller's while no worker runs, and at create).
+  /// Return: per R24 (see answer_query): success, invalid_length with bytes_needed, or
+  /// not_supported for an OID it does not know.
   Status (*query_information)(void* context, Oid oid, void* buffer, uint32_t length,
                               uint32_t* bytes_written, uint32_t* bytes_needed) noexcept = nullptr;
-  /// NDIS 5.1: MiniportReset. Called with the send path quiet. Packets still pending when it
-  /// returns are completed by the framework (reset_in_progress, or request_aborted if
-  /// deserialized), and a later send_complete for them is counted as a violation (R12).
+  /// NDIS 5.1: MiniportReset.
+  /// Synchronization: called with the send path quiet. Context: the worker thread.
+  /// Return: success (or a failure status, which is counted but changes nothing). Packets still
+  /// pending when it returns are completed by the framework (reset_in_progress, or
+  /// request_aborted if deserialized); a later send_complete for them is a violation (R12).
   Status (*reset)(void* context) noexcept = nullptr;
-  /// NDIS 5.1: MiniportHalt. The last call; packets still pending are completed after it.
+  /// NDIS 5.1: MiniportHalt.
+  /// Synchronization: the last call; no send follows. Context: the thread halting the adapter.
+  /// Return: nothing. Packets still pending after it are completed with request_aborted.
   void (*halt)(void* context) noexcept = nullptr;
   /// pkio: the poll step (what an ISR and DPC do in NDIS): reap transmit completions even when
-  /// nothing new is sent, watch the link. Called on every Adapter::poll.
+  /// nothing new is sent, watch the link.
+  /// Synchronization: never concurrent with send_packets. Context: the worker thread, on every
+  /// Adapter::poll. Return: nothing. May be null.
   void (*poll)(void* context) noexcept = nullptr;
   /// NDIS 5.1: NDIS_ATTRIBUTE_DESERIALIZE.
   bool deserialized = false;

@@ -33,12 +33,15 @@ class Binding;
 struct ProtocolCharacteristics {
   /// NDIS 5.1: ProtocolSendComplete, delivered in batches of packets of this binding.
   /// Synchronization: no framework lock held; may call send, send_packets, free, close.
-  /// Context: the adapter's worker thread. Each packet's final status is in oob.status (never
-  /// pending or resources); the packet and its buffers are the protocol's again.
+  /// Context: the adapter's worker thread (inside Adapter::poll, or inside send_packets on a
+  /// run-to-completion adapter).
+  /// Return: nothing. Each packet's final status is in oob.status (never pending or
+  /// resources); the packets and their buffers are the protocol's again.
   void (*send_complete)(void* binding_context, Packet* const* packets, uint32_t count) noexcept =
       nullptr;
   /// NDIS 5.1: ProtocolStatus (reset_start, reset_end, media_connect, media_disconnect).
-  /// Synchronization / Context: as send_complete. May be null.
+  /// Synchronization: no framework lock held. Context: the adapter's worker thread.
+  /// Return: nothing. May be null.
   void (*status)(void* binding_context, Indication indication) noexcept = nullptr;
 };
 

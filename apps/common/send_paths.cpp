@@ -1,0 +1,210 @@
+#include "send_paths.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "dispatcher/adapter.h"
+#include "dispatcher/cycles.h"
+#include "dispatcher/packet_queue.h"
+#include "dpdk/dpdk_miniport.h"
+#include "packet/buffer_pool.h"
+#include "packet/packet_pool.h"
+
+namespace pkio::apps {
+
+const char* path_name(SendPath path) noexcept {
+  switch (path) {
+    case SendPath::raw: return "raw";
+    case SendPath::inline_path: return "inline";
+    case SendPath::cross_thread: return "cross_thread";
+  }
+  return "?";
+}
+
+Stats stats_of(std::vector<double> v) {
+  Stats s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  s.min = v.front();
+  s.max = v.back();
+  s.median = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  return s;
+}
+
+namespace {
+
+void finish(RunResult& r, uint64_t cycles) {
+  r.cycles = cycles;
+  r.seconds = static_cast<double>(cycles) / static_cast<double>(rte_get_tsc_hz());
+  r.mpps = r.seconds > 0 ? static_cast<double>(r.packets) / r.seconds / 1e6 : 0;
+  r.cycles_per_packet = r.packets ? static_cast<double>(cycles) / static_cast<double>(r.packets) : 0;
+}
+
+/// What testpmd's txonly does, without pkio: allocate, set the length, tx_burst.
+void run_raw(dpdk::Port& port, const RunSpec& spec, RunResult& r) {
+  rte_mbuf* mbufs[1024];
+  const auto burst = static_cast<uint16_t>(std::min<uint32_t>(spec.burst, 1024));
+  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t start = rte_rdtsc();
+  const uint64_t end = start + static_cast<uint64_t>(spec.seconds * static_cast<double>(hz));
+  uint64_t now = start;
+  while (now < end) {
+    for (int i = 0; i < 64; ++i) {  // read the clock every 64 bursts, not every burst
+      if (rte_pktmbuf_alloc_bulk(port.mempool(), mbufs, burst) != 0) continue;
+      for (uint16_t k = 0; k < burst; ++k) {
+        mbufs[k]->data_len = static_cast<uint16_t>(spec.frame_size);
+        mbufs[k]->pkt_len = spec.frame_size;
+      }
+      const uint16_t sent = rte_eth_tx_burst(port.id(), 0, mbufs, burst);
+      if (sent < burst) rte_pktmbuf_free_bulk(mbufs + sent, burst - sent);
+      r.packets += sent;
+    }
+    now = rte_rdtsc();
+  }
+  finish(r, now - start);
+}
+
+/// The protocol side of a pkio measurement: a pool of packets over one frame each, recycled
+/// on completion (through a lock-free queue when completions come from another thread).
+struct Protocol {
+  std::unique_ptr<PacketPool> packets;
+  std::unique_ptr<BufferPool> buffers;
+  uint8_t* frames = nullptr;
+  std::vector<Packet*> ready;
+  PacketMpscQueue returned;
+  bool cross_thread = false;
+  uint64_t errors = 0;
+
+  ~Protocol() { rte_free(frames); }
+
+  bool build(uint32_t count, uint32_t frame_size) {
+    packets = PacketPool::create(count, 0);
+    buffers = BufferPool::create(count);
+    const uint32_t stride = (frame_size + 63) / 64 * 64;
+    frames = static_cast<uint8_t*>(rte_zmalloc("pkio_bench_frames", static_cast<size_t>(stride) * count, 64));
+    if (!packets || !buffers || frames == nullptr) return false;
+    ready.reserve(count);
+    for (uint32_t i = 0; i < count; ++i) {
+      uint8_t* f = frames + static_cast<size_t>(i) * stride;
+      std::fill(f, f + 6, 0xFF);  // broadcast destination, locally administered source
+      f[6] = 0x02;
+      f[12] = 0x88;  // local experimental ethertype
+      f[13] = 0xB5;
+      Packet* p = nullptr;
+      Buffer* b = nullptr;
+      (void)packets->allocate(p);
+      (void)buffers->allocate(b, f, frame_size);
+      b->iova = rte_mem_virt2iova(f);
+      (void)p->chain_at_back(b);
+      ready.push_back(p);
+    }
+    return true;
+  }
+
+  static void on_complete(void* ctx, Packet* const* pkts, uint32_t n) noexcept {
+    auto& self = *static_cast<Protocol*>(ctx);
+    for (uint32_t i = 0; i < n; ++i) self.errors += pkts[i]->oob.status != Status::success;
+    if (self.cross_thread) {
+      for (uint32_t i = 0; i + 1 < n; ++i) pkts[i]->tracking.next.store(pkts[i + 1], std::memory_order_relaxed);
+      self.returned.push_chain(pkts[0], pkts[n - 1]);
+    } else {
+      self.ready.insert(self.ready.end(), pkts, pkts + n);
+    }
+  }
+  void take_returned() {
+    while (Packet* p = returned.pop()) ready.push_back(p);
+  }
+};
+
+Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string& error) {
+  const bool cross = spec.path == SendPath::cross_thread;
+  dpdk::MiniportConfig mc;
+  mc.maximum_send_packets = spec.burst;
+  std::unique_ptr<dpdk::DpdkMiniport> miniport;
+  if (dpdk::DpdkMiniport::create(port, mc, miniport, &error) != Status::success) return Status::failure;
+  AdapterConfig ac;
+  ac.run_to_completion = !cross;
+  std::unique_ptr<Adapter> adapter;
+  if (Adapter::create(miniport->characteristics(), miniport.get(), ac, adapter, &error) != Status::success)
+    return Status::failure;
+  miniport->attach(*adapter);
+  Protocol proto;
+  proto.cross_thread = cross;
+  if (!proto.build(spec.in_flight_packets, spec.frame_size)) {
+    error = "cannot allocate the packets and frames (raise EAL -m)";
+    return Status::failure;
+  }
+  ProtocolCharacteristics pc;
+  pc.send_complete = &Protocol::on_complete;
+  Binding* binding = nullptr;
+  if (open_adapter(*adapter, pc, &proto, binding) != Status::success) {
+    error = "open_adapter failed";
+    return Status::failure;
+  }
+  if (cross && adapter->start_worker(spec.worker_cpu) != Status::success) {
+    error = "cannot start the worker thread";
+    return Status::failure;
+  }
+  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t start = rte_rdtsc();
+  const uint64_t end = start + static_cast<uint64_t>(spec.seconds * static_cast<double>(hz));
+  const double per_cycle = spec.offered_pps / static_cast<double>(hz);
+  const uint32_t burst = spec.burst;
+  uint64_t sent = 0, now = start;
+  while (now < end) {
+    now = rte_rdtsc();
+    uint64_t allowed = burst;
+    if (spec.offered_pps > 0) {
+      const auto due = static_cast<uint64_t>(static_cast<double>(now - start) * per_cycle);
+      allowed = due > sent ? std::min<uint64_t>(burst, due - sent) : 0;
+    }
+    if (cross) proto.take_returned();
+    const auto n = static_cast<uint32_t>(std::min<uint64_t>(allowed, proto.ready.size()));
+    if (n == 0) {
+      if (!cross) adapter->poll();
+      continue;
+    }
+    send_packets(binding, proto.ready.data() + proto.ready.size() - n, n);
+    proto.ready.resize(proto.ready.size() - n);
+    sent += n;
+  }
+  // Everything sent must come back before the result counts it (sent means completed).
+  while (!adapter->idle()) {
+    if (cross) std::this_thread::yield(); else adapter->poll();
+  }
+  const uint64_t cycles = rte_rdtsc() - start;
+  adapter->stop_worker();
+  const AdapterCounters c = adapter->counters();
+  r.packets = c.completed_ok;
+  r.errors = c.completed_error;
+  r.miniport_calls = c.batches;
+  r.resources_events = c.resources_events;
+  r.batch_sizes = adapter->batch_size_counts();
+  const auto& h = adapter->latency_cycles();
+  r.latency_p50_ns = cycles_to_ns(static_cast<double>(h.percentile(0.50)));
+  r.latency_p99_ns = cycles_to_ns(static_cast<double>(h.percentile(0.99)));
+  r.latency_p999_ns = cycles_to_ns(static_cast<double>(h.percentile(0.999)));
+  finish(r, cycles);
+  adapter.reset();
+  return Status::success;
+}
+
+}  // namespace
+
+Status run_send_path(dpdk::Port& port, const RunSpec& spec, RunResult& out, std::string& error) {
+  out = RunResult{};
+  if (rte_lcore_id() == LCORE_ID_ANY) (void)rte_thread_register();
+  if (spec.path == SendPath::raw) {
+    run_raw(port, spec, out);
+    return Status::success;
+  }
+  return run_pkio(port, spec, out, error);
+}
+
+}  // namespace pkio::apps

@@ -1,0 +1,51 @@
+// Measured send loops shared by pkio-bench and pkio-maxsend: the raw DPDK loop and pkio's
+// inline and cross-thread paths, each run for a fixed time on one TX queue of a port, every
+// pkio packet completed back to its protocol before the result is taken.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dpdk/port.h"
+
+namespace pkio::apps {
+
+enum class SendPath { raw, inline_path, cross_thread };
+
+/// The name used in tables and JSON: "raw", "inline", "cross_thread".
+const char* path_name(SendPath path) noexcept;
+
+struct RunSpec {
+  SendPath path = SendPath::inline_path;
+  uint32_t frame_size = 64;
+  uint32_t burst = 32;             ///< packets per send call and OID_GEN_MAXIMUM_SEND_PACKETS
+  double seconds = 0.5;
+  double offered_pps = 0;          ///< 0: as fast as possible; else paced at this rate
+  uint32_t in_flight_packets = 2048;  ///< packets in the protocol's pool
+  int worker_cpu = 1;              ///< cross_thread: where the adapter's worker runs (-1: anywhere)
+};
+
+struct RunResult {
+  uint64_t packets = 0;            ///< completed (raw: accepted by tx_burst)
+  uint64_t cycles = 0;             ///< TSC cycles spent in the loop
+  double seconds = 0;
+  double mpps = 0;
+  double cycles_per_packet = 0;
+  uint64_t miniport_calls = 0;
+  uint64_t resources_events = 0;   ///< partial acceptances (`resources`)
+  std::vector<uint64_t> batch_sizes;  ///< miniport calls by array size (index = size)
+  double latency_p50_ns = 0, latency_p99_ns = 0, latency_p999_ns = 0;
+  uint64_t errors = 0;             ///< completions with a status other than success
+};
+
+/// Runs one measurement. failure with `error` if the miniport or adapter cannot be set up.
+Status run_send_path(dpdk::Port& port, const RunSpec& spec, RunResult& out, std::string& error);
+
+/// Median and spread of repeated measurements.
+struct Stats {
+  double median = 0, min = 0, max = 0;
+};
+Stats stats_of(std::vector<double> values);
+
+}  // namespace pkio::apps

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Runs pkio-bench as a user would: a small case list, its JSON, and bad input."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+BENCH = sys.argv[1]
+passes = failures = 0
+
+
+def check(name, condition, detail=""):
+    global passes, failures
+    print(("ok   " if condition else "FAIL ") + name + (("  " + detail) if detail and not condition else ""))
+    passes += condition
+    failures += not condition
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    out = os.path.join(tmp, "b.json")
+    r = subprocess.run([BENCH, "--", "--sizes", "64,256", "--bursts", "4,32", "--reps", "2", "--seconds", "0.1",
+                        "--json", out], capture_output=True, text=True, timeout=120)
+    check("small run exits 0", r.returncode == 0, r.stderr)
+    results = json.load(open(out))
+    paths = {c["path"] for c in results}
+    check("every path measured", paths == {"raw", "inline", "cross_thread"}, str(paths))
+    check("2 sizes x 2 bursts x 3 paths", len(results) == 12, str(len(results)))
+    for c in results:
+        for key in ("name", "frame_size", "burst", "mpps", "cycles_per_packet", "ratio_to_raw"):
+            if key not in c:
+                check("case has " + key, False, str(c))
+        if c["path"] == "raw":
+            check("raw ratio is 1 (%s)" % c["name"], abs(c["ratio_to_raw"] - 1.0) < 1e-9)
+        check("positive rate and cost (%s)" % c["name"], c["mpps"] > 0 and c["cycles_per_packet"] > 0, str(c))
+        check("median within spread (%s)" % c["name"], c["mpps_min"] <= c["mpps"] <= c["mpps_max"])
+    check("table printed", "vs raw" in r.stdout)
+
+    for bad in (["--sizes", "10"], ["--bursts", "0"], ["--paths", "warp"], ["--reps", "0"]):
+        r = subprocess.run([BENCH, "--"] + bad, capture_output=True, text=True, timeout=60)
+        check("bad input %s exits 2 with one line" % bad,
+              r.returncode == 2 and len([l for l in r.stderr.splitlines() if l.startswith("pkio-bench:")]) == 1, r.stderr)
+
+print("%d passed, %d failed" % (passes, failures))
+sys.exit(1 if failures else 0)
