@@ -65,8 +65,12 @@ int main(int argc, char** argv) {
       adapter->poll();  // wait for completions to open the window
       continue;
     }
-    send_packets(binding, ready.data() + ready.size() - n, n);
+    // Take the packets off the list before sending: completions delivered inside send_packets
+    // are appended to it, and they need not be the packets just sent.
+    Packet* batch[32];
+    std::copy(ready.end() - n, ready.end(), batch);
     ready.resize(ready.size() - n);
+    send_packets(binding, batch, n);
     sent += n;
     max_in_flight = std::max<uint64_t>(max_in_flight, pool_size - ready.size());
   }

@@ -126,6 +126,8 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
   const bool cross = spec.path == SendPath::cross_thread;
   dpdk::MiniportConfig mc;
   mc.maximum_send_packets = spec.burst;
+  mc.deserialized = spec.deserialized;
+  mc.completion = spec.copy ? dpdk::CompletionMode::on_accept : dpdk::CompletionMode::on_free;
   std::unique_ptr<dpdk::DpdkMiniport> miniport;
   if (dpdk::DpdkMiniport::create(port, mc, miniport, &error) != Status::success) return Status::failure;
   AdapterConfig ac;
@@ -165,13 +167,17 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
       allowed = due > sent ? std::min<uint64_t>(burst, due - sent) : 0;
     }
     if (cross) proto.take_returned();
-    const auto n = static_cast<uint32_t>(std::min<uint64_t>(allowed, proto.ready.size()));
+    const auto n = static_cast<uint32_t>(std::min<uint64_t>({allowed, proto.ready.size(), 1024}));
     if (n == 0) {
       if (!cross) adapter->poll();
       continue;
     }
-    send_packets(binding, proto.ready.data() + proto.ready.size() - n, n);
+    // Take the packets out of the free list before sending: completions delivered inside
+    // send_packets append to it, and they need not be the packets just sent.
+    Packet* batch[1024];
+    std::copy(proto.ready.end() - n, proto.ready.end(), batch);
     proto.ready.resize(proto.ready.size() - n);
+    send_packets(binding, batch, n);
     sent += n;
   }
   // Everything sent must come back before the result counts it (sent means completed).

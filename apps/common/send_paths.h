@@ -24,6 +24,8 @@ struct RunSpec {
   double offered_pps = 0;          ///< 0: as fast as possible; else paced at this rate
   uint32_t in_flight_packets = 2048;  ///< packets in the protocol's pool
   int worker_cpu = 1;              ///< cross_thread: where the adapter's worker runs (-1: anywhere)
+  bool deserialized = false;       ///< the DPDK miniport in deserialized mode
+  bool copy = false;               ///< complete on acceptance (copy) instead of on the mbuf free
 };
 
 struct RunResult {

@@ -13,6 +13,7 @@
 #include "dispatcher/cycles.h"
 #include "dpdk/eal.h"
 #include "generator.h"
+#include "threads.h"
 #include "report.h"
 #include "version.h"
 
@@ -93,6 +94,7 @@ int main(int argc, char** argv) {
   for (uint16_t q = 0; q < o.queues; ++q) {
     const uint64_t count = o.count ? o.count / o.queues + (q < o.count % o.queues ? 1 : 0) : 0;
     threads.emplace_back([&, q, count] {
+      apps::run_on(q);  // one core per queue (EAL left us the main lcore's mask only)
       if (rte_lcore_id() == LCORE_ID_ANY) (void)rte_thread_register();  // mempool cache
       senders[q]->run(stop_requested, count, o.duration_s, rate_pps / o.queues, 5.0);
       --running;

@@ -107,6 +107,13 @@ Status DpdkMiniport::create(Port& port, const MiniportConfig& config,
       std::min({config.maximum_send_packets, static_cast<uint32_t>(port.tx_descriptors()), max_batch});
   m->iova_is_va_ = rte_eal_iova_mode() == RTE_IOVA_VA;
   m->link_poll_cycles_ = rte_get_timer_hz() * config.link_poll_ms / 1000;
+  if (config.deserialized) {
+    if (config.backlog == 0) {
+      if (error) *error = "a deserialized miniport needs a backlog of at least 1";
+      return Status::failure;
+    }
+    m->backlog_ = std::make_unique<Packet*[]>(config.backlog);
+  }
   out = std::move(m);
   return Status::success;
 }
@@ -118,7 +125,8 @@ MiniportCharacteristics DpdkMiniport::characteristics() noexcept {
   c.reset = &DpdkMiniport::reset_entry;
   c.halt = &DpdkMiniport::halt_entry;
   c.poll = &DpdkMiniport::poll_entry;
-  c.deserialized = false;  // the worker is the queue's only user; partial bursts are resources
+  // Serialized by default: the worker is the queue's only user, partial bursts are resources.
+  c.deserialized = config_.deserialized;
   return c;
 }
 
@@ -138,7 +146,47 @@ uint32_t DpdkMiniport::maximum_total_size() const noexcept {
 // Send
 
 void DpdkMiniport::send_packets_entry(void* context, Packet* const* packets, uint32_t n) noexcept {
-  static_cast<DpdkMiniport*>(context)->send_packets(packets, n);
+  auto* self = static_cast<DpdkMiniport*>(context);
+  if (self->config_.deserialized)
+    self->send_deserialized(packets, n);
+  else
+    self->send_packets(packets, n);
+}
+
+void DpdkMiniport::send_deserialized(Packet* const* packets, uint32_t n) noexcept {
+  // Everything is accepted: behind whatever is already held back, in order (R6).
+  const uint32_t capacity = config_.backlog;
+  for (uint32_t i = 0; i < n; ++i) {
+    packets[i]->oob.status = Status::pending;  // statuses are ignored, but never `resources`
+    if (backlog_count_ == capacity) {
+      ++stats_.backlog_overflow;
+      send_complete(*adapter_, packets[i], Status::failure);
+      continue;
+    }
+    backlog_[(backlog_head_ + backlog_count_++) % capacity] = packets[i];
+  }
+  flush_backlog();
+}
+
+void DpdkMiniport::flush_backlog() noexcept {
+  const uint32_t capacity = config_.backlog;
+  Packet* chunk[max_batch];
+  while (backlog_count_ > 0) {
+    const uint32_t k = std::min(backlog_count_, config_.maximum_send_packets);
+    for (uint32_t i = 0; i < k; ++i) chunk[i] = backlog_[(backlog_head_ + i) % capacity];
+    send_packets(chunk, k);  // the serialized path sets a status on each
+    uint32_t done = 0;
+    for (; done < k; ++done) {
+      Packet* p = chunk[done];
+      const Status s = p->oob.status;
+      if (s == Status::resources) break;  // the PMD is full: keep the rest, retry on poll
+      if (s != Status::pending) send_complete(*adapter_, p, s);  // invalid, or copy mode done
+    }
+    for (uint32_t i = done; i < k; ++i) chunk[i]->oob.status = Status::pending;
+    backlog_head_ = (backlog_head_ + done) % capacity;
+    backlog_count_ -= done;
+    if (done < k) break;
+  }
 }
 
 void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
@@ -361,6 +409,7 @@ void DpdkMiniport::poll() noexcept {
   }
   if (cleanup_supported_ && rte_eth_tx_done_cleanup(port_.id(), config_.queue_id, 0) < 0)
     cleanup_supported_ = false;  // -ENOTSUP: this PMD frees in tx_burst or when its ring wraps
+  if (backlog_count_ > 0) flush_backlog();
   if (retry_pending_) {
     // A full ring or an empty pool: let the dispatcher try again on the next step. Bounded:
     // one attempt per poll, and the adapter's send timeout ends a queue that never drains.
@@ -389,6 +438,8 @@ Status DpdkMiniport::reset_entry(void* context) noexcept {
   if (s == Status::success) s = self.port_.start();
   self.completion_status_.store(Status::success, std::memory_order_relaxed);
   self.retry_pending_ = false;
+  // Held-back packets are still pending in the adapter, which completes them after the reset.
+  self.backlog_count_ = 0;
   self.check_link(true);
   return s;
 }
@@ -397,6 +448,7 @@ void DpdkMiniport::halt_entry(void* context) noexcept {
   auto& self = *static_cast<DpdkMiniport*>(context);
   self.completion_status_.store(Status::request_aborted, std::memory_order_relaxed);
   if (self.cleanup_supported_) rte_eth_tx_done_cleanup(self.port_.id(), self.config_.queue_id, 0);
+  self.backlog_count_ = 0;  // the adapter completes them (request_aborted) after halt
   self.adapter_ = nullptr;
 }
 

@@ -58,6 +58,11 @@ struct MiniportConfig {
   bool priority_8021p = false;
   /// How often the link state is read when the PMD gives no interrupt (R29: within 2 s).
   uint32_t link_poll_ms = 100;
+  /// NDIS_ATTRIBUTE_DESERIALIZE: accept every packet and queue what the PMD refuses in the
+  /// miniport itself (retried on every poll), completing everything through send_complete
+  /// (R18). The queue holds `backlog` packets; beyond that a packet completes with failure.
+  bool deserialized = false;
+  uint32_t backlog = 65536;  ///< deserialized: packets the miniport can hold back
 };
 
 /// Counters kept by the miniport itself (what reached and left the PMD).
@@ -67,6 +72,7 @@ struct MiniportStats {
   uint64_t refused = 0;        ///< packets tx_burst left (partial acceptance)
   uint64_t invalid = 0;        ///< packets refused before the PMD
   uint64_t mbuf_exhausted = 0; ///< times the mbuf pool ran dry
+  uint64_t backlog_overflow = 0; ///< deserialized: packets failed because the backlog was full
 };
 
 /// NDIS 5.1: a NIC driver's MiniportSendPackets, over one DPDK TX queue; see the file comment.
@@ -103,6 +109,8 @@ class DpdkMiniport {
   static void on_extbuf_free(void* address, void* opaque) noexcept;
 
   void send_packets(Packet* const* packets, uint32_t n) noexcept;
+  void send_deserialized(Packet* const* packets, uint32_t n) noexcept;
+  void flush_backlog() noexcept;
   /// mbufs a packet needs in zero-copy mode; 0 if it is invalid for this port.
   uint8_t plan_segments(Packet* packet, uint32_t max_total, uint32_t max_segments) const noexcept;
   rte_mbuf* build_zero_copy(Packet* packet, const PacketCounts& counts, rte_mbuf** mbufs,
@@ -125,6 +133,9 @@ class DpdkMiniport {
   /// port is being stopped. Atomic: the callback may run on a ring consumer's thread.
   std::atomic<Status> completion_status_{Status::success};
   MiniportStats stats_{};
+  std::unique_ptr<Packet*[]> backlog_;  // deserialized: refused packets, oldest first (ring)
+  uint32_t backlog_head_ = 0;
+  uint32_t backlog_count_ = 0;
 };
 
 }  // namespace pkio::dpdk

@@ -1,0 +1,56 @@
+// pkio-maxsend's measurements and judgement: for each OID_GEN_MAXIMUM_SEND_PACKETS value and
+// miniport mode, throughput and cost at saturation, the real batch sizes, the rate of
+// partial acceptance, and completion latency at saturation and at a fixed offered load.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "send_paths.h"
+
+namespace pkio::maxsend {
+
+struct SweepOptions {
+  std::vector<uint32_t> values{1, 2, 4, 8, 16, 32, 64, 128, 256};
+  std::vector<std::string> modes{"serialized", "deserialized"};
+  unsigned reps = 3;
+  double seconds = 0.3;           ///< per repetition and measurement
+  uint32_t frame_size = 64;
+  double share = 0.95;            ///< of the best throughput, to count as good enough
+  double latency_budget_us = 50;  ///< p99 submit-to-completion at the fixed load
+  double load_fraction = 0.5;     ///< fixed offered load, as a share of the best throughput
+};
+
+struct ValueResult {
+  std::string mode;
+  uint32_t value = 0;
+  apps::Stats mpps;                ///< at saturation, over the repetitions
+  double cycles_per_packet = 0;    ///< median
+  double resources_rate = 0;       ///< partial acceptances per miniport call
+  double mean_batch = 0;           ///< packets per miniport call, as really handed over
+  std::vector<uint64_t> batch_sizes;  ///< miniport calls by array size, all repetitions
+  double sat_p50_us = 0, sat_p99_us = 0, sat_p999_us = 0;  ///< at saturation (queueing)
+  double load_mpps = 0;            ///< the fixed offered load
+  double load_p50_us = 0, load_p99_us = 0, load_p999_us = 0;
+  bool reaches_share = false;
+  bool within_budget = false;
+};
+
+struct Recommendation {
+  std::string mode;
+  bool found = false;
+  uint32_t value = 0;
+  double best_mpps = 0;
+  uint32_t best_value = 0;
+  std::string explanation;  ///< one paragraph of numbers
+};
+
+/// Fills reaches_share / within_budget for one mode and picks the smallest good value.
+Recommendation recommend(std::vector<ValueResult>& results, const std::string& mode, const SweepOptions& o);
+
+/// A verdict on `value` for `mode`: one paragraph starting with "good:" or "not good:".
+std::string validate(const std::vector<ValueResult>& results, const Recommendation& r, uint32_t value,
+                     const SweepOptions& o);
+
+}  // namespace pkio::maxsend
