@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> eal_args, app_args;
   dpdk::split_args(argc, argv, eal_args, app_args);
 
-  std::string port_name = "0", sizes_text = "64,512,1518", bursts_text = "1,8,32,64",
+  std::string port_name = "0", sizes_text = "64,512,1514", bursts_text = "1,8,32,64",
               paths_text = "raw,inline,cross_thread", json_path;
   unsigned reps = 3;
   double seconds = 0.3, link_gbps = 0;
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
                "pkio-bench"};
   app.set_version_flag("--version", PKIO_VERSION);
   app.add_option("--port", port_name, "port number or device name")->capture_default_str();
-  app.add_option("--sizes", sizes_text, "frame sizes in bytes, comma-separated (60-9018)")->capture_default_str();
+  app.add_option("--sizes", sizes_text, "frame sizes in bytes without FCS, comma-separated (60-9018; at most the port's MTU + 14)")->capture_default_str();
   app.add_option("--bursts", bursts_text, "burst sizes = OID_GEN_MAXIMUM_SEND_PACKETS, comma-separated (1-1024)")->capture_default_str();
   app.add_option("--paths", paths_text, "raw, inline, cross_thread (comma-separated)")->capture_default_str();
   app.add_option("--reps", reps, "repetitions per case (median and spread are reported)")->check(CLI::Range(1, 100))->capture_default_str();

@@ -136,6 +136,11 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
   if (Adapter::create(miniport->characteristics(), miniport.get(), ac, adapter, &error) != Status::success)
     return Status::failure;
   miniport->attach(*adapter);
+  if (spec.frame_size > adapter->maximum_total_size()) {
+    error = "frame size " + std::to_string(spec.frame_size) + " is above the port's maximum_total_size " +
+            std::to_string(adapter->maximum_total_size()) + " (MTU + 14; sizes here do not count the FCS)";
+    return Status::failure;
+  }
   Protocol proto;
   proto.cross_thread = cross;
   if (!proto.build(spec.in_flight_packets, spec.frame_size)) {

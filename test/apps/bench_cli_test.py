@@ -36,7 +36,7 @@ with tempfile.TemporaryDirectory() as tmp:
         check("median within spread (%s)" % c["name"], c["mpps_min"] <= c["mpps"] <= c["mpps_max"])
     check("table printed", "vs raw" in r.stdout)
 
-    for bad in (["--sizes", "10"], ["--bursts", "0"], ["--paths", "warp"], ["--reps", "0"]):
+    for bad in (["--sizes", "10"], ["--bursts", "0"], ["--paths", "warp"], ["--reps", "0"], ["--sizes", "1518", "--seconds", "0.05", "--reps", "1"]):
         r = subprocess.run([BENCH, "--"] + bad, capture_output=True, text=True, timeout=60)
         check("bad input %s exits 2 with one line" % bad,
               r.returncode == 2 and len([l for l in r.stderr.splitlines() if l.startswith("pkio-bench:")]) == 1, r.stderr)

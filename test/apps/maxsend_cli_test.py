@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Runs pkio-maxsend as a user would and checks that its recommendation follows from its own
+numbers, that --validate gives a verdict, that the SVG/CSV/JSON are well formed, and that a
+small net_ring shows partial acceptance rising with the array size."""
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+MAXSEND = sys.argv[1]
+passes = failures = 0
+
+
+def check(name, condition, detail=""):
+    global passes, failures
+    print(("ok   " if condition else "FAIL ") + name + (("  " + detail) if detail and not condition else ""))
+    passes += condition
+    failures += not condition
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    j, c, s = (os.path.join(tmp, n) for n in ("m.json", "m.csv", "m.svg"))
+    r = subprocess.run([MAXSEND, "--", "--values", "1,8,64", "--reps", "2", "--seconds", "0.1", "--validate", "8",
+                        "--json", j, "--csv", c, "--svg", s], capture_output=True, text=True, timeout=180)
+    check("sweep exits 0", r.returncode == 0, r.stderr)
+    d = json.load(open(j))
+    check("results for 3 values x 2 modes", len(d["results"]) == 6, str(len(d["results"])))
+    for mode in ("serialized", "deserialized"):
+        rows = [x for x in d["results"] if x["mode"] == mode]
+        best = max(x["mpps"] for x in rows)
+        good = [x["value"] for x in rows if x["mpps"] >= d["config"]["share"] * best
+                and x["load_latency_us"]["p99"] <= d["config"]["latency_budget_us"]]
+        rec = d["recommended"][mode]["value"]
+        check(mode + ": recommendation follows from the numbers", rec == (min(good) if good else None),
+              "recommended %s, good %s" % (rec, good))
+        check(mode + ": explanation given", str(rec) in d["recommended"][mode]["explanation"] if rec else True)
+        for x in rows:
+            check("%s/%d: batch sizes within the value" % (mode, x["value"]),
+                  all(int(k) <= x["value"] for k in x["batch_sizes"]))
+    verdicts = [d["validate"][m] for m in ("serialized", "deserialized")]
+    check("--validate gives a verdict", all(("good:" in v) for v in verdicts), str(verdicts))
+    check("verdict printed", "validate serialized" in r.stdout)
+    root = ET.parse(s).getroot()
+    check("SVG is an svg document", root.tag.endswith("svg") and len(root) > 10)
+    rows = list(csv.DictReader(open(c)))
+    check("CSV has a row per value and mode", len(rows) == 6 and "load_p99_us" in rows[0])
+
+    r = subprocess.run([MAXSEND, "--", "--ring", "64", "--drain-mpps", "2", "--copy", "--modes", "serialized",
+                        "--values", "1,64", "--reps", "1", "--seconds", "0.2", "--json", j],
+                       capture_output=True, text=True, timeout=120)
+    d = json.load(open(j))
+    by_value = {x["value"]: x for x in d["results"]}
+    check("ring run exits 0", r.returncode == 0, r.stderr)
+    check("partial acceptance rises with the array size on a small ring",
+          by_value[64]["resources_per_call"] > by_value[1]["resources_per_call"],
+          "%s vs %s" % (by_value[1]["resources_per_call"], by_value[64]["resources_per_call"]))
+
+    for bad in (["--values", "0"], ["--modes", "fast"], ["--ring", "100"], ["--validate", "5000"]):
+        r = subprocess.run([MAXSEND, "--"] + bad, capture_output=True, text=True, timeout=60)
+        check("bad input %s exits 2 with one line" % bad,
+              r.returncode == 2 and len([l for l in r.stderr.splitlines() if l.startswith("pkio-maxsend:")]) == 1, r.stderr)
+
+print("%d passed, %d failed" % (passes, failures))
+sys.exit(1 if failures else 0)
