@@ -15,6 +15,7 @@
 
 #include "dpdk/eal.h"
 #include "send_paths.h"
+#include "text.h"
 #include "version.h"
 
 namespace {
@@ -22,19 +23,6 @@ namespace {
 int fail(const std::string& message) {
   std::fprintf(stderr, "pkio-bench: %s\n", message.c_str());
   return 2;
-}
-
-bool parse_list(const std::string& text, std::vector<uint32_t>& out, uint32_t lo, uint32_t hi) {
-  out.clear();
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    char* end = nullptr;
-    const unsigned long v = std::strtoul(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || v < lo || v > hi) return false;
-    out.push_back(static_cast<uint32_t>(v));
-  }
-  return !out.empty();
 }
 
 }  // namespace
@@ -71,8 +59,8 @@ int main(int argc, char** argv) {
     return fail(std::string(e.what()) + " (see --help)");
   }
   std::vector<uint32_t> sizes, bursts;
-  if (!parse_list(sizes_text, sizes, 60, 9018)) return fail("--sizes: '" + sizes_text + "' is not a list of frame sizes from 60 to 9018");
-  if (!parse_list(bursts_text, bursts, 1, 1024)) return fail("--bursts: '" + bursts_text + "' is not a list of burst sizes from 1 to 1024");
+  if (!apps::parse_number_list(sizes_text, sizes, 60, 9018)) return fail("--sizes: '" + sizes_text + "' is not a list of frame sizes from 60 to 9018");
+  if (!apps::parse_number_list(bursts_text, bursts, 1, 1024)) return fail("--bursts: '" + bursts_text + "' is not a list of burst sizes from 1 to 1024");
   std::vector<apps::SendPath> paths;
   {
     std::stringstream in(paths_text);

@@ -4,15 +4,12 @@
 
 #include <cstdio>
 
+#include "text.h"
+
 namespace pkio::gen {
 
 namespace {
-std::string format(const char* fmt, auto... args) {
-  char line[512];
-  std::snprintf(line, sizeof line, fmt, args...);
-  return line;
-}
-
+using apps::format;
 std::string errors_by_status(const AdapterCounters& c) {
   std::string out;
   for (unsigned i = 0; i < status_count; ++i)

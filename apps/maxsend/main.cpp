@@ -23,6 +23,7 @@
 #include "threads.h"
 #include "svg.h"
 #include "sweep.h"
+#include "text.h"
 #include "version.h"
 
 namespace {
@@ -34,19 +35,12 @@ int fail(const std::string& message) {
   return 2;
 }
 
+/// The sweep's values: 1..1024, sorted, each once.
 bool parse_values(const std::string& text, std::vector<uint32_t>& out) {
-  out.clear();
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    char* end = nullptr;
-    const unsigned long v = std::strtoul(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || v < 1 || v > 1024) return false;
-    out.push_back(static_cast<uint32_t>(v));
-  }
+  if (!apps::parse_number_list(text, out, 1, 1024)) return false;
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
-  return !out.empty();
+  return true;
 }
 
 /// A net_ring port drained by a consumer thread on another core: back-pressure on demand.

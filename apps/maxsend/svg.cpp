@@ -4,14 +4,12 @@
 #include <cmath>
 #include <cstdio>
 
+#include "text.h"
+
 namespace pkio::maxsend {
 
 namespace {
-std::string format(const char* fmt, auto... args) {
-  char text[512];
-  std::snprintf(text, sizeof text, fmt, args...);
-  return text;
-}
+using apps::format;
 const char* colour(size_t i) {
   static const char* colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
   return colours[i % 4];

@@ -2,15 +2,11 @@
 
 #include <cstdio>
 
+#include "text.h"
+
 namespace pkio::maxsend {
 
-namespace {
-std::string format(const char* fmt, auto... args) {
-  char text[1024];
-  std::snprintf(text, sizeof text, fmt, args...);
-  return text;
-}
-}  // namespace
+using apps::format;
 
 Recommendation recommend(std::vector<ValueResult>& results, const std::string& mode, const SweepOptions& o) {
   Recommendation r;

@@ -6,15 +6,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_check import check, finish  # noqa: E402
+
 BENCH = sys.argv[1]
-passes = failures = 0
-
-
-def check(name, condition, detail=""):
-    global passes, failures
-    print(("ok   " if condition else "FAIL ") + name + (("  " + detail) if detail and not condition else ""))
-    passes += condition
-    failures += not condition
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -41,5 +36,4 @@ with tempfile.TemporaryDirectory() as tmp:
         check("bad input %s exits 2 with one line" % bad,
               r.returncode == 2 and len([l for l in r.stderr.splitlines() if l.startswith("pkio-bench:")]) == 1, r.stderr)
 
-print("%d passed, %d failed" % (passes, failures))
-sys.exit(1 if failures else 0)
+finish()

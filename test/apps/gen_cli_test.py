@@ -6,18 +6,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_check import check, finish  # noqa: E402
 import time
 
 GEN = sys.argv[1]
-failures = 0
-passes = 0
-
-
-def check(name, condition, detail=""):
-    global failures, passes
-    print(("ok   " if condition else "FAIL ") + name + (("  " + detail) if detail and not condition else ""))
-    failures += 0 if condition else 1
-    passes += 1 if condition else 0
 
 
 def run(args, timeout=60):
@@ -69,5 +63,4 @@ with tempfile.TemporaryDirectory() as tmp:
           and j["submitted"] == j["completed_ok"] + j["completed_error"], err)
     check("SIGINT: summary says so", "stopped by signal" in out)
 
-print("%d passed, %d failed" % (passes, failures))
-sys.exit(1 if failures else 0)
+finish()
