@@ -421,9 +421,7 @@ void DpdkMiniport::poll() noexcept {
 
 void DpdkMiniport::check_link(bool force) noexcept {
   next_link_check_ = rte_get_timer_cycles() + link_poll_cycles_;
-  rte_eth_link link{};
-  if (rte_eth_link_get_nowait(port_.id(), &link) != 0) return;
-  const int up = link.link_status == RTE_ETH_LINK_UP ? 1 : 0;
+  const int up = port_.link_up() ? 1 : 0;
   if (!force && up == link_up_) return;
   link_up_ = up;
   if (adapter_ != nullptr)
@@ -485,8 +483,7 @@ Status DpdkMiniport::query_entry(void* context, Oid oid, void* buffer, uint32_t 
         const uint64_t units = static_cast<uint64_t>(link.link_speed) * 10000u;
         value = units > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(units);
       } else {
-        value = static_cast<uint32_t>(link.link_status == RTE_ETH_LINK_UP ? MediaState::connected
-                                                                           : MediaState::disconnected);
+        value = static_cast<uint32_t>(self.port_.link_up() ? MediaState::connected : MediaState::disconnected);
       }
       break;
     }

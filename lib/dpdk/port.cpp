@@ -1,13 +1,20 @@
 #include "port.h"
 
+#include <net/if.h>
 #include <numa.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <rte_errno.h>
+#include <rte_devargs.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 namespace pkio::dpdk {
 
@@ -67,13 +74,23 @@ Status Port::open(uint16_t port_id, const PortConfig& config, std::unique_ptr<Po
     return Status::failure;
   }
   p->max_segments_ = info.tx_desc_lim.nb_seg_max ? info.tx_desc_lim.nb_seg_max : 40;
+  if (p->driver_ == "net_af_packet") {
+    // The --vdev arguments of this device: "iface=veth0,qpairs=1,...".
+    for (const rte_devargs* da = rte_devargs_next("vdev", nullptr); da != nullptr; da = rte_devargs_next("vdev", da)) {
+      if (p->name_ != da->name || da->args == nullptr) continue;
+      const std::string args = da->args;
+      const auto at = args.find("iface=");
+      if (at != std::string::npos) p->kernel_iface_ = args.substr(at + 6, args.find(',', at) - (at + 6));
+    }
+  }
   p->socket_ = rte_eth_dev_socket_id(port_id);
   if (p->socket_ < 0) p->socket_ = static_cast<int>(rte_socket_id());
 
   static std::atomic<unsigned> pools_made{0};  // names must be unique within the process
   const std::string pool_name = "pkio_tx_" + std::to_string(port_id) + "_" + std::to_string(pools_made++);
+  // A data room of 2 KiB past the headroom: net_af_packet's default 2016-byte frames fit.
   p->pool_ = rte_pktmbuf_pool_create(pool_name.c_str(), config.mbufs, 256, 0,
-                                     RTE_MBUF_DEFAULT_BUF_SIZE, p->socket_);
+                                     RTE_MBUF_DEFAULT_BUF_SIZE + RTE_PKTMBUF_HEADROOM, p->socket_);
   if (p->pool_ == nullptr) return fail("cannot create a pool of " + std::to_string(config.mbufs) + " mbufs", -rte_errno);
 
   rte_eth_conf conf{};
@@ -99,6 +116,25 @@ Status Port::open(uint16_t port_id, const PortConfig& config, std::unique_ptr<Po
   if (p->start() != Status::success) return fail("cannot start", -EIO);
   out = std::move(p);
   return Status::success;
+}
+
+bool Port::link_up() const noexcept {
+  rte_eth_link link{};
+  if (rte_eth_link_get_nowait(id_, &link) != 0 || link.link_status != RTE_ETH_LINK_UP) return false;
+  if (kernel_iface_.empty()) return true;
+  // The kernel's own word, asked in this process's network namespace (sysfs may show
+  // another): administratively up and running (carrier present).
+  return kernel_interface_running(kernel_iface_);
+}
+
+bool kernel_interface_running(const std::string& iface) noexcept {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  ifreq request{};
+  std::strncpy(request.ifr_name, iface.c_str(), IFNAMSIZ - 1);
+  const bool ok = ioctl(fd, SIOCGIFFLAGS, &request) == 0;
+  close(fd);
+  return ok && (request.ifr_flags & IFF_UP) && (request.ifr_flags & IFF_RUNNING);
 }
 
 Port::~Port() {

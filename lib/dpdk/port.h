@@ -28,6 +28,10 @@ struct PortConfig {
   bool vlan_insert_offload = true;
 };
 
+/// True if the kernel network interface `iface` is up and running (has carrier), asked in the
+/// calling process's network namespace. False if it does not exist.
+[[nodiscard]] bool kernel_interface_running(const std::string& iface) noexcept;
+
 /// One DPDK ethdev port brought up for sending; see the file comment.
 class Port {
  public:
@@ -63,6 +67,12 @@ class Port {
   [[nodiscard]] bool vlan_offload() const noexcept { return vlan_offload_; }
   /// MTU (OID_GEN_MAXIMUM_FRAME_SIZE).
   [[nodiscard]] uint16_t mtu() const noexcept { return mtu_; }
+  /// True if the link is up: the PMD's link status and, for a port over a kernel interface
+  /// (net_af_packet), that interface's operational state too, because that PMD always
+  /// reports its link up even when `ip link set IFACE down` took the interface down.
+  [[nodiscard]] bool link_up() const noexcept;
+  /// The kernel interface under the port (net_af_packet's iface=), or empty.
+  [[nodiscard]] const std::string& kernel_interface() const noexcept { return kernel_iface_; }
   /// One line saying where the port, its pool and the calling lcore sit (NUMA).
   [[nodiscard]] std::string placement() const;
 
@@ -74,7 +84,7 @@ class Port {
  private:
   Port() = default;
   uint16_t id_ = 0;
-  std::string name_, driver_;
+  std::string name_, driver_, kernel_iface_;
   int socket_ = 0;
   rte_mempool* pool_ = nullptr;
   PortConfig config_{};
