@@ -225,4 +225,20 @@ struct PacketFactory {
   }
 };
 
+/// The setup most conformance tests start with: a fake miniport, packets to send, a recording
+/// protocol, and (after start) an adapter over the miniport with the protocol bound to it.
+/// Configure `mp` before start(). Tests unpack it: auto& [mp, factory, proto, adapter] = rig;
+struct Rig {
+  FakeMiniport mp;
+  PacketFactory factory;
+  RecordingProtocol proto;
+  std::unique_ptr<Adapter> adapter;
+
+  explicit Rig(uint32_t packets = 256) : factory(packets) {}
+  void start(AdapterConfig config = {}) {
+    adapter = mp.make_adapter(config);
+    proto.open(*adapter);
+  }
+};
+
 }  // namespace pkio::testing_support

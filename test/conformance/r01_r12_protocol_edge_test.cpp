@@ -12,6 +12,7 @@ namespace {
 using testing_support::FakeMiniport;
 using testing_support::PacketFactory;
 using testing_support::RecordingProtocol;
+using testing_support::Rig;
 using testing_support::poll_until;
 
 struct ProtocolEdge : ::testing::Test {
@@ -237,12 +238,10 @@ TEST_F(ProtocolEdge, R12_ResetCompletesPendingOnceAndIndicatesStartThenEnd) {
 }
 
 TEST(ProtocolEdgeDeserialized, R12_DeserializedResetUsesRequestAborted) {
-  FakeMiniport mp;
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
   mp.deserialized = true;
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  rig.start();
   auto pkts = factory.make_many(3);
   send_packets(proto.binding, pkts.data(), 3);
   EXPECT_EQ(adapter->reset(), Status::success);

@@ -13,6 +13,7 @@ using testing_support::FakeMiniport;
 using testing_support::PacketFactory;
 using testing_support::poll_until;
 using testing_support::RecordingProtocol;
+using testing_support::Rig;
 
 /// The packets the miniport accepted (status other than resources), in the order it saw them.
 std::vector<Packet*> accepted_order(const FakeMiniport& mp, const std::vector<std::vector<Status>>& st) {
@@ -26,7 +27,8 @@ std::vector<Packet*> accepted_order(const FakeMiniport& mp, const std::vector<st
 }
 
 TEST(MiniportEdge, R6_SubmissionOrderSurvivesSplitsAndRequeues) {
-  FakeMiniport mp;
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
   mp.max_send_packets = 4;
   std::vector<std::vector<Status>> statuses;
   mp.decide = [&](Packet*, uint32_t i, uint32_t call) {
@@ -37,10 +39,7 @@ TEST(MiniportEdge, R6_SubmissionOrderSurvivesSplitsAndRequeues) {
     return s;
   };
   mp.end_of_call = [&] { send_resources_available(*mp.adapter); };
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  rig.start();
   auto first = factory.make_many(7);
   auto second = factory.make_many(6);
   send_packets(proto.binding, first.data(), 7);
@@ -64,12 +63,10 @@ TEST(MiniportEdge, R13_NeitherSendNorSendPacketsFailsRegistration) {
 }
 
 TEST(MiniportEdge, R13_WithBothOnlySendPacketsIsCalled) {
-  FakeMiniport mp;
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
   mp.offer_send = true;
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  rig.start();
   auto pkts = factory.make_many(3);
   send_packets(proto.binding, pkts.data(), 3);
   EXPECT_EQ(mp.single_sends, 0u);
@@ -77,15 +74,13 @@ TEST(MiniportEdge, R13_WithBothOnlySendPacketsIsCalled) {
 }
 
 TEST(MiniportEdge, R14_SerializedMiniportIsNeverEnteredTwiceUnderConcurrentProducers) {
-  FakeMiniport mp;
+  Rig rig(2048);
+  auto& [mp, factory, proto, adapter] = rig;
   mp.decide = [](Packet*, uint32_t, uint32_t) { return Status::success; };
   mp.inside_call = [](Packet*) { std::this_thread::yield(); };  // widen any window
-  PacketFactory factory(2048);
-  RecordingProtocol proto;
   AdapterConfig config;
   config.run_to_completion = false;
-  auto adapter = mp.make_adapter(config);
-  proto.open(*adapter);
+  rig.start(config);
   ASSERT_EQ(adapter->start_worker(), Status::success);
   std::vector<std::vector<Packet*>> per_thread;
   for (int t = 0; t < 3; ++t) per_thread.push_back(factory.make_many(500));
@@ -104,12 +99,10 @@ TEST(MiniportEdge, R14_SerializedMiniportIsNeverEnteredTwiceUnderConcurrentProdu
 }
 
 TEST(MiniportEdge, R15_ArraysAreNeverLongerThanMaximumSendPackets) {
-  FakeMiniport mp;
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
   mp.max_send_packets = 3;
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  rig.start();
   EXPECT_EQ(adapter->maximum_send_packets(), 3u);
   auto pkts = factory.make_many(10);
   send_packets(proto.binding, pkts.data(), 10);
@@ -122,12 +115,10 @@ TEST(MiniportEdge, R15_ArraysAreNeverLongerThanMaximumSendPackets) {
 }
 
 TEST(MiniportEdge, R15_FailedQueryMeansOnePacketPerCall) {
-  FakeMiniport mp;
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
   mp.answer_max_send = false;
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  rig.start();
   EXPECT_EQ(adapter->maximum_send_packets(), 1u);
   auto pkts = factory.make_many(4);
   send_packets(proto.binding, pkts.data(), 4);
@@ -135,30 +126,26 @@ TEST(MiniportEdge, R15_FailedQueryMeansOnePacketPerCall) {
 }
 
 TEST(MiniportEdge, R15_ConfiguredLimitOverridesTheMiniportAndAppliesWhenDeserialized) {
-  FakeMiniport mp;
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
   mp.deserialized = true;
   mp.max_send_packets = 64;
   AdapterConfig config;
   config.maximum_send_packets = 5;
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter(config);
-  proto.open(*adapter);
+  rig.start(config);
   auto pkts = factory.make_many(12);
   send_packets(proto.binding, pkts.data(), 12);
   for (auto& call : mp.calls) EXPECT_LE(call.size(), 5u);
 }
 
 TEST(MiniportEdge, R16_ResourcesRequeuesTailInOrder) {
-  FakeMiniport mp;
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
   mp.max_send_packets = 8;
   mp.decide = [](Packet*, uint32_t i, uint32_t call) {
     return call == 0 && i == 2 ? Status::resources : Status::pending;
   };
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  rig.start();
   auto pkts = factory.make_many(6);
   send_packets(proto.binding, pkts.data(), 6);
   ASSERT_EQ(mp.calls.size(), 1u);  // blocked until a completion or resources-available
@@ -173,14 +160,12 @@ TEST(MiniportEdge, R16_ResourcesRequeuesTailInOrder) {
 }
 
 TEST(MiniportEdge, R16_AnyOtherStatusCompletesThePacketWithIt) {
-  FakeMiniport mp;
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
   mp.decide = [](Packet*, uint32_t i, uint32_t) {
     return i == 0 ? Status::success : i == 1 ? Status::no_cable : Status::failure;
   };
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  rig.start();
   auto pkts = factory.make_many(3);
   send_packets(proto.binding, pkts.data(), 3);
   EXPECT_EQ(proto.status_of(pkts[0]), Status::success);
@@ -189,12 +174,10 @@ TEST(MiniportEdge, R16_AnyOtherStatusCompletesThePacketWithIt) {
 }
 
 TEST(MiniportEdge, R16_StatusLeftUnsetCompletesWithFailureAndIsCounted) {
-  FakeMiniport mp;
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
   mp.decide = [](Packet*, uint32_t, uint32_t) { return static_cast<Status>(0xFFFFFFFFu); };
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  rig.start();
   Packet* p = factory.make();
   ASSERT_EQ(send(proto.binding, p), Status::pending);
   EXPECT_EQ(proto.status_of(p), Status::failure);
@@ -202,7 +185,8 @@ TEST(MiniportEdge, R16_StatusLeftUnsetCompletesWithFailureAndIsCounted) {
 }
 
 TEST(MiniportEdge, R17_RequeuedPacketsAreNeverLostAndResourcesIsNeverFinal) {
-  FakeMiniport mp;
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
   mp.max_send_packets = 4;
   // resources at index 0, in the middle and last, then at index 0 for many calls in a row.
   mp.decide = [](Packet*, uint32_t i, uint32_t call) {
@@ -211,10 +195,7 @@ TEST(MiniportEdge, R17_RequeuedPacketsAreNeverLostAndResourcesIsNeverFinal) {
     return Status::success;
   };
   mp.end_of_call = [&] { send_resources_available(*mp.adapter); };
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  rig.start();
   auto pkts = factory.make_many(40);
   send_packets(proto.binding, pkts.data(), 40);
   ASSERT_TRUE(poll_until(*adapter, [&] { return proto.completed() == 40; }));
@@ -225,14 +206,12 @@ TEST(MiniportEdge, R17_RequeuedPacketsAreNeverLostAndResourcesIsNeverFinal) {
 }
 
 TEST(MiniportEdge, R17_WithoutASignalRequeuedPacketsWaitAndAreNotLost) {
-  FakeMiniport mp;
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
   mp.decide = [](Packet*, uint32_t, uint32_t call) {
     return call == 0 ? Status::resources : Status::success;
   };
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  rig.start();
   auto pkts = factory.make_many(3);
   send_packets(proto.binding, pkts.data(), 3);
   for (int i = 0; i < 10; ++i) adapter->poll();
@@ -244,13 +223,11 @@ TEST(MiniportEdge, R17_WithoutASignalRequeuedPacketsWaitAndAreNotLost) {
 }
 
 TEST(MiniportEdge, R18_DeserializedResourcesIsCountedAndThePacketStillCompletesOnce) {
-  FakeMiniport mp;
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
   mp.deserialized = true;
   mp.decide = [](Packet*, uint32_t i, uint32_t) { return i == 1 ? Status::resources : Status::success; };
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  rig.start();
   auto pkts = factory.make_many(3);
   send_packets(proto.binding, pkts.data(), 3);
   EXPECT_EQ(proto.completed(), 0u);  // statuses ignored: it must complete them itself
@@ -261,7 +238,8 @@ TEST(MiniportEdge, R18_DeserializedResourcesIsCountedAndThePacketStillCompletesO
 }
 
 TEST(MiniportEdge, R19_SingleSendSuccessPendingResourcesAndFailure) {
-  FakeMiniport mp;
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
   mp.offer_send_packets = false;
   mp.offer_send = true;
   mp.max_send_packets = 8;
@@ -274,10 +252,7 @@ TEST(MiniportEdge, R19_SingleSendSuccessPendingResourcesAndFailure) {
       default: return Status::failure;
     }
   };
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  rig.start();
   auto pkts = factory.make_many(4);
   send_packets(proto.binding, pkts.data(), 4);
   EXPECT_EQ(proto.status_of(pkts[0]), Status::success);
@@ -329,11 +304,9 @@ TEST(MiniportEdge, R20_ForeignDoubleAndNeverPendedCompletionsAreDetectedNotDeliv
 }
 
 TEST(MiniportEdge, R20_DoubleCompletionFromAnotherThreadIsRefusedOnce) {
-  FakeMiniport mp;
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
+  rig.start();
   Packet* p = factory.make();
   ASSERT_EQ(send(proto.binding, p), Status::pending);
   std::thread t1([&] { send_complete(*adapter, p, Status::success); });
@@ -346,11 +319,9 @@ TEST(MiniportEdge, R20_DoubleCompletionFromAnotherThreadIsRefusedOnce) {
 }
 
 TEST(MiniportEdge, R21_ResourcesAvailableIsHarmlessIdleAndDoesNotRecurse) {
-  FakeMiniport mp;
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
+  rig.start();
   send_resources_available(*adapter);  // nothing queued
   adapter->poll();
   EXPECT_TRUE(mp.calls.empty());
@@ -371,11 +342,9 @@ TEST(MiniportEdge, R21_ResourcesAvailableIsHarmlessIdleAndDoesNotRecurse) {
 }
 
 TEST(MiniportEdge, R22_PendingOrResourcesAsFinalStatusBecomesFailure) {
-  FakeMiniport mp;
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter();
-  proto.open(*adapter);
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
+  rig.start();
   auto pkts = factory.make_many(3);
   send_packets(proto.binding, pkts.data(), 3);
   send_complete(*adapter, pkts[0], Status::pending);
@@ -387,13 +356,11 @@ TEST(MiniportEdge, R22_PendingOrResourcesAsFinalStatusBecomesFailure) {
 }
 
 TEST(MiniportEdge, R23_APacketPendingPastTheTimeoutGoesThroughResetAndCompletesOnce) {
-  FakeMiniport mp;
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
   AdapterConfig config;
   config.send_timeout_ns = 20'000'000;  // 20 ms
-  PacketFactory factory;
-  RecordingProtocol proto;
-  auto adapter = mp.make_adapter(config);
-  proto.open(*adapter);
+  rig.start(config);
   Packet* p = factory.make();
   ASSERT_EQ(send(proto.binding, p), Status::pending);  // the fake never completes it
   ASSERT_TRUE(poll_until(*adapter, [&] { return proto.completed() == 1; }, 3000));
