@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "dispatcher/adapter.h"
+#include "eal_benchmark_main.h"
 #include "dispatcher/packet_queue.h"
-#include "dpdk/eal.h"
 #include "packet/buffer_pool.h"
 #include "packet/packet_pool.h"
 #include "ring/mpmc_ring.h"
@@ -191,17 +191,4 @@ BENCHMARK(BM_BareHandlerCall)->Arg(1)->Arg(8)->Arg(32);
 }  // namespace
 }  // namespace pkio
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  const std::vector<std::string> eal = {argv[0], "--no-huge", "--no-shconf", "-m", "256", "--no-pci",
-                                        "-l", "0", "--log-level=lib.eal:error"};
-  std::string error;
-  if (pkio::dpdk::eal_init(eal, &error) != pkio::Status::success) {
-    std::fprintf(stderr, "%s\n", error.c_str());
-    return 2;
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  pkio::dpdk::eal_cleanup();
-  return 0;
-}
+int main(int argc, char** argv) { return pkio::bench::run_benchmarks_with_eal(argc, argv, {}); }

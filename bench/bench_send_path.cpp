@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "dispatcher/adapter.h"
+#include "eal_benchmark_main.h"
 #include "dispatcher/packet_queue.h"
 #include "dpdk/dpdk_miniport.h"
-#include "dpdk/eal.h"
 #include "dpdk/port.h"
 #include "packet/buffer_pool.h"
 #include "packet/packet_pool.h"
@@ -312,18 +312,4 @@ BENCHMARK(BM_PkioCrossThread)->RangeMultiplier(2)->Range(1, 64)->UseRealTime();
 }  // namespace
 }  // namespace pkio
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  const std::vector<std::string> eal = {argv[0], "--no-huge", "--no-shconf", "-m", "512", "--no-pci",
-                                        "-l", "0", "--log-level=lib.eal:error",
-                                        "--vdev=net_null0", "--vdev=net_null1"};
-  std::string error;
-  if (pkio::dpdk::eal_init(eal, &error) != pkio::Status::success) {
-    std::fprintf(stderr, "%s\n", error.c_str());
-    return 2;
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  pkio::dpdk::eal_cleanup();
-  return 0;
-}
+int main(int argc, char** argv) { return pkio::bench::run_benchmarks_with_eal(argc, argv, {"net_null0", "net_null1"}); }

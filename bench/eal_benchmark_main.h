@@ -1,0 +1,31 @@
+// main() body for the Google Benchmark programs that need DPDK: EAL without hugepages or PCI
+// plus the given virtual devices, the benchmarks, then EAL cleanup.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "dpdk/eal.h"
+
+namespace pkio::bench {
+
+inline int run_benchmarks_with_eal(int argc, char** argv, const std::vector<std::string>& vdevs) {
+  benchmark::Initialize(&argc, argv);
+  std::vector<std::string> eal = {argv[0], "--no-huge", "--no-shconf", "-m", "512", "--no-pci",
+                                  "-l", "0", "--log-level=lib.eal:error"};
+  for (const std::string& vdev : vdevs) eal.push_back("--vdev=" + vdev);
+  std::string error;
+  if (dpdk::eal_init(eal, &error) != Status::success) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 2;
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  dpdk::eal_cleanup();
+  return 0;
+}
+
+}  // namespace pkio::bench
