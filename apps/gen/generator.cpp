@@ -5,39 +5,92 @@
 #include <rte_memory.h>
 
 #include <algorithm>
+#include <charconv>
 #include <random>
+
+#include "receiver.h"
 
 namespace pkio::gen {
 
 namespace {
-/// Frame bytes of a packet, kept in its ProtocolReserved (set once when the pool is built).
+/// A packet's frame and where it stands, kept in its ProtocolReserved.
 struct Reserved {
   uint8_t* frame;
   uint32_t size;
+  uint16_t stream;
+  bool stamped;
+  uint16_t checksum;  // the frame's transport checksum while stamped (restamp_frame)
+  uint64_t submit_cycles;
+  uint64_t sequence;
 };
-Reserved& reserved_of(Packet* p) noexcept {
-  return *reinterpret_cast<Reserved*>(p->protocol_reserved().data());
+Reserved& reserved_of(Packet* p) noexcept { return *reinterpret_cast<Reserved*>(p->protocol_reserved().data()); }
+
+uint64_t xorshift(uint64_t& s) noexcept {
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return s;
+}
+
+/// Smooth weighted round robin: each stream appears `weight` times per pass, spread evenly.
+std::vector<uint16_t> weighted_schedule(const std::vector<StreamSpec>& streams) {
+  uint64_t total = 0;
+  for (const auto& s : streams) total += s.weight;
+  const double scale = total > 4096 ? 4096.0 / static_cast<double>(total) : 1.0;
+  std::vector<int64_t> weight(streams.size()), current(streams.size(), 0);
+  int64_t sum = 0;
+  for (size_t i = 0; i < streams.size(); ++i) sum += weight[i] = std::max<int64_t>(1, static_cast<int64_t>(streams[i].weight * scale));
+  std::vector<uint16_t> order(static_cast<size_t>(sum));
+  for (auto& slot : order) {
+    size_t best = 0;
+    for (size_t i = 0; i < streams.size(); ++i) {
+      current[i] += weight[i];
+      if (current[i] > current[best]) best = i;
+    }
+    current[best] -= sum;
+    slot = static_cast<uint16_t>(best);
+  }
+  return order;
+}
+
+/// A mix as a shuffled sequence in which every size has exactly its share.
+std::vector<uint32_t> mix_sequence(const SizeSpec& size, uint32_t seed) {
+  uint32_t weights = 0;
+  for (const auto& s : size.mix) weights += s.weight;
+  const uint32_t repeat = std::max(1u, 1024 / weights);
+  std::vector<uint32_t> out;
+  for (const auto& s : size.mix) out.insert(out.end(), static_cast<size_t>(s.weight) * repeat, s.size);
+  std::mt19937 rng(seed);
+  std::shuffle(out.begin(), out.end(), rng);
+  return out;
 }
 }  // namespace
 
-Status QueueSender::create(dpdk::Port& port, uint16_t queue, const Options& o,
+Status QueueSender::create(dpdk::Port& port, uint16_t queue, const Options& o, const Trace* trace,
                            std::unique_ptr<QueueSender>& out, std::string& error) {
   std::unique_ptr<QueueSender> s(new QueueSender());
   s->options_ = o;
+  s->queue_ = queue;
+  s->trace_ = trace;
+  s->rng_ += queue;
+  s->ns_per_cycle_ = 1e9 / static_cast<double>(rte_get_tsc_hz());
   dpdk::MiniportConfig mc;
   mc.queue_id = queue;
   mc.maximum_send_packets = o.batch;
   mc.completion = o.copy ? dpdk::CompletionMode::on_accept : dpdk::CompletionMode::on_free;
-  mc.priority_8021p = o.vlan != 0 || o.priority != 0;
+  mc.priority_8021p = trace == nullptr && o.tagged();
   if (dpdk::DpdkMiniport::create(port, mc, s->miniport_, &error) != Status::success) return Status::failure;
   AdapterConfig ac;
   ac.run_to_completion = true;
-  if (Adapter::create(s->miniport_->characteristics(), s->miniport_.get(), ac, s->adapter_, &error) !=
-      Status::success)
+  if (Adapter::create(s->miniport_->characteristics(), s->miniport_.get(), ac, s->adapter_, &error) != Status::success)
     return Status::failure;
   s->miniport_->attach(*s->adapter_);
-  if (s->adapter_->maximum_total_size() < o.size_max) {
-    error = "--size " + std::to_string(o.size_max) + " is larger than the port's maximum_total_size (" +
+  uint32_t largest = o.largest_frame();
+  if (trace != nullptr)
+    for (const auto& f : trace->frames) largest = std::max(largest, f.length);
+  if (s->adapter_->maximum_total_size() < largest) {
+    error = std::string(trace ? "--pcap: a frame of " : "--size ") + std::to_string(largest) +
+            (trace ? " bytes" : "") + " is larger than the port's maximum_total_size (" +
             std::to_string(s->adapter_->maximum_total_size()) + ")";
     return Status::failure;
   }
@@ -49,33 +102,105 @@ Status QueueSender::create(dpdk::Port& port, uint16_t queue, const Options& o,
   }
   s->packets_ = PacketPool::create(o.pool, sizeof(Reserved));
   s->buffers_ = BufferPool::create(o.pool);
-  const size_t stride = (o.size_max + 63) / 64 * 64;
-  s->frames_ = static_cast<uint8_t*>(rte_malloc_socket("pkio_gen_frames", stride * o.pool, 64, port.socket_id()));
-  if (!s->packets_ || !s->buffers_ || s->frames_ == nullptr) {
-    error = "cannot allocate " + std::to_string(o.pool) + " frames of " + std::to_string(o.size_max) +
-            " bytes (raise EAL -m, or lower --pool)";
+  if (!s->packets_ || !s->buffers_) {
+    error = "cannot allocate a pool of " + std::to_string(o.pool) + " packets";
     return Status::failure;
   }
-  s->free_.reserve(o.pool);  // completions never make it grow: no heap on the hot path
-  std::mt19937 rng(12345 + queue);  // seeded: the same sizes every run
-  std::uniform_int_distribution<uint32_t> sizes(o.size_min, o.size_max);
-  Addresses addresses;
-  addresses.src_port = static_cast<uint16_t>(1024 + queue);
-  for (uint32_t i = 0; i < o.pool; ++i) {
-    Packet* p = nullptr;
-    Buffer* b = nullptr;
-    uint8_t* frame = s->frames_ + i * stride;
-    const uint32_t size = sizes(rng);
-    build_frame(frame, size, addresses);
-    (void)s->packets_->allocate(p);
-    (void)s->buffers_->allocate(b, frame, size);
-    b->iova = rte_mem_virt2iova(frame);  // DPDK memory: looked up once, not per send
-    (void)p->chain_at_back(b);
-    p->ieee8021q = Ieee8021qInfo::make(o.priority, o.vlan);
-    reserved_of(p) = Reserved{frame, size};
-    s->free_.push_back(p);
+  if ((trace ? s->build_replay(port.socket_id(), error) : s->build_streams(queue, port.socket_id(), error)) !=
+      Status::success)
+    return Status::failure;
+  if (!o.csv.empty()) {
+    const std::string path = queue == 0 ? o.csv : o.csv + ".q" + std::to_string(queue);
+    s->csv_ = std::fopen(path.c_str(), "w");
+    if (s->csv_ == nullptr) {
+      error = "--csv: cannot write " + path;
+      return Status::failure;
+    }
+    std::fputs("queue,flow,sequence,size,status,latency_ns\n", s->csv_);
+    s->csv_buffer_.reserve(1 << 16);
   }
   out = std::move(s);
+  return Status::success;
+}
+
+Status QueueSender::build_streams(uint16_t queue, int socket, std::string& error) {
+  const auto& specs = options_.streams;
+  uint64_t weights = 0;
+  for (const auto& spec : specs) weights += spec.weight;
+  // Each stream gets its share of the pool (64 packets at least) and frames of its largest size.
+  std::vector<uint32_t> share(specs.size());
+  size_t bytes = 0, packets = 0;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    share[i] = std::max<uint32_t>(64, static_cast<uint32_t>(options_.pool * specs[i].weight / weights));
+    if (i + 1 == specs.size()) share[i] = std::max<uint32_t>(64, options_.pool - static_cast<uint32_t>(packets));
+    share[i] = std::min<uint32_t>(share[i], options_.pool - static_cast<uint32_t>(packets) - 64 * static_cast<uint32_t>(specs.size() - 1 - i));
+    packets += share[i];
+    bytes += static_cast<size_t>(share[i]) * ((specs[i].size.max + 63) / 64 * 64);
+  }
+  frames_ = static_cast<uint8_t*>(rte_malloc_socket("pkio_gen_frames", bytes, 64, socket));
+  if (frames_ == nullptr) {
+    error = "cannot allocate " + std::to_string(bytes >> 20) + " MiB of frames (raise EAL -m, or lower --pool)";
+    return Status::failure;
+  }
+  streams_.resize(specs.size());
+  uint8_t* frame = frames_;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const StreamSpec& spec = specs[i];
+    Stream& st = streams_[i];
+    st.spec = &spec;
+    st.layout = layout_of(spec.ip, spec.transport);
+    st.flow = static_cast<uint32_t>(queue * specs.size() + i);
+    if (spec.size.kind == SizeSpec::Kind::mix) st.sizes = mix_sequence(spec.size, 12345 + queue * 131 + static_cast<uint32_t>(i));
+    const uint32_t ip_src = spec.ip == IpVersion::v4 ? 26 : 22, ip_dst = spec.ip == IpVersion::v4 ? 30 : 38;
+    const unsigned ip_width = spec.ip == IpVersion::v4 ? 4 : 16;
+    const Stream::Varying fields[] = {{0, 6, spec.dst_mac},       {6, 6, spec.src_mac},
+                                      {ip_src, ip_width, spec.src_ip}, {ip_dst, ip_width, spec.dst_ip},
+                                      {st.layout.l4, 2, spec.src_port}, {st.layout.l4 + 2, 2, spec.dst_port}};
+    for (const auto& f : fields)
+      if (f.range.varies()) st.varying.push_back(f);
+    HeaderValues values = first_values(spec);
+    // Queues differ in their source port (receivers spreading flows by hash see them apart).
+    if (!spec.src_port.varies() && spec.src_port.start + queue <= 65535) values.src_port = static_cast<uint16_t>(spec.src_port.start + queue);
+    const size_t stride = (spec.size.max + 63) / 64 * 64;
+    const uint32_t first_size = spec.size.kind == SizeSpec::Kind::mix ? st.sizes[0] : spec.size.min;
+    st.free.reserve(share[i]);  // completions never make it grow: no heap on the hot path
+    for (uint32_t k = 0; k < share[i]; ++k, frame += stride) {
+      Packet* p = nullptr;
+      Buffer* b = nullptr;
+      build_frame(frame, first_size, st.layout, values);
+      (void)packets_->allocate(p);
+      (void)buffers_->allocate(b, frame, first_size);
+      b->iova = rte_mem_virt2iova(frame);  // DPDK memory: looked up once, not per send
+      (void)p->chain_at_back(b);
+      p->ieee8021q = Ieee8021qInfo::make(spec.priority, spec.vlan);
+      reserved_of(p) = Reserved{frame, first_size, static_cast<uint16_t>(i), false, 0, 0, 0};
+      st.free.push_back(p);
+    }
+  }
+  schedule_ = weighted_schedule(specs);
+  return Status::success;
+}
+
+Status QueueSender::build_replay(int socket, std::string& error) {
+  frames_ = static_cast<uint8_t*>(rte_malloc_socket("pkio_gen_trace", trace_->bytes.size(), 64, socket));
+  if (frames_ == nullptr) {
+    error = "cannot allocate " + std::to_string(trace_->bytes.size() >> 20) + " MiB for the pcap frames (raise EAL -m)";
+    return Status::failure;
+  }
+  std::copy(trace_->bytes.begin(), trace_->bytes.end(), frames_);
+  replay_limit_ = options_.loops * trace_->frames.size();
+  streams_.resize(1);
+  Stream& st = streams_[0];
+  st.free.reserve(options_.pool);
+  for (uint32_t k = 0; k < options_.pool; ++k) {
+    Packet* p = nullptr;
+    Buffer* b = nullptr;
+    (void)packets_->allocate(p);
+    (void)buffers_->allocate(b, frames_, trace_->frames[0].length);
+    (void)p->chain_at_back(b);
+    reserved_of(p) = Reserved{frames_, trace_->frames[0].length, 0, false, 0, 0, 0};
+    st.free.push_back(p);
+  }
   return Status::success;
 }
 
@@ -83,55 +208,173 @@ QueueSender::~QueueSender() {
   adapter_.reset();  // halts: every packet is back before the frames go
   miniport_.reset();
   if (packets_) {
-    for (Packet* p : free_) {
-      while (Buffer* b = p->unchain_at_front()) buffers_->free(b);
-      packets_->free(p);
+    for (Stream& st : streams_) {
+      for (Packet* p : st.free) {
+        while (Buffer* b = p->unchain_at_front()) buffers_->free(b);
+        packets_->free(p);
+      }
     }
+  }
+  if (csv_ != nullptr) {
+    std::fwrite(csv_buffer_.data(), 1, csv_buffer_.size(), csv_);
+    std::fclose(csv_);
   }
   rte_free(frames_);
 }
 
 void QueueSender::on_send_complete(void* context, Packet* const* packets, uint32_t n) noexcept {
-  // Reuse beats release (seeds/001): the packet and its frame go straight back to the free list.
+  // Reuse beats release (seeds/001): the packet and its frame go straight back to their stream.
   auto& self = *static_cast<QueueSender*>(context);
-  self.free_.insert(self.free_.end(), packets, packets + n);
+  if (self.csv_ != nullptr) self.log_completions(packets, n);
+  for (uint32_t i = 0; i < n; ++i) self.streams_[reserved_of(packets[i]).stream].free.push_back(packets[i]);
 }
 
-void QueueSender::run(const std::atomic<bool>& stop, uint64_t count, double duration_s,
-                      double rate_pps, double drain_timeout_s) {
+void QueueSender::log_completions(Packet* const* packets, uint32_t n) noexcept {
+  const uint64_t now = rte_rdtsc();
+  for (uint32_t i = 0; i < n; ++i) {
+    const Reserved& r = reserved_of(packets[i]);
+    char line[160];
+    char* at = line;
+    char* const end = line + sizeof line;
+    const auto put = [&](uint64_t v, char after) {
+      at = std::to_chars(at, end - 1, v).ptr;  // leaves room for `after` even on failure
+      *at++ = after;
+    };
+    put(queue_, ',');
+    put(streams_[r.stream].flow, ',');
+    put(r.sequence, ',');
+    put(r.size, ',');
+    const std::string_view status = to_string(packets[i]->oob.status);
+    at = std::copy(status.begin(), status.end(), at);
+    *at++ = ',';
+    put(static_cast<uint64_t>(static_cast<double>(now - r.submit_cycles) * ns_per_cycle_), '\n');
+    csv_buffer_.insert(csv_buffer_.end(), line, at);
+  }
+  if (csv_buffer_.size() > (1 << 16) - 4096) {
+    std::fwrite(csv_buffer_.data(), 1, csv_buffer_.size(), csv_);
+    csv_buffer_.clear();
+  }
+}
+
+size_t QueueSender::free_packets() const noexcept {
+  size_t n = 0;
+  for (const Stream& st : streams_) n += st.free.size();
+  return n;
+}
+
+Packet* QueueSender::next_stream_packet(uint64_t now) noexcept {
+  size_t index = 0;
+  if (schedule_.size() > 1) {
+    index = schedule_[next_in_schedule_];
+    if (streams_[index].free.empty()) return nullptr;  // keep the shares: wait for this stream
+    next_in_schedule_ = next_in_schedule_ + 1 == schedule_.size() ? 0 : next_in_schedule_ + 1;
+  }
+  Stream& st = streams_[index];
+  if (st.free.empty()) return nullptr;
+  Packet* p = st.free.back();
+  st.free.pop_back();
+  Reserved& r = reserved_of(p);
+  const SizeSpec& size = st.spec->size;
+  bool rewritten = false;  // anything but the stamp changed: the kept checksum is stale
+  if (size.kind != SizeSpec::Kind::fixed) {
+    const uint32_t next = size.kind == SizeSpec::Kind::mix
+                              ? st.sizes[st.next_size++ % st.sizes.size()]
+                              : size.min + static_cast<uint32_t>(xorshift(rng_) % (size.max - size.min + 1));
+    if (next != r.size) {
+      if (r.stamped && next < st.layout.stamped()) {
+        clear_stamp(r.frame, st.layout);  // a cut stamp would leave bytes under the checksum
+        r.stamped = false;
+      }
+      resize_frame(r.frame, st.layout, r.size, next);
+      r.size = next;
+      rewritten = true;
+      Buffer* b = p->reinitialize();
+      b->length = next;
+      (void)p->chain_at_back(b);
+    }
+  }
+  for (const Stream::Varying& f : st.varying) {
+    const uint64_t k = f.range.mode == FieldMode::increment ? st.sent % f.range.count : xorshift(rng_) % f.range.count;
+    uint8_t value[16];
+    field_value(f.range, k, value, f.width);
+    rewrite(r.frame, st.layout, f.offset, value, f.width);
+    rewritten = true;
+  }
+  if (r.size >= st.layout.stamped()) {
+    const uint64_t sequence = make_sequence(st.flow, st.sent);
+    if (r.stamped && !rewritten) {  // the common case: write the frame, never read it
+      r.checksum = restamp_frame(r.frame, st.layout, r.checksum, make_sequence(st.flow, r.sequence), r.submit_cycles,
+                                 sequence, now);
+    } else {
+      stamp_frame(r.frame, st.layout, sequence, now);
+      r.checksum = transport_checksum(r.frame, st.layout);
+      r.stamped = true;
+    }
+  }
+  r.sequence = st.sent++;
+  r.submit_cycles = now;
+  return p;
+}
+
+Packet* QueueSender::next_replay_packet() noexcept {
+  Stream& st = streams_[0];
+  if (st.free.empty() || (replay_limit_ != 0 && replayed_ >= replay_limit_)) return nullptr;
+  Packet* p = st.free.back();
+  st.free.pop_back();
+  const Trace::Frame& f = trace_->frames[next_frame_];
+  next_frame_ = next_frame_ + 1 == trace_->frames.size() ? 0 : next_frame_ + 1;
+  Reserved& r = reserved_of(p);
+  r.frame = frames_ + f.offset;
+  r.size = f.length;
+  r.sequence = st.sent++;
+  ++replayed_;
+  Buffer* b = p->reinitialize();
+  b->address = r.frame;
+  b->length = f.length;
+  b->iova = 0;  // looked up by the miniport (rte_malloc'd memory)
+  (void)p->chain_at_back(b);
+  return p;
+}
+
+void QueueSender::run(const std::atomic<bool>& stop, uint64_t count, double duration_s, double rate_pps,
+                      double drain_timeout_s) {
   const uint64_t hz = rte_get_tsc_hz();
   const uint64_t start = rte_rdtsc();
   const uint64_t end = duration_s > 0 ? start + static_cast<uint64_t>(duration_s * static_cast<double>(hz)) : UINT64_MAX;
-  const double per_cycle = rate_pps / static_cast<double>(hz);
+  Pacer pacer;
+  if (trace_ != nullptr && options_.replay_speed > 0) {
+    std::vector<double> gaps = trace_->gaps_ns();
+    for (double& g : gaps) g = g * static_cast<double>(hz) / 1e9 / options_.replay_speed;
+    pacer = Pacer(std::move(gaps), start);
+  } else if (rate_pps > 0) {
+    pacer = Pacer(options_.pacing, rate_pps, static_cast<double>(hz), start, 777 + queue_);
+  }
   const uint32_t window = options_.window;
   uint64_t sent = 0, bytes = 0;
   Packet* batch[1024];
   while (!stop.load(std::memory_order_relaxed) && (count == 0 || sent < count)) {
     const uint64_t now = rte_rdtsc();
     if (now >= end) break;
+    if (trace_ != nullptr && replay_limit_ != 0 && replayed_ >= replay_limit_) break;
     uint64_t allowed = options_.batch;
-    if (rate_pps > 0) {  // constant rate: what the elapsed time allows, minus what went out
-      const auto due = static_cast<uint64_t>(static_cast<double>(now - start) * per_cycle);
-      allowed = due > sent ? std::min<uint64_t>(allowed, due - sent) : 0;
-    }
     if (window > 0) {  // pacing by in-flight window: possible because every packet completes
-      const uint64_t in_flight = options_.pool - free_.size();
+      const uint64_t in_flight = options_.pool - free_packets();
       allowed = in_flight < window ? std::min<uint64_t>(allowed, window - in_flight) : 0;
     }
     if (count > 0) allowed = std::min(allowed, count - sent);
-    const auto n = static_cast<uint32_t>(std::min<uint64_t>(allowed, free_.size()));
+    const uint32_t due = pacer.due(now, static_cast<uint32_t>(allowed));
+    uint32_t n = 0;
+    while (n < due) {
+      Packet* p = trace_ ? next_replay_packet() : next_stream_packet(now);
+      if (p == nullptr) break;
+      bytes += reserved_of(p).size;
+      batch[n++] = p;
+    }
+    pacer.give_back(due - n);
     if (n == 0) {
       adapter_->poll();  // reap completions while waiting for time, window or packets
       continue;
     }
-    for (uint32_t i = 0; i < n; ++i) {
-      Packet* p = free_[free_.size() - 1 - i];
-      const Reserved& r = reserved_of(p);
-      stamp_frame(r.frame, r.size, sent + i, now);
-      bytes += r.size;
-      batch[i] = p;
-    }
-    free_.resize(free_.size() - n);
     sent += n;
     send_packets(binding_, batch, n);
     totals_.sent.store(sent, std::memory_order_relaxed);

@@ -1,10 +1,12 @@
 // pkio-gen's sending side: one QueueSender per TX queue, each a protocol bound to its own
 // run-to-completion adapter over a DpdkMiniport, sending pre-built frames from a fixed pool
-// and getting every one back through send_complete.
+// and getting every one back through send_complete. Frames come from the streams (built
+// once, only their changing fields rewritten per send) or from a pcap trace.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +18,8 @@
 #include "options.h"
 #include "packet/buffer_pool.h"
 #include "packet/packet_pool.h"
+#include "pacer.h"
+#include "trace.h"
 
 namespace pkio::gen {
 
@@ -27,32 +31,71 @@ struct QueueTotals {
 
 class QueueSender {
  public:
-  /// Builds the pool of frames and the adapter on `queue` of `port`. failure with `error`.
-  static Status create(dpdk::Port& port, uint16_t queue, const Options& options,
+  /// Builds the pool of frames and the adapter on `queue` of `port`; `trace` (may be null)
+  /// replaces the streams. failure with a one-line `error`.
+  static Status create(dpdk::Port& port, uint16_t queue, const Options& options, const Trace* trace,
                        std::unique_ptr<QueueSender>& out, std::string& error);
   ~QueueSender();
 
-  /// Sends until `stop` is set, the count is reached or time is up; then completes everything
-  /// in flight (bounded by `drain_timeout_s`). Runs on its own thread.
+  /// Sends until `stop` is set, the count is reached, the trace's loops are done or time is
+  /// up; then completes everything in flight (bounded by `drain_timeout_s`). Own thread.
   void run(const std::atomic<bool>& stop, uint64_t count, double duration_s, double rate_pps,
            double drain_timeout_s);
 
   [[nodiscard]] const QueueTotals& totals() const noexcept { return totals_; }
   [[nodiscard]] Adapter& adapter() noexcept { return *adapter_; }
   [[nodiscard]] bool drained() const noexcept { return drained_; }
+  /// Packets sent by stream `index` of this queue (its flow's sequence numbers 0..n-1).
+  [[nodiscard]] uint64_t stream_sent(size_t index) const noexcept { return streams_[index].sent; }
+  /// The flow number of stream `index` on this queue (in the stamps' sequence numbers).
+  [[nodiscard]] uint32_t flow_of(size_t index) const noexcept { return streams_[index].flow; }
 
  private:
+  /// One stream on this queue: its frames' layout, its share of the pool, where it is.
+  struct Stream {
+    const StreamSpec* spec = nullptr;
+    FrameLayout layout;
+    uint32_t flow = 0;
+    std::vector<Packet*> free;        // ready to send, most recently completed last
+    std::vector<uint32_t> sizes;      // a mix, in sending order (shuffled once)
+    size_t next_size = 0;
+    uint64_t sent = 0;                // the next sequence number
+    struct Varying {
+      uint32_t offset;
+      unsigned width;
+      FieldRange range;
+    };
+    std::vector<Varying> varying;     // fields that change per packet
+  };
+
   QueueSender() = default;
   static void on_send_complete(void* context, Packet* const* packets, uint32_t n) noexcept;
+  Status build_streams(uint16_t queue, int socket, std::string& error);
+  Status build_replay(int socket, std::string& error);
+  Packet* next_stream_packet(uint64_t now) noexcept;
+  Packet* next_replay_packet() noexcept;
+  void log_completions(Packet* const* packets, uint32_t n) noexcept;
+  [[nodiscard]] size_t free_packets() const noexcept;
 
   Options options_;
+  uint16_t queue_ = 0;
   std::unique_ptr<dpdk::DpdkMiniport> miniport_;
   std::unique_ptr<Adapter> adapter_;
   Binding* binding_ = nullptr;
   std::unique_ptr<PacketPool> packets_;
   std::unique_ptr<BufferPool> buffers_;
   uint8_t* frames_ = nullptr;            // rte_malloc'd: DMA-able for a real NIC
-  std::vector<Packet*> free_;            // packets back from send_complete, ready to send
+  std::vector<Stream> streams_;
+  std::vector<uint16_t> schedule_;       // stream of each send, in turn (weights)
+  size_t next_in_schedule_ = 0;
+  uint64_t rng_ = 0x9E3779B97F4A7C15ull; // xorshift64 for random sizes and fields
+  const Trace* trace_ = nullptr;
+  size_t next_frame_ = 0;                // replay: next frame of the trace
+  uint64_t replay_limit_ = 0;            // replay: frames to send in all (0: no limit)
+  uint64_t replayed_ = 0;
+  std::FILE* csv_ = nullptr;
+  std::vector<char> csv_buffer_;
+  double ns_per_cycle_ = 1;
   QueueTotals totals_;
   bool drained_ = false;
 };

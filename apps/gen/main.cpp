@@ -13,6 +13,8 @@
 #include "dispatcher/cycles.h"
 #include "dpdk/eal.h"
 #include "generator.h"
+#include "receiver.h"
+#include "trace.h"
 #include "threads.h"
 #include "report.h"
 #include "version.h"
@@ -64,29 +66,68 @@ int main(int argc, char** argv) {
 
   rte_eth_link link{};
   rte_eth_link_get_nowait(port_id, &link);
-  const double mean_frame = (o.size_min + o.size_max) / 2.0;
+  gen::Trace trace;
+  if (!o.pcap.empty() && !gen::load_trace(o.pcap, 65535, trace, error)) return fail(error);
+  double mean_frame = o.mean_frame();
+  if (!o.pcap.empty()) mean_frame = static_cast<double>(trace.bytes.size()) / static_cast<double>(trace.frames.size());
   double rate_pps = o.rate_pps;
   if (o.rate_bps > 0) rate_pps = o.rate_bps / ((mean_frame + 24) * 8);
   if (o.rate_percent > 0) {
     if (link.link_speed == 0 || link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN)
-      return fail("--rate " + std::to_string(o.rate_percent) + "%: the port does not report a link speed");
+      return fail("--rate " + o.rate_text + ": the port does not report a link speed");
     rate_pps = o.rate_percent / 100.0 * link.link_speed * 1e6 / ((mean_frame + 24) * 8);
+  }
+
+  // The receive side: the same port (a net_ring loop) or another one (the peer of a veth pair).
+  dpdk::Port* rx_port = nullptr;
+  std::unique_ptr<dpdk::Port> other_port;
+  if (!o.rx_port.empty()) {
+    uint16_t rx_id = 0;
+    if (dpdk::Port::find(o.rx_port, rx_id, &error) != Status::success) return fail("--rx-port: " + error);
+    if (rx_id == port_id) {
+      rx_port = port.get();
+    } else {
+      dpdk::PortConfig rc;
+      rc.mbufs = 8191;
+      if (dpdk::Port::open(rx_id, rc, other_port, &error) != Status::success) return fail("--rx-port: " + error);
+      rx_port = other_port.get();
+    }
   }
 
   std::vector<std::unique_ptr<gen::QueueSender>> senders;
   for (uint16_t q = 0; q < o.queues; ++q) {
     std::unique_ptr<gen::QueueSender> s;
-    if (gen::QueueSender::create(*port, q, o, s, error) != Status::success) return fail(error);
+    if (gen::QueueSender::create(*port, q, o, o.pcap.empty() ? nullptr : &trace, s, error) != Status::success) return fail(error);
     senders.push_back(std::move(s));
   }
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  std::printf("sending %s%s of %u%s-byte frames on %u queue(s), batch %u%s; Ctrl-C stops\n",
-              o.count ? (std::to_string(o.count) + " packets").c_str() : "",
-              o.duration_s > 0 ? (std::string(o.count ? " for at most " : "for ") + std::to_string(o.duration_s).substr(0, 5) + " s").c_str() : "",
-              o.size_min, o.size_max != o.size_min ? ("-" + std::to_string(o.size_max)).c_str() : "",
-              o.queues, o.batch, rate_pps > 0 ? (", " + std::to_string(rate_pps / 1e6).substr(0, 7) + " Mpps").c_str() : ", as fast as possible");
+  std::string what = o.pcap.empty() ? "" : " of " + o.pcap + " (" + std::to_string(trace.frames.size()) + " frames)";
+  if (o.pcap.empty()) {
+    for (const auto& st : o.streams)
+      what += (what.empty() ? " " : ", ") + gen::to_text(st.ip) + "/" + gen::to_text(st.transport) + " frames of " +
+              gen::to_text(st.size) + " bytes";
+  }
+  std::string how = rate_pps > 0 ? ", " + std::to_string(rate_pps / 1e6).substr(0, 7) + " Mpps " + gen::to_text(o.pacing.mode)
+                                 : (!o.pcap.empty() && o.replay_speed > 0 ? ", at " + std::to_string(o.replay_speed).substr(0, 5) + "x the recorded timing" : ", as fast as possible");
+  std::printf("sending%s%s%s on %u queue(s), batch %u%s%s; Ctrl-C stops\n",
+              o.count ? (" " + std::to_string(o.count) + " packets").c_str() : "",
+              o.duration_s > 0 ? (std::string(o.count ? " for at most " : " for ") + std::to_string(o.duration_s).substr(0, 5) + " s").c_str() : "",
+              what.c_str(), o.queues, o.batch, how.c_str(), rx_port ? (", receiving on " + rx_port->name()).c_str() : "");
+
+  size_t flows = o.queues * o.streams.size();
+  std::atomic<bool> senders_done{false};
+  std::unique_ptr<gen::Receiver> receiver;
+  std::thread receiver_thread;
+  if (rx_port != nullptr) {
+    receiver = std::make_unique<gen::Receiver>(rx_port->id(), static_cast<uint32_t>(flows));
+    receiver_thread = std::thread([&] {
+      apps::run_on(o.queues);  // beside the senders, where the machine has a core for it
+      if (rte_lcore_id() == LCORE_ID_ANY) (void)rte_thread_register();
+      receiver->run(senders_done, 200, 5000);
+    });
+  }
 
   const auto start = std::chrono::steady_clock::now();
   std::atomic<unsigned> running{o.queues};
@@ -122,7 +163,8 @@ int main(int argc, char** argv) {
       for (unsigned i = 0; i < status_count; ++i) c.completed_by_status[i] += qc.completed_by_status[i];
     }
     std::printf("%s\n", gen::progress_line(std::chrono::duration<double>(now - start).count(), sent - last_sent,
-                                           bytes - last_bytes, interval, c).c_str());
+                                           bytes - last_bytes, interval, c,
+                                           receiver ? static_cast<int64_t>(receiver->frames()) : -1).c_str());
     std::fflush(stdout);
     last_sent = sent;
     last_bytes = bytes;
@@ -130,6 +172,8 @@ int main(int argc, char** argv) {
   }
   for (auto& t : threads) t.join();
   const double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  senders_done.store(true);
+  if (receiver_thread.joinable()) receiver_thread.join();
 
   gen::Summary s;
   LatencyHistogram latency;
@@ -162,6 +206,34 @@ int main(int argc, char** argv) {
   s.latency_p999_ns = cycles_to_ns(static_cast<double>(latency.percentile(0.999)));
   s.link_speed_mbps = link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed;
   s.interrupted = stop_signal.load() != 0;
+  s.stream_sent.assign(o.streams.size(), 0);
+  for (auto& q : senders)
+    for (size_t i = 0; i < o.streams.size() && o.pcap.empty(); ++i) s.stream_sent[i] += q->stream_sent(i);
+  if (receiver) {
+    auto& r = s.receive;
+    const auto& t = receiver->totals();
+    r.enabled = true;
+    r.frames = t.frames;
+    r.ours = t.ours;
+    r.other = t.other;
+    r.bad_checksum = t.bad_checksum;
+    for (auto& q : senders) {
+      for (size_t i = 0; i < o.streams.size() && o.pcap.empty(); ++i) {
+        const auto& spec = o.streams[i];
+        if (spec.size.min < gen::layout_of(spec.ip, spec.transport).stamped()) continue;  // no stamps to follow
+        const auto& flow = receiver->flow(q->flow_of(i));
+        r.sent += q->stream_sent(i);
+        r.unique += flow.unique();
+        r.duplicates += flow.duplicates;
+        r.reordered += flow.reordered;
+        r.lost += q->stream_sent(i) > flow.unique() ? q->stream_sent(i) - flow.unique() : 0;
+      }
+    }
+    r.latency_p50_ns = cycles_to_ns(static_cast<double>(t.latency.percentile(0.50)));
+    r.latency_p99_ns = cycles_to_ns(static_cast<double>(t.latency.percentile(0.99)));
+    r.latency_p999_ns = cycles_to_ns(static_cast<double>(t.latency.percentile(0.999)));
+    r.latency_max_ns = cycles_to_ns(static_cast<double>(t.latency.percentile(1.0)));
+  }
   std::printf("%s", gen::summary_text(s, o).c_str());
   if (!o.json.empty()) {
     std::ofstream out(o.json);
@@ -169,6 +241,8 @@ int main(int argc, char** argv) {
     if (!out) return fail("cannot write " + o.json, 1);
   }
   senders.clear();
+  receiver.reset();
+  other_port.reset();
   port.reset();
   dpdk::eal_cleanup();
   return s.drained ? 0 : 1;

@@ -1,10 +1,14 @@
-// pkio-gen's options: parsed from the command line (CLI11), checked, explained by --help.
+// pkio-gen's options: from the command line (CLI11) and a traffic profile (TOML, toml++),
+// checked, explained by --help. A profile sets the defaults; options given on the command
+// line override it.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "traffic.h"
 
 namespace pkio::gen {
 
@@ -14,23 +18,36 @@ struct Options {
   uint16_t queues = 1;             ///< TX queues, one sending thread each
   uint64_t count = 0;              ///< packets to send (0: no limit)
   double duration_s = 0;           ///< seconds to send (0: no limit; default 5 if count is 0 too)
-  uint32_t size_min = 64;          ///< frame size in bytes, without FCS
-  uint32_t size_max = 64;          ///< == size_min for a fixed size
+  std::vector<StreamSpec> streams = {StreamSpec{}};  ///< at least one
   double rate_pps = 0;             ///< packets/s (0: as fast as possible)
   double rate_percent = 0;         ///< percent of link speed, resolved once the port is up
   double rate_bps = 0;             ///< bits/s on the wire (frame + 20 bytes preamble and gap)
+  std::string rate_text;           ///< the rate as given (for reports)
+  Pacing pacing;                   ///< how sends spread in time at a set rate
   uint32_t batch = 32;             ///< OID_GEN_MAXIMUM_SEND_PACKETS
   uint32_t window = 0;             ///< most packets in flight (0: no limit but the pool)
   uint32_t pool = 4096;            ///< packets per queue
   bool copy = false;               ///< complete on acceptance (copy) instead of on free
-  uint16_t vlan = 0;               ///< 802.1Q VLAN id (0: untagged unless priority is set)
-  uint8_t priority = 0;            ///< 802.1p priority
+  std::string pcap;                ///< replay this capture instead of the streams
+  uint64_t loops = 1;              ///< passes over the capture (0: until count/duration)
+  double replay_speed = 0;         ///< 0: as fast as possible; 1: recorded timing; 2: twice as fast
+  std::string rx_port;             ///< receive here and report loss, order, latency (empty: no)
   std::string json;                ///< write the JSON report here
+  std::string csv;                 ///< write one line per completed packet here
+  std::string profile;             ///< the profile file these came from, if any
   bool quiet = false;              ///< no progress lines
+
+  /// Largest frame of any stream.
+  [[nodiscard]] uint32_t largest_frame() const noexcept;
+  /// Mean frame size over the streams' shares (for bit rates).
+  [[nodiscard]] double mean_frame() const noexcept;
+  /// True if any stream asks for 802.1Q tags.
+  [[nodiscard]] bool tagged() const noexcept;
 };
 
-/// Parses the application arguments (after "--"). Returns nullopt and sets `exit_code` when
-/// the program should stop: 0 after --help or --version, 2 with `error` set for bad input.
+/// Parses the application arguments (after "--"), reading --profile first if given. Returns
+/// nullopt and sets `exit_code` when the program should stop: 0 after --help or --version,
+/// 2 with a one-line `error` for bad input.
 std::optional<Options> parse_options(const std::vector<std::string>& args, int& exit_code,
                                      std::string& error, std::string& help_text);
 
@@ -38,7 +55,11 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, int& 
 /// "50%" (of link speed). Returns false for anything else.
 bool parse_rate(const std::string& text, Options& out);
 
-/// Parses a frame size: "64" or a range "64-1518". Returns false outside 60..9018 (60: the Ethernet minimum without FCS).
-bool parse_size(const std::string& text, Options& out);
+/// Reads a traffic profile into `out` (see config/profiles/*.toml). False with a one-line
+/// `error` naming the file, the line and the problem (unknown keys are problems too).
+bool load_profile(const std::string& path, Options& out, std::string& error);
+
+/// Checks what the options say together (sizes against the headers, replay against queues).
+bool check_options(const Options& o, std::string& error);
 
 }  // namespace pkio::gen

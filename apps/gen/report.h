@@ -10,6 +10,21 @@
 
 namespace pkio::gen {
 
+/// What the receive side saw (--rx-port), added up over the flows.
+struct ReceiveSummary {
+  bool enabled = false;
+  uint64_t frames = 0;        ///< all frames received
+  uint64_t ours = 0;          ///< with a pkio-gen stamp
+  uint64_t other = 0;         ///< anything else
+  uint64_t sent = 0;          ///< stamped packets sent (completed) by the flows
+  uint64_t unique = 0;        ///< distinct sequence numbers received
+  uint64_t lost = 0;          ///< sent and never received
+  uint64_t duplicates = 0;
+  uint64_t reordered = 0;
+  uint64_t bad_checksum = 0;
+  double latency_p50_ns = 0, latency_p99_ns = 0, latency_p999_ns = 0, latency_max_ns = 0;
+};
+
 /// Everything the summary and the JSON report say, added up over the queues.
 struct Summary {
   AdapterCounters counters{};
@@ -22,13 +37,16 @@ struct Summary {
   double mean_batch = 0;
   double latency_p50_ns = 0, latency_p99_ns = 0, latency_p999_ns = 0;
   uint64_t link_speed_mbps = 0;
+  std::vector<uint64_t> stream_sent;  ///< per stream, over the queues
+  ReceiveSummary receive;
   bool drained = true;
   bool interrupted = false;
 };
 
-/// One progress line: rates since the previous line and the totals so far.
+/// One progress line: rates since the previous line and the totals so far; `rx_frames` < 0
+/// when not receiving.
 std::string progress_line(double elapsed_s, uint64_t sent_delta, uint64_t bytes_delta,
-                          double interval_s, const AdapterCounters& c);
+                          double interval_s, const AdapterCounters& c, int64_t rx_frames = -1);
 
 /// The final summary for people.
 std::string summary_text(const Summary& s, const Options& o);

@@ -1,0 +1,28 @@
+// pkio-gen's pcap replay source: the frames of a capture file (libpcap) and their times.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pkio::gen {
+
+/// The frames of a pcap file, back to back in `bytes`, with their capture times.
+struct Trace {
+  struct Frame {
+    uint64_t offset;   ///< into bytes
+    uint32_t length;   ///< bytes on the wire (without FCS)
+    uint64_t time_ns;  ///< capture time
+  };
+  std::vector<uint8_t> bytes;
+  std::vector<Frame> frames;
+  /// Gaps between consecutive frames in ns; the last wraps to the first with the mean gap.
+  [[nodiscard]] std::vector<double> gaps_ns() const;
+};
+
+/// Reads an Ethernet pcap file (microsecond or nanosecond timestamps). False with a one-line
+/// `error` for a missing or unreadable file, another link type, a frame cut short by the
+/// capture's snap length or longer than `max_frame`, or a file without frames.
+bool load_trace(const std::string& path, uint32_t max_frame, Trace& out, std::string& error);
+
+}  // namespace pkio::gen
