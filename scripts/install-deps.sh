@@ -8,7 +8,7 @@ packages=(
   libdpdk-dev dpdk-dev libnuma-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libpcap-dev
-  iproute2 python3 doxygen
+  iproute2 python3 doxygen tshark
 )
 
 missing=()

@@ -171,15 +171,19 @@ void stamp_frame(uint8_t* f, const FrameLayout& l, uint64_t sequence, uint64_t t
   uint8_t stamp[stamp_size];
   std::memcpy(stamp, &stamp_magic, 4);
   std::memcpy(stamp + 4, &sequence, 8);
-  std::memcpy(stamp + 12, &timestamp, 8);
+  std::memcpy(stamp + 12, &timestamp, 6);  // the low 48 bits (little-endian machine order)
   rewrite(f, l, l.payload, stamp, stamp_size);
 }
 
 uint16_t restamp_frame(uint8_t* f, const FrameLayout& l, uint16_t checksum, uint64_t old_sequence,
                        uint64_t old_timestamp, uint64_t sequence, uint64_t timestamp) noexcept {
-  uint64_t before[2] = {old_sequence, old_timestamp}, after[2] = {sequence, timestamp};
-  const uint32_t delta = bytes_delta(reinterpret_cast<const uint8_t*>(before), reinterpret_cast<const uint8_t*>(after), 16);
-  std::memcpy(f + l.payload + 4, after, 16);
+  uint8_t before[14], after[14];
+  std::memcpy(before, &old_sequence, 8);
+  std::memcpy(before + 8, &old_timestamp, 6);
+  std::memcpy(after, &sequence, 8);
+  std::memcpy(after + 8, &timestamp, 6);
+  const uint32_t delta = bytes_delta(before, after, 14);
+  std::memcpy(f + l.payload + 4, after, 14);
   const uint16_t c = checksum_finish(static_cast<uint16_t>(~checksum) + delta);
   const uint16_t stored = l.transport == Transport::udp && c == 0 ? 0xFFFF : c;
   put16(f + l.l4_checksum, stored);
@@ -235,7 +239,8 @@ FrameInfo inspect_frame(const uint8_t* f, uint32_t size) noexcept {
   if (l4_length - header >= stamp_size && std::memcmp(stamp, &stamp_magic, 4) == 0) {
     info.ours = true;
     std::memcpy(&info.sequence, stamp + 4, 8);
-    std::memcpy(&info.timestamp, stamp + 12, 8);
+    info.timestamp = 0;
+    std::memcpy(&info.timestamp, stamp + 12, 6);
   }
   return info;
 }

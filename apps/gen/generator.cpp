@@ -53,15 +53,18 @@ std::vector<uint16_t> weighted_schedule(const std::vector<StreamSpec>& streams) 
   return order;
 }
 
-/// A mix as a shuffled sequence in which every size has exactly its share.
+/// A mix as a sequence of blocks, each holding every size exactly `weight` times in a
+/// shuffled order: the proportions are exact over every block, the order is not periodic.
 std::vector<uint32_t> mix_sequence(const SizeSpec& size, uint32_t seed) {
-  uint32_t weights = 0;
-  for (const auto& s : size.mix) weights += s.weight;
-  const uint32_t repeat = std::max(1u, 1024 / weights);
-  std::vector<uint32_t> out;
-  for (const auto& s : size.mix) out.insert(out.end(), static_cast<size_t>(s.weight) * repeat, s.size);
+  std::vector<uint32_t> block;
+  for (const auto& s : size.mix) block.insert(block.end(), s.weight, s.size);
+  const size_t blocks = std::max<size_t>(1, 1024 / block.size());
   std::mt19937 rng(seed);
-  std::shuffle(out.begin(), out.end(), rng);
+  std::vector<uint32_t> out;
+  for (size_t b = 0; b < blocks; ++b) {
+    std::shuffle(block.begin(), block.end(), rng);
+    out.insert(out.end(), block.begin(), block.end());
+  }
   return out;
 }
 }  // namespace
@@ -292,6 +295,12 @@ Packet* QueueSender::next_stream_packet(uint64_t now) noexcept {
       b->length = next;
       (void)p->chain_at_back(b);
     }
+  }
+  if (st.layout.transport == Transport::tcp_syn) {  // each SYN its own initial sequence number
+    uint8_t isn[4];
+    field_value(FieldRange{}, static_cast<uint32_t>(st.sent), isn, 4);
+    rewrite(r.frame, st.layout, st.layout.l4 + 4, isn, 4);
+    rewritten = true;
   }
   for (const Stream::Varying& f : st.varying) {
     const uint64_t k = f.range.mode == FieldMode::increment ? st.sent % f.range.count : xorshift(rng_) % f.range.count;

@@ -57,7 +57,7 @@ void Receiver::run(const std::atomic<bool>& stop, unsigned quiet_ms, unsigned dr
         ++totals_.ours;
         if (!info.checksums_ok) ++totals_.bad_checksum;
         flows_[flow].record(info.sequence & ((uint64_t{1} << flow_shift) - 1));
-        if (now >= info.timestamp) totals_.latency.record(now - info.timestamp);
+        totals_.latency.record((now - info.timestamp) & timestamp_mask);  // modulo 2^48 cycles
       } else {
         ++totals_.other;
       }

@@ -68,7 +68,7 @@ TEST(GenFrames, StampsFieldRewritesAndResizesKeepChecksumsCorrect) {
         rewrite(f.data(), l, ip_src, value, v == IpVersion::v4 ? 4 : 16);
         rewrite(f.data(), l, 6, value, 6);       // source MAC: under no checksum
         rewrite(f.data(), l, l.l4 + 2, value, 2); // destination port
-        const uint64_t seq = rng(), ts = rng();
+        const uint64_t seq = rng(), ts = rng() & timestamp_mask;
         if (size >= l.stamped()) {
           stamp_frame(f.data(), l, seq, ts);
           stamped = true;
@@ -112,9 +112,10 @@ TEST(GenFrames, InspectionReadsTagsAndCatchesCorruption) {
   uint16_t checksum = transport_checksum(f.data(), l);
   uint64_t seq = 42, ts = 43;
   for (uint64_t k = 1; k < 1000; ++k) {
-    checksum = restamp_frame(f.data(), l, checksum, seq, ts, seq * 7919 + k, ts + k * 1000003);
+    const uint64_t next_ts = (ts + k * 1000003) & timestamp_mask;
+    checksum = restamp_frame(f.data(), l, checksum, seq, ts, seq * 7919 + k, next_ts);
     seq = seq * 7919 + k;
-    ts += k * 1000003;
+    ts = next_ts;
     info = inspect_frame(f.data(), 128);
     ASSERT_TRUE(info.checksums_ok) << k;
     ASSERT_EQ(info.sequence, seq);
