@@ -397,12 +397,16 @@ void Adapter::drain_submissions() noexcept {
 
 void Adapter::drain_remote_completions() noexcept {
   while (Packet* p = remote_completions_.pop()) {
+    // The claim means "in this queue": released only here, once the packet is out of it, so a
+    // packet is never linked into the intrusive queue twice whatever the completions do.
+    const Status status = p->tracking.remote_status;
+    p->tracking.remote_claim.store(false, std::memory_order_release);
     const PacketState s = p->tracking.state.load(std::memory_order_relaxed);
     if (s != PacketState::in_miniport && s != PacketState::pending) {
       count_violation(&Violations::unexpected_completion);
       continue;
     }
-    complete(p, p->tracking.remote_status);
+    complete(p, status);
   }
 }
 
@@ -558,7 +562,6 @@ uint32_t Adapter::deliver() noexcept {
       p->oob.status = s;
       completed_by_status_[status_index(s)].add(1);
       latency_.record(now - p->tracking.submit_cycles);
-      p->tracking.remote_claim.store(false, std::memory_order_relaxed);
       // Release: the protocol (and any thread it passes the packet to) sees our writes.
       p->tracking.state.store(PacketState::protocol, std::memory_order_release);
       run[n++] = p;

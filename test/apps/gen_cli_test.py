@@ -143,8 +143,8 @@ def veth_checks(tmp):
         return
     report = os.path.join(tmp, "veth.json")
     script = ("ip link add pkg0 type veth peer name pkg1 && ip link set pkg0 up && ip link set pkg1 up && "
-              "exec %s %s --vdev=net_af_packet0,iface=pkg0 --vdev=net_af_packet1,iface=pkg1 -- "
-              "--port net_af_packet0 --rx-port net_af_packet1 --count 20000 --rate 200kpps --json %s"
+              "exec %s %s --vdev=net_af_packet0,iface=pkg0 --vdev=net_af_packet1,iface=pkg1,framecnt=8192 -- "
+              "--port net_af_packet0 --rx-port net_af_packet1 --count 20000 --rate 50kpps --json %s"
               % (GEN, " ".join(EAL), report))
     r = subprocess.run(["unshare", "--net", "sh", "-c", script], capture_output=True, text=True, timeout=120)
     j = json.load(open(report)) if os.path.exists(report) else {}
