@@ -23,13 +23,19 @@ std::vector<uint8_t> built(const StreamSpec& s, uint32_t size, uint32_t capacity
   return f;
 }
 
+/// A stream of one layout with its version's default addresses.
+StreamSpec stream_of(IpVersion v, Transport t) {
+  StreamSpec s;
+  s.ip = v;
+  s.transport = t;
+  s.set_default_addresses(v);
+  return s;
+}
+
 TEST(GenFrames, EveryLayoutBuildsWithCorrectChecksums) {
   for (IpVersion v : versions) {
     for (Transport t : transports) {
-      StreamSpec s;
-      s.ip = v;
-      s.transport = t;
-      s.set_default_addresses(v);
+      const StreamSpec s = stream_of(v, t);
       const FrameLayout l = layout_of(v, t);
       for (uint32_t size : {std::max(60u, l.headers()), l.stamped(), l.stamped() + 1, 1514u}) {
         auto f = built(s, size);
@@ -45,10 +51,7 @@ TEST(GenFrames, StampsFieldRewritesAndResizesKeepChecksumsCorrect) {
   std::mt19937_64 rng(7);
   for (IpVersion v : versions) {
     for (Transport t : transports) {
-      StreamSpec s;
-      s.ip = v;
-      s.transport = t;
-      s.set_default_addresses(v);
+      const StreamSpec s = stream_of(v, t);
       const FrameLayout l = layout_of(v, t);
       const uint32_t largest = 1514;
       uint32_t size = l.stamped();
