@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "dispatcher/adapter.h"
+#include "dpdk/mbuf_slots.h"
 
 namespace pkio::dpdk {
 
@@ -19,7 +20,6 @@ constexpr uint32_t min_frame = 60;        // without FCS (R38)
 constexpr uint32_t mac_addresses = 12;    // destination + source precede an 802.1Q tag
 constexpr uint32_t vlan_tag = 4;
 constexpr uint32_t max_plan_segments = 128;
-constexpr uint32_t mbuf_stash = 1024;  // mbufs allocated in one go per send_packets call
 
 static_assert(sizeof(rte_mbuf_ext_shared_info) <= Packet::miniport_reserved_size,
               "the external buffer's shared info lives in MiniportReservedEx");
@@ -102,6 +102,11 @@ Status DpdkMiniport::create(Port& port, const MiniportConfig& config,
     return Status::failure;
   }
   std::unique_ptr<DpdkMiniport> m(new DpdkMiniport(port, config));
+  if (config.completion == CompletionMode::on_free) {
+    const uint32_t slots = config.zero_copy_slots != 0 ? config.zero_copy_slots
+                                                       : 2u * port.tx_descriptors();
+    if (m->slots_->create(port.mempool(), slots, error) != Status::success) return Status::failure;
+  }
   // Never more per call than the TX ring holds, nor than the dispatcher hands over.
   m->config_.maximum_send_packets =
       std::min({config.maximum_send_packets, static_cast<uint32_t>(port.tx_descriptors()), max_batch});
@@ -117,6 +122,11 @@ Status DpdkMiniport::create(Port& port, const MiniportConfig& config,
   out = std::move(m);
   return Status::success;
 }
+
+DpdkMiniport::DpdkMiniport(Port& port, const MiniportConfig& config) noexcept
+    : port_(port), config_(config), slots_(std::make_unique<MbufSlots>()) {}
+
+DpdkMiniport::~DpdkMiniport() = default;  // MbufSlots orphans what a consumer still holds
 
 MiniportCharacteristics DpdkMiniport::characteristics() noexcept {
   MiniportCharacteristics c;
@@ -136,6 +146,8 @@ void DpdkMiniport::attach(Adapter& adapter) noexcept {
 }
 
 MiniportStats DpdkMiniport::stats() const noexcept { return stats_; }
+
+uint32_t DpdkMiniport::zero_copy_slots() const noexcept { return slots_->capacity(); }
 
 uint32_t DpdkMiniport::maximum_total_size() const noexcept {
   // R26: MTU + 14, 4 less when the adapter inserts 802.1Q tags, so a tagged frame still fits.
@@ -191,34 +203,59 @@ void DpdkMiniport::flush_backlog() noexcept {
 
 void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   rte_mbuf* burst[max_batch];
+  // While every packet so far took a slot (`all_lent`), burst index = packet index and the
+  // two maps below are not written: two stores less per packet on the common path.
   uint16_t owner[max_batch];  // burst index -> index in `packets`
+  bool lent[max_batch];       // burst index -> the mbuf is a slot (MbufSlots)
+  bool all_lent = true;
   uint32_t nb = 0;
   rte_mempool* const pool = port_.mempool();
   const uint32_t max_total = maximum_total_size();
   const uint32_t max_segments = std::min<uint32_t>(port_.max_segments(), max_plan_segments);
   const bool zero_copy = config_.completion == CompletionMode::on_free;
 
-  // Pass 1 (zero-copy): validate and count the mbufs each packet needs, so that one bulk
-  // allocation serves the whole array. A single-buffer frame of 60 bytes or more, untagged,
-  // needs exactly one.
-  uint8_t segments_of[max_batch];
-  uint32_t wanted = 0;
-  if (zero_copy) {
-    for (uint32_t k = 0; k < n; ++k) {
-      segments_of[k] = plan_segments(packets[k], max_total, max_segments);
-      wanted += segments_of[k];
-    }
-  }
-  rte_mbuf* stash[mbuf_stash];
-  const bool stashed = zero_copy && wanted <= mbuf_stash &&
-                       rte_pktmbuf_alloc_bulk(pool, stash, wanted) == 0;
-  uint32_t taken = 0;
+  // A valid single-buffer frame of 60 bytes or more that fits a slot, untagged or tagged by
+  // the PMD, borrows a slot (the common case, no allocation); anything else gets fresh mbufs.
+  const bool slots_on = zero_copy && slots_->capacity() > 0;
+  const uint32_t slot_max = std::min(max_total, slots_->frame_room());
+  const bool tags_in_software = config_.priority_8021p && !port_.vlan_offload();
+  const bool tags_by_pmd = config_.priority_8021p && port_.vlan_offload();
 
   uint32_t i = 0;
   for (; i < n; ++i) {
     Packet* p = packets[i];
+    PacketCounts c;
+    if (slots_on && p->query(c) == Status::success && c.buffer_count == 1 &&
+        c.total_length >= min_frame && c.total_length <= slot_max &&
+        !(tags_in_software && p->ieee8021q.wants_tag())) [[likely]] {
+      const Buffer* b = c.first_buffer;
+      rte_mbuf* m = slots_->lend(b->address, iova_of(b), b->length);
+      if (m == nullptr) [[unlikely]] {
+        ++stats_.slots_busy;
+        break;  // resources from here on
+      }
+      if (tags_by_pmd && p->ieee8021q.wants_tag()) {
+        m->vlan_tci = tci_of(p->ieee8021q);
+        m->ol_flags |= RTE_MBUF_F_TX_VLAN;
+      }
+      burst[nb] = m;
+      if (!all_lent) {
+        owner[nb] = static_cast<uint16_t>(i);
+        lent[nb] = true;
+      }
+      ++nb;
+      continue;
+    }
+    if (all_lent) {  // from here on the maps are needed
+      all_lent = false;
+      for (uint32_t j = 0; j < nb; ++j) {
+        owner[j] = static_cast<uint16_t>(j);
+        lent[j] = true;
+      }
+    }
+    const uint8_t segments = zero_copy ? plan_segments(p, max_total, max_segments) : 0;
     PacketCounts counts;
-    if (zero_copy ? segments_of[i] == 0
+    if (zero_copy ? segments == 0
                   : (p->query(counts) != Status::success || counts.total_length == 0 ||
                      counts.total_length > max_total)) {
       p->oob.status = Status::invalid_packet;
@@ -233,13 +270,8 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     rte_mbuf* head = nullptr;
 
     if (zero_copy) {
-      rte_mbuf* local[max_plan_segments];
-      rte_mbuf** m = stash + taken;
-      if (stashed) {
-        taken += segments_of[i];
-      } else if (rte_pktmbuf_alloc_bulk(pool, local, segments_of[i]) == 0) {
-        m = local;
-      } else {
+      rte_mbuf* m[max_plan_segments];
+      if (rte_pktmbuf_alloc_bulk(pool, m, segments) != 0) {
         ++stats_.mbuf_exhausted;
         break;  // resources from here on
       }
@@ -280,19 +312,35 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     p->oob.status = zero_copy ? Status::pending : Status::success;
     burst[nb] = head;
     owner[nb] = static_cast<uint16_t>(i);
+    lent[nb] = false;
     ++nb;
   }
-  if (stashed && taken < wanted) rte_pktmbuf_free_bulk(stash + taken, wanted - taken);
-
   const uint16_t sent =
       nb == 0 ? 0 : rte_eth_tx_burst(port_.id(), config_.queue_id, burst, static_cast<uint16_t>(nb));
   ++stats_.tx_burst_calls;
   stats_.accepted += sent;
+  // A slot the PMD already freed is a completed send (true completion, answered as the
+  // packet's status); one it still holds completes at a later poll.
+  for (uint32_t j = 0; j < sent; ++j) {
+    if (!all_lent && !lent[j]) continue;
+    Packet* p = packets[all_lent ? j : owner[j]];
+    if (MbufSlots::released(burst[j])) [[likely]] {
+      slots_->give_back(burst[j]);
+      p->oob.status = Status::success;
+    } else {
+      slots_->hold(burst[j], p);
+      p->oob.status = Status::pending;
+    }
+  }
   uint32_t first_refused = i;  // packets from i on found no mbufs
   if (sent < nb) {
     stats_.refused += nb - sent;
-    first_refused = owner[sent];
+    first_refused = all_lent ? sent : owner[sent];
     for (uint32_t j = sent; j < nb; ++j) {
+      if (all_lent || lent[j]) {
+        slots_->give_back_unsent(burst[j]);
+        continue;
+      }
       if (zero_copy) shinfo_of(packets[owner[j]])->fcb_opaque = nullptr;  // not a completion
       rte_pktmbuf_free(burst[j]);
     }
@@ -314,7 +362,7 @@ uint8_t DpdkMiniport::plan_segments(Packet* p, uint32_t max_total, uint32_t max_
     return 0;
   const bool soft_tag = config_.priority_8021p && p->ieee8021q.wants_tag() && !port_.vlan_offload();
   if (counts.buffer_count == 1 && !soft_tag && counts.total_length >= min_frame)
-    return counts.total_length <= UINT16_MAX ? 1 : 0;  // the common case
+    return counts.total_length <= UINT16_MAX ? 1 : 0;
   // One segment per buffer that still has bytes after a software tag's header, plus a header
   // segment for the tag and a pad segment for a short frame.
   uint32_t skip = soft_tag ? mac_addresses : 0, segments = 0;
@@ -409,6 +457,7 @@ void DpdkMiniport::poll() noexcept {
   }
   if (cleanup_supported_ && rte_eth_tx_done_cleanup(port_.id(), config_.queue_id, 0) < 0)
     cleanup_supported_ = false;  // -ENOTSUP: this PMD frees in tx_burst or when its ring wraps
+  if (slots_->held() > 0) reap_slots(completion_status_.load(std::memory_order_relaxed));
   if (backlog_count_ > 0) flush_backlog();
   if (retry_pending_) {
     // A full ring or an empty pool: let the dispatcher try again on the next step. Bounded:
@@ -417,6 +466,14 @@ void DpdkMiniport::poll() noexcept {
     if (adapter_ != nullptr) send_resources_available(*adapter_);
   }
   if (link_poll_cycles_ != 0 && rte_get_timer_cycles() >= next_link_check_) check_link(false);
+}
+
+void DpdkMiniport::reap_slots(Status status) noexcept {
+  Adapter* adapter = adapter_;
+  if (slots_->reap([adapter, status](Packet* p) {
+        if (adapter != nullptr) send_complete(*adapter, p, status);
+      }) > 0)
+    retry_pending_ = true;  // a slot is spare again: a packet refused for want of one may go
 }
 
 void DpdkMiniport::check_link(bool force) noexcept {
@@ -434,6 +491,10 @@ Status DpdkMiniport::reset_entry(void* context) noexcept {
   self.completion_status_.store(Status::reset_in_progress, std::memory_order_relaxed);
   Status s = self.port_.stop();
   if (s == Status::success) s = self.port_.start();
+  // Slots the PMD freed complete now; a consumer still holding one gets a copy of its frame,
+  // so the adapter can complete the packet (reset_in_progress) and the protocol reuse it.
+  self.reap_slots(Status::reset_in_progress);
+  (void)self.slots_->orphan_held();
   self.completion_status_.store(Status::success, std::memory_order_relaxed);
   self.retry_pending_ = false;
   // Held-back packets are still pending in the adapter, which completes them after the reset.
@@ -446,6 +507,8 @@ void DpdkMiniport::halt_entry(void* context) noexcept {
   auto& self = *static_cast<DpdkMiniport*>(context);
   self.completion_status_.store(Status::request_aborted, std::memory_order_relaxed);
   if (self.cleanup_supported_) rte_eth_tx_done_cleanup(self.port_.id(), self.config_.queue_id, 0);
+  self.reap_slots(Status::request_aborted);
+  (void)self.slots_->orphan_held();  // the adapter completes their packets (request_aborted)
   self.backlog_count_ = 0;  // the adapter completes them (request_aborted) after halt
   self.adapter_ = nullptr;
 }

@@ -13,9 +13,14 @@
 ///
 /// Completion (CompletionMode):
 /// - on_free (default, "true completion"): a packet completes when the PMD frees its last
-///   mbuf (the external buffer's free callback), so its memory is the protocol's again
-///   only when the device no longer reads it. The shared-info block of the external buffer
-///   lives in the packet's 24-byte MiniportReservedEx.
+///   mbuf, so its memory is the protocol's again only when the device no longer reads it.
+///   A single-buffer frame of 60 bytes or more (the common case) borrows one of the
+///   miniport's persistent mbufs (MbufSlots): the PMD's free drops its reference count and
+///   the miniport sees it, with no allocation or callback per packet; a packet freed inside
+///   tx_burst (net_null, pcap, af_packet, tap) is answered `success` at once, the others are
+///   `pending` and complete at a later poll. Other packets get freshly allocated mbufs with
+///   the buffers attached as external buffers, completing from the free callback; the
+///   shared-info block lives in the packet's 24-byte MiniportReservedEx.
 /// - on_accept ("intelligent NIC", seeds/001): the frame is copied into mbufs and the packet
 ///   completes when tx_burst accepts it.
 /// Reaping: every poll calls rte_eth_tx_done_cleanup where the PMD has it; net_null, pcap,
@@ -40,6 +45,8 @@ struct rte_mbuf;
 
 namespace pkio::dpdk {
 
+class MbufSlots;
+
 /// When a packet sent through the DPDK miniport completes.
 enum class CompletionMode {
   on_free,    ///< complete when the PMD frees the mbufs (zero-copy)
@@ -63,6 +70,9 @@ struct MiniportConfig {
   /// (R18). The queue holds `backlog` packets; beyond that a packet completes with failure.
   bool deserialized = false;
   uint32_t backlog = 65536;  ///< deserialized: packets the miniport can hold back
+  /// on_free: persistent zero-copy mbufs (MbufSlots) taken from the port's pool; 0 = twice
+  /// the TX ring. When all are in flight, a packet is `resources` until one is freed.
+  uint32_t zero_copy_slots = 0;
 };
 
 /// Counters kept by the miniport itself (what reached and left the PMD).
@@ -72,6 +82,7 @@ struct MiniportStats {
   uint64_t refused = 0;        ///< packets tx_burst left (partial acceptance)
   uint64_t invalid = 0;        ///< packets refused before the PMD
   uint64_t mbuf_exhausted = 0; ///< times the mbuf pool ran dry
+  uint64_t slots_busy = 0;     ///< times every zero-copy slot was in flight
   uint64_t backlog_overflow = 0; ///< deserialized: packets failed because the backlog was full
 };
 
@@ -82,6 +93,7 @@ class DpdkMiniport {
   /// the port does not have.
   [[nodiscard]] static Status create(Port& port, const MiniportConfig& config,
                                      std::unique_ptr<DpdkMiniport>& out, std::string* error);
+  ~DpdkMiniport();
   DpdkMiniport(const DpdkMiniport&) = delete;
   DpdkMiniport& operator=(const DpdkMiniport&) = delete;
 
@@ -90,6 +102,8 @@ class DpdkMiniport {
   /// Tells the miniport its adapter (for link indications); call once after Adapter::create.
   void attach(Adapter& adapter) noexcept;
 
+  /// Persistent zero-copy mbufs this miniport took from the port's pool (MbufSlots).
+  [[nodiscard]] uint32_t zero_copy_slots() const noexcept;
   /// What reached and left the PMD (read on the worker thread, or at rest).
   [[nodiscard]] MiniportStats stats() const noexcept;
   /// The port this miniport sends on.
@@ -98,7 +112,7 @@ class DpdkMiniport {
   [[nodiscard]] const MiniportConfig& config() const noexcept { return config_; }
 
  private:
-  DpdkMiniport(Port& port, const MiniportConfig& config) noexcept : port_(port), config_(config) {}
+  DpdkMiniport(Port& port, const MiniportConfig& config) noexcept;
 
   static void send_packets_entry(void* context, Packet* const* packets, uint32_t n) noexcept;
   static Status query_entry(void* context, Oid oid, void* buffer, uint32_t length,
@@ -117,6 +131,7 @@ class DpdkMiniport {
                             bool soft_tag, uint32_t pad) noexcept;
   uint64_t iova_of(const Buffer* b) const noexcept;
   void poll() noexcept;
+  void reap_slots(Status status) noexcept;
   void check_link(bool force) noexcept;
   [[nodiscard]] uint32_t maximum_total_size() const noexcept;
 
@@ -133,6 +148,7 @@ class DpdkMiniport {
   /// port is being stopped. Atomic: the callback may run on a ring consumer's thread.
   std::atomic<Status> completion_status_{Status::success};
   MiniportStats stats_{};
+  std::unique_ptr<MbufSlots> slots_;  // on_free: persistent mbufs for single-buffer frames
   std::unique_ptr<Packet*[]> backlog_;  // deserialized: refused packets, oldest first (ring)
   uint32_t backlog_head_ = 0;
   uint32_t backlog_count_ = 0;
