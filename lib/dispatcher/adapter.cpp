@@ -116,6 +116,11 @@ struct AdapterAccess {
   static Status admit_state(const Adapter& a, const Binding& b) noexcept { return a.admit_state(b); }
   static Status admit_packet(const Adapter& a, Packet* p) noexcept { return a.admit_packet(p); }
   static void enqueue_here(Adapter& a, Packet* p) noexcept { a.enqueue_here(p); }
+  static bool direct_ready(const Adapter& a) noexcept { return a.direct_ready(); }
+  static uint32_t send_direct(Adapter& a, Binding& b, Packet* const* p, uint32_t n,
+                              uint64_t now) noexcept {
+    return a.send_direct(b, p, n, now);
+  }
   static void poll_unless_polling(Adapter& a) noexcept {
     if (!a.in_poll_) a.poll();
   }
@@ -203,6 +208,104 @@ void stamp(Packet* p, Binding* b, Adapter* a, uint64_t now) noexcept {
 
 }  // namespace
 
+bool Adapter::direct_ready() const noexcept {
+  // Anything queued (requeued after `resources`, or sent from a handler) goes first (R6);
+  // a poll step in progress, a control request or a link change is left to poll().
+  return !in_poll_ && queue_.empty() && !blocked_on_resources_ && miniport_.send_packets != nullptr &&
+         !miniport_.deserialized && indicated_media_ == MediaState::connected &&
+         mailbox_.load(std::memory_order_relaxed) == nullptr;
+}
+
+uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t n,
+                              uint64_t now) noexcept {
+  // The queued path, fused for a run-to-completion caller: each chunk of the caller's array
+  // is validated, handed to the miniport and its final statuses delivered at once, with the
+  // counters and the latency histogram updated per chunk rather than per packet. Packets
+  // the miniport leaves pending join the pending list as usual. Stops at the first
+  // `resources`; what is left of the array then takes the queued path (R16, R6).
+  in_poll_ = true;
+  WorkerScope scope(this);
+  binding.outstanding_.fetch_add(n, std::memory_order_acq_rel);  // before any can complete
+  uint32_t i = 0, accepted = 0;
+  Packet* chunk[max_batch];
+  Packet* done[max_batch];
+  while (i < n && !blocked_on_resources_) {
+    uint32_t k = 0;
+    for (; i < n && k < max_send_; ++i) {
+      Packet* p = packets[i];
+      if (!take_ownership(p)) [[unlikely]] {
+        count_violation(&Violations::rejected_entries);
+        continue;
+      }
+      stamp(p, &binding, this, now);
+      ++accepted;
+      const Status s = admit_packet(p);  // R10
+      if (s != Status::success) [[unlikely]] {
+        p->tracking.final_status = s;
+        p->tracking.state.store(PacketState::completing, std::memory_order_relaxed);
+        completed_.push_back(p);
+        continue;
+      }
+      p->tracking.state.store(PacketState::in_miniport, std::memory_order_relaxed);
+      p->oob.status = status_unset;
+      chunk[k++] = p;
+    }
+    if (k == 0) break;
+    batches_.add(1);
+    batch_packets_.add(k);
+    batch_sizes_[k].add(1);
+    miniport_.send_packets(miniport_context_, chunk, k);
+    uint32_t finished = 0, ok = 0;
+    for (uint32_t j = 0; j < k; ++j) {
+      Packet* p = chunk[j];
+      const Status s = p->oob.status;
+      if (p->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) {
+        if (s != Status::pending) count_violation(&Violations::unexpected_completion);  // R8
+        continue;
+      }
+      if (s == Status::success) [[likely]] {
+        ++ok;
+        done[finished++] = p;
+      } else if (s == Status::pending) {
+        p->tracking.state.store(PacketState::pending, std::memory_order_relaxed);
+        link_pending(p);
+      } else if (s == Status::resources) {
+        Packet* back[max_batch];  // R16/R17: back to the head, in order
+        uint32_t b = 0;
+        for (uint32_t r = j; r < k; ++r) {
+          Packet* q = chunk[r];
+          if (q->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) continue;
+          q->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
+          back[b++] = q;
+        }
+        queue_.push_front(back, b);
+        requeued_.add(b);
+        resources_events_.add(1);
+        blocked_on_resources_ = true;
+        break;
+      } else if (s == status_unset) {
+        count_violation(&Violations::status_unset);
+        complete(p, Status::failure);
+      } else {
+        complete(p, s);  // a final error status; complete() checks it (R22)
+      }
+    }
+    if (finished == 0) continue;
+    for (uint32_t j = 0; j < finished; ++j)  // release: the protocol sees the miniport's writes
+      done[j]->tracking.state.store(PacketState::protocol, std::memory_order_release);
+    completed_by_status_[status_index(Status::success)].add(ok);
+    latency_.record(read_cycles() - now, finished);
+    binding.protocol_.send_complete(binding.context_, done, finished);  // no lock held (R9)
+    binding.outstanding_.fetch_sub(finished, std::memory_order_acq_rel);
+  }
+  submitted_.fetch_add(accepted, std::memory_order_relaxed);
+  // Entries skipped as not the protocol's, and the part of the array not reached, were not
+  // taken: give back their share of the count added above.
+  binding.outstanding_.fetch_sub(n - accepted, std::memory_order_acq_rel);
+  in_poll_ = false;
+  return i;
+}
+
 Status send(Binding* binding, Packet* packet) noexcept {
   if (binding == nullptr) return Status::failure;
   Adapter& a = binding->adapter_;
@@ -239,7 +342,11 @@ void send_packets(Binding* binding, Packet* const* packets, uint32_t n) noexcept
   Packet* first = nullptr;
   Packet* last = nullptr;
   uint32_t accepted = 0;
-  for (uint32_t i = 0; i < n; ++i) {
+  uint32_t i = 0;
+  // Run-to-completion with nothing queued: the caller's array goes to the miniport directly.
+  if (here && state == Status::success && AdapterAccess::direct_ready(a))
+    i = AdapterAccess::send_direct(a, *binding, packets, n, now);
+  for (; i < n; ++i) {
     Packet* p = packets[i];
     if (!take_ownership(p)) [[unlikely]] {  // null, in flight, freed, or twice in this array
       AdapterAccess::count_rejected_entry(a);
@@ -265,7 +372,10 @@ void send_packets(Binding* binding, Packet* const* packets, uint32_t n) noexcept
       first = p;
     last = p;
   }
-  if (accepted == 0) return;
+  if (accepted == 0) {
+    if (here) AdapterAccess::poll_unless_polling(a);  // reap, link, timeouts after a direct send
+    return;
+  }
   // Counted before the packets can complete, so in_flight never goes below zero.
   binding->outstanding_.fetch_add(accepted, std::memory_order_acq_rel);
   AdapterAccess::count_submitted(a, accepted);

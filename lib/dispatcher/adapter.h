@@ -153,6 +153,8 @@ class Adapter {
   Status admit_state(const Binding& binding) const noexcept;
   Status admit_packet(Packet* packet) const noexcept;
   void enqueue_here(Packet* packet) noexcept;
+  bool direct_ready() const noexcept;
+  uint32_t send_direct(Binding& binding, Packet* const* packets, uint32_t n, uint64_t now) noexcept;
   void submit_chain(Packet* first, Packet* last) noexcept;
   // Worker.
   void drain_submissions() noexcept;

@@ -220,6 +220,9 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   const uint32_t slot_max = std::min(max_total, slots_->frame_room());
   const bool tags_in_software = config_.priority_8021p && !port_.vlan_offload();
   const bool tags_by_pmd = config_.priority_8021p && port_.vlan_offload();
+  rte_mbuf* lendable[max_batch];
+  const uint32_t lendable_count = slots_on ? slots_->take(lendable, n) : 0;
+  uint32_t lent_count = 0;
 
   uint32_t i = 0;
   for (; i < n; ++i) {
@@ -228,12 +231,13 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     if (slots_on && p->query(c) == Status::success && c.buffer_count == 1 &&
         c.total_length >= min_frame && c.total_length <= slot_max &&
         !(tags_in_software && p->ieee8021q.wants_tag())) [[likely]] {
-      const Buffer* b = c.first_buffer;
-      rte_mbuf* m = slots_->lend(b->address, iova_of(b), b->length);
-      if (m == nullptr) [[unlikely]] {
+      if (lent_count == lendable_count) [[unlikely]] {
         ++stats_.slots_busy;
         break;  // resources from here on
       }
+      const Buffer* b = c.first_buffer;
+      rte_mbuf* m = lendable[lent_count++];
+      MbufSlots::point(m, b->address, iova_of(b), b->length);
       if (tags_by_pmd && p->ieee8021q.wants_tag()) {
         m->vlan_tci = tci_of(p->ieee8021q);
         m->ol_flags |= RTE_MBUF_F_TX_VLAN;
@@ -315,30 +319,34 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     lent[nb] = false;
     ++nb;
   }
+  slots_->put_back(lendable + lent_count, lendable_count - lent_count);  // taken, not used
   const uint16_t sent =
       nb == 0 ? 0 : rte_eth_tx_burst(port_.id(), config_.queue_id, burst, static_cast<uint16_t>(nb));
   ++stats_.tx_burst_calls;
   stats_.accepted += sent;
   // A slot the PMD already freed is a completed send (true completion, answered as the
   // packet's status); one it still holds completes at a later poll.
+  rte_mbuf* released[max_batch];
+  uint32_t released_count = 0;
   for (uint32_t j = 0; j < sent; ++j) {
     if (!all_lent && !lent[j]) continue;
     Packet* p = packets[all_lent ? j : owner[j]];
     if (MbufSlots::released(burst[j])) [[likely]] {
-      slots_->give_back(burst[j]);
+      released[released_count++] = burst[j];
       p->oob.status = Status::success;
     } else {
       slots_->hold(burst[j], p);
       p->oob.status = Status::pending;
     }
   }
+  slots_->put_back(released, released_count);
   uint32_t first_refused = i;  // packets from i on found no mbufs
   if (sent < nb) {
     stats_.refused += nb - sent;
     first_refused = all_lent ? sent : owner[sent];
     for (uint32_t j = sent; j < nb; ++j) {
       if (all_lent || lent[j]) {
-        slots_->give_back_unsent(burst[j]);
+        slots_->put_back_unsent(&burst[j], 1);
         continue;
       }
       if (zero_copy) shinfo_of(packets[owner[j]])->fcb_opaque = nullptr;  // not a completion

@@ -51,18 +51,25 @@ class MbufSlots {
   /// The longest frame a slot takes.
   [[nodiscard]] uint32_t frame_room() const noexcept { return frame_room_; }
 
-  /// A spare slot pointed at [address, address + length), its count 2; null if none is spare.
-  [[nodiscard]] rte_mbuf* lend(void* address, uint64_t iova, uint32_t length) noexcept {
-    if (spare_count_ == 0) [[unlikely]] return nullptr;
-    rte_mbuf* m = spare_[--spare_count_];
-    // data_off stays 0 and ol_flags RTE_MBUF_F_EXTERNAL (give_back clears any offload flag).
+  /// Takes up to `n` spare slots into `out` (the caller points them with point() and gives
+  /// back the ones it does not send). Returns how many it took. In bulk, so the spare count
+  /// is not a memory round trip per packet.
+  [[nodiscard]] uint32_t take(rte_mbuf** out, uint32_t n) noexcept {
+    const uint32_t k = n < spare_count_ ? n : spare_count_;
+    spare_count_ -= k;
+    for (uint32_t i = 0; i < k; ++i) out[i] = spare_[spare_count_ + i];
+    return k;
+  }
+
+  /// Points a taken slot at [address, address + length) and counts the PMD's reference.
+  static void point(rte_mbuf* m, void* address, uint64_t iova, uint32_t length) noexcept {
+    // data_off stays 0 and ol_flags RTE_MBUF_F_EXTERNAL (put_back clears any offload flag).
     m->buf_addr = address;
     rte_mbuf_iova_set(m, iova);
     m->buf_len = static_cast<uint16_t>(length);
     m->data_len = static_cast<uint16_t>(length);
     m->pkt_len = length;
     rte_mbuf_refcnt_set(m, 2);
-    return m;
   }
 
   /// True once the holder has freed `m` (its count is back to 1).
@@ -70,15 +77,20 @@ class MbufSlots {
     return __atomic_load_n(&m->refcnt, __ATOMIC_ACQUIRE) == 1;
   }
 
-  /// `m` was released (its count is 1): it is spare again.
-  void give_back(rte_mbuf* m) noexcept {
-    if (m->ol_flags != RTE_MBUF_F_EXTERNAL) [[unlikely]] m->ol_flags = RTE_MBUF_F_EXTERNAL;
-    spare_[spare_count_++] = m;
+  /// Slots whose count is 1 (released, or taken and never pointed) are spare again.
+  void put_back(rte_mbuf* const* ms, uint32_t n) noexcept {
+    for (uint32_t i = 0; i < n; ++i) {
+      rte_mbuf* m = ms[i];
+      if (m->ol_flags != RTE_MBUF_F_EXTERNAL) [[unlikely]] m->ol_flags = RTE_MBUF_F_EXTERNAL;
+      spare_[spare_count_ + i] = m;
+    }
+    spare_count_ += n;
   }
-  /// `m` was lent but never sent: it is spare again.
-  void give_back_unsent(rte_mbuf* m) noexcept {
-    rte_mbuf_refcnt_set(m, 1);
-    give_back(m);
+
+  /// Pointed slots the PMD refused: their count goes back to 1 and they are spare again.
+  void put_back_unsent(rte_mbuf* const* ms, uint32_t n) noexcept {
+    for (uint32_t i = 0; i < n; ++i) rte_mbuf_refcnt_set(ms[i], 1);
+    put_back(ms, n);
   }
 
   /// `m` is still held for `packet`: it completes through reap().
@@ -95,7 +107,7 @@ class MbufSlots {
       Held& h = held_[held_head_];
       if (!released(h.mbuf)) break;
       Packet* p = h.packet;
-      give_back(h.mbuf);
+      put_back(&h.mbuf, 1);
       held_head_ = (held_head_ + 1) & held_mask_;
       --held_count_;
       ++done;
