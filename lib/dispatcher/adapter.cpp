@@ -237,10 +237,15 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
         count_violation(&Violations::rejected_entries);
         continue;
       }
-      stamp(p, &binding, this, now);
+      // Stores are what a send is bound by: binding and adapter are written only when they
+      // change (a generator resends the same packets), the submit time only for packets that
+      // do not complete before send_packets returns (below).
+      if (p->tracking.binding != &binding) p->tracking.binding = &binding;
+      if (p->tracking.adapter != this) p->tracking.adapter = this;
       ++accepted;
       const Status s = admit_packet(p);  // R10
       if (s != Status::success) [[unlikely]] {
+        p->tracking.submit_cycles = now;
         p->tracking.final_status = s;
         p->tracking.state.store(PacketState::completing, std::memory_order_relaxed);
         completed_.push_back(p);
@@ -260,13 +265,17 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
       Packet* p = chunk[j];
       const Status s = p->oob.status;
       if (p->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) {
+        p->tracking.submit_cycles = now;  // completed inside the call; delivered by poll()
         if (s != Status::pending) count_violation(&Violations::unexpected_completion);  // R8
         continue;
       }
       if (s == Status::success) [[likely]] {
         ++ok;
         done[finished++] = p;
-      } else if (s == Status::pending) {
+        continue;
+      }
+      p->tracking.submit_cycles = now;
+      if (s == Status::pending) {
         p->tracking.state.store(PacketState::pending, std::memory_order_relaxed);
         link_pending(p);
       } else if (s == Status::resources) {
@@ -276,6 +285,7 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
           Packet* q = chunk[r];
           if (q->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) continue;
           q->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
+          q->tracking.submit_cycles = now;  // the hang check times the queue's head (R23)
           back[b++] = q;
         }
         queue_.push_front(back, b);

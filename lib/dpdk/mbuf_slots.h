@@ -25,7 +25,9 @@
 
 #include <rte_mbuf.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -63,13 +65,22 @@ class MbufSlots {
 
   /// Points a taken slot at [address, address + length) and counts the PMD's reference.
   static void point(rte_mbuf* m, void* address, uint64_t iova, uint32_t length) noexcept {
-    // data_off stays 0 and ol_flags RTE_MBUF_F_EXTERNAL (put_back clears any offload flag).
-    m->buf_addr = address;
-    rte_mbuf_iova_set(m, iova);
+    // Four stores instead of seven (a send is bound by stores): the address pair, the rearm
+    // word (data_off 0, refcnt 2, nb_segs 1, port), the lengths with vlan_tci 0, buf_len.
+    // ol_flags stays RTE_MBUF_F_EXTERNAL (put_back clears any offload flag).
+    struct AddressPair {
+      void* address;
+      uint64_t iova;
+    } pair{address, iova};
+    static_assert(offsetof(rte_mbuf, buf_iova) == offsetof(rte_mbuf, buf_addr) + 8);
+    std::memcpy(&m->buf_addr, &pair, sizeof pair);
+    const uint64_t rearm = uint64_t{2} << 16 | uint64_t{1} << 32 | uint64_t{m->port} << 48;
+    std::memcpy(&m->rearm_data, &rearm, sizeof rearm);
+    static_assert(offsetof(rte_mbuf, data_len) == offsetof(rte_mbuf, pkt_len) + 4 &&
+                  offsetof(rte_mbuf, vlan_tci) == offsetof(rte_mbuf, pkt_len) + 6);
+    const uint64_t lengths = length | uint64_t{length} << 32;  // pkt_len, data_len, vlan_tci 0
+    std::memcpy(&m->pkt_len, &lengths, sizeof lengths);
     m->buf_len = static_cast<uint16_t>(length);
-    m->data_len = static_cast<uint16_t>(length);
-    m->pkt_len = length;
-    rte_mbuf_refcnt_set(m, 2);
   }
 
   /// True once the holder has freed `m` (its count is back to 1).
