@@ -273,7 +273,18 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     const uint32_t pad = total < min_frame ? min_frame - total : 0;
     rte_mbuf* head = nullptr;
 
-    if (zero_copy) {
+    bool chain_of_slots = false;
+    if (zero_copy && slots_on && segments_fit_slots(counts, soft_tag)) {
+      rte_mbuf* m[max_plan_segments];
+      const uint32_t got = slots_->take(m, segments);
+      if (got < segments) {
+        slots_->put_back(m, got);
+        ++stats_.slots_busy;
+        break;  // resources from here on
+      }
+      head = build_slot_chain(p, counts, m, soft_tag, pad);
+      chain_of_slots = true;
+    } else if (zero_copy) {  // a segment larger than a slot's room (jumbo buffers)
       rte_mbuf* m[max_plan_segments];
       if (rte_pktmbuf_alloc_bulk(pool, m, segments) != 0) {
         ++stats_.mbuf_exhausted;
@@ -316,7 +327,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     p->oob.status = zero_copy ? Status::pending : Status::success;
     burst[nb] = head;
     owner[nb] = static_cast<uint16_t>(i);
-    lent[nb] = false;
+    lent[nb] = chain_of_slots;
     ++nb;
   }
   slots_->put_back(lendable + lent_count, lendable_count - lent_count);  // taken, not used
@@ -331,8 +342,12 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   for (uint32_t j = 0; j < sent; ++j) {
     if (!all_lent && !lent[j]) continue;
     Packet* p = packets[all_lent ? j : owner[j]];
-    if (MbufSlots::released(burst[j])) [[likely]] {
-      released[released_count++] = burst[j];
+    rte_mbuf* m = burst[j];
+    if (m->nb_segs == 1 && MbufSlots::released(m)) [[likely]] {
+      released[released_count++] = m;
+      p->oob.status = Status::success;
+    } else if (m->nb_segs > 1 && MbufSlots::chain_released(m)) {
+      slots_->put_back_chain(m, false);
       p->oob.status = Status::success;
     } else {
       slots_->hold(burst[j], p);
@@ -346,7 +361,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     first_refused = all_lent ? sent : owner[sent];
     for (uint32_t j = sent; j < nb; ++j) {
       if (all_lent || lent[j]) {
-        slots_->put_back_unsent(&burst[j], 1);
+        slots_->put_back_chain(burst[j], true);
         continue;
       }
       if (zero_copy) shinfo_of(packets[owner[j]])->fcb_opaque = nullptr;  // not a completion
@@ -382,6 +397,54 @@ uint8_t DpdkMiniport::plan_segments(Packet* p, uint32_t max_total, uint32_t max_
   }
   segments += (counts.total_length < min_frame ? 1u : 0u) + (soft_tag ? 1u : 0u);
   return segments > max_segments ? 0 : static_cast<uint8_t>(segments);
+}
+
+bool DpdkMiniport::segments_fit_slots(const PacketCounts& counts, bool soft_tag) const noexcept {
+  uint32_t skip = soft_tag ? mac_addresses : 0;
+  for (const Buffer* b = counts.first_buffer; b != nullptr; b = b->next) {
+    const uint32_t off = std::min(skip, b->length);
+    skip -= off;
+    if (!slots_->fits(b->length - off)) return false;
+  }
+  return true;
+}
+
+rte_mbuf* DpdkMiniport::build_slot_chain(Packet* p, const PacketCounts& counts, rte_mbuf** m,
+                                         bool soft_tag, uint32_t pad) noexcept {
+  uint32_t k = 0;
+  rte_mbuf* head = nullptr;
+  rte_mbuf* tail = nullptr;
+  auto append = [&](rte_mbuf* s) {
+    if (head == nullptr) head = s; else tail->next = s;
+    tail = s;
+  };
+  if (soft_tag) {  // header segment in the slot's own room: MAC addresses + tag
+    rte_mbuf* h = m[k++];
+    char* own = MbufSlots::own_room(h);
+    gather(counts.first_buffer, mac_addresses, reinterpret_cast<uint8_t*>(own));
+    write_tag(reinterpret_cast<uint8_t*>(own) + mac_addresses, tci_of(p->ieee8021q));
+    MbufSlots::point(h, own, MbufSlots::own_room_iova(h), mac_addresses + vlan_tag);
+    append(h);
+  }
+  uint32_t skip = soft_tag ? mac_addresses : 0;
+  for (Buffer* b = counts.first_buffer; b != nullptr; b = b->next) {
+    const uint32_t off = std::min(skip, b->length);
+    skip -= off;
+    if (b->length == off) continue;
+    rte_mbuf* s = m[k++];
+    MbufSlots::point(s, static_cast<uint8_t*>(b->address) + off, iova_of(b) + off, b->length - off);
+    append(s);
+  }
+  if (pad) {  // zeroed, never stale memory (CVE-2003-0001)
+    rte_mbuf* s = m[k++];
+    char* own = MbufSlots::own_room(s);
+    std::memset(own, 0, pad);
+    MbufSlots::point(s, own, MbufSlots::own_room_iova(s), pad);
+    append(s);
+  }
+  head->nb_segs = static_cast<uint16_t>(k);
+  head->pkt_len = counts.total_length + pad + (soft_tag ? vlan_tag : 0);
+  return head;
 }
 
 rte_mbuf* DpdkMiniport::build_zero_copy(Packet* p, const PacketCounts& counts, rte_mbuf** m,

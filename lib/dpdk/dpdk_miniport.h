@@ -14,13 +14,15 @@
 /// Completion (CompletionMode):
 /// - on_free (default, "true completion"): a packet completes when the PMD frees its last
 ///   mbuf, so its memory is the protocol's again only when the device no longer reads it.
-///   A single-buffer frame of 60 bytes or more (the common case) borrows one of the
-///   miniport's persistent mbufs (MbufSlots): the PMD's free drops its reference count and
-///   the miniport sees it, with no allocation or callback per packet; a packet freed inside
-///   tx_burst (net_null, pcap, af_packet, tap) is answered `success` at once, the others are
-///   `pending` and complete at a later poll. Other packets get freshly allocated mbufs with
-///   the buffers attached as external buffers, completing from the free callback; the
-///   shared-info block lives in the packet's 24-byte MiniportReservedEx.
+///   Each segment borrows one of the miniport's persistent mbufs (MbufSlots): the PMD's free
+///   drops its reference count and the miniport sees it, with no allocation or callback per
+///   packet; a packet freed inside tx_burst (net_null, pcap, af_packet, tap) is answered
+///   `success` at once, the others are `pending` and complete at a later poll. A reset or
+///   halt gives frames a consumer still holds a copy, so their packets complete safely.
+///   Only a buffer larger than an mbuf's data room (about 2 KB: jumbo frames) gets a freshly
+///   allocated mbuf with the buffer attached as an external buffer, completing from its
+///   free callback (shared info in the packet's 24-byte MiniportReservedEx); such a frame
+///   still held by a consumer at a reset is not copied.
 /// - on_accept ("intelligent NIC", seeds/001): the frame is copied into mbufs and the packet
 ///   completes when tx_burst accepts it.
 /// Reaping: every poll calls rte_eth_tx_done_cleanup where the PMD has it; net_null, pcap,
@@ -127,6 +129,9 @@ class DpdkMiniport {
   void flush_backlog() noexcept;
   /// mbufs a packet needs in zero-copy mode; 0 if it is invalid for this port.
   uint8_t plan_segments(Packet* packet, uint32_t max_total, uint32_t max_segments) const noexcept;
+  bool segments_fit_slots(const PacketCounts& counts, bool soft_tag) const noexcept;
+  rte_mbuf* build_slot_chain(Packet* packet, const PacketCounts& counts, rte_mbuf** mbufs,
+                             bool soft_tag, uint32_t pad) noexcept;
   rte_mbuf* build_zero_copy(Packet* packet, const PacketCounts& counts, rte_mbuf** mbufs,
                             bool soft_tag, uint32_t pad) noexcept;
   uint64_t iova_of(const Buffer* b) const noexcept;

@@ -9,11 +9,6 @@ namespace {
 
 void keep_buffer(void*, void*) noexcept {}  // the buffer is the mbuf's own room: nothing to free
 
-/// The start of `m`'s own data room and its IO address.
-char* own_room(rte_mbuf* m) noexcept { return rte_mbuf_buf_addr(m, m->pool); }
-rte_iova_t own_room_iova(rte_mbuf* m) noexcept {
-  return rte_mempool_virt2iova(m) + sizeof(rte_mbuf) + rte_pktmbuf_priv_size(m->pool);
-}
 
 }  // namespace
 
@@ -79,7 +74,7 @@ uint32_t MbufSlots::orphan_held() noexcept {
   for (uint32_t i = 0; i < held_count_; ++i) {
     Held& h = held_[(held_head_ + i) & held_mask_];
     if (h.packet == nullptr) continue;
-    orphan(h.mbuf);
+    for (rte_mbuf* m = h.mbuf; m != nullptr; m = m->next) orphan(m);
     h.packet = nullptr;
     ++orphaned;
   }

@@ -17,7 +17,11 @@
 /// Orphaning (reset, halt, destruction): a slot still held by someone else (a net_ring
 /// consumer that has not freed it) gets a copy of its frame in its own data room and is
 /// pointed there, so its packet can complete and be reused while the holder still reads a
-/// valid frame. Only frames that fit the data room take slots (fits()).
+/// valid frame. Only segments that fit the data room take slots (fits()).
+///
+/// Chains: a multi-buffer packet takes one slot per segment (a software 802.1Q header and
+/// zero padding are written into a slot's own room); it completes when every segment is
+/// released.
 ///
 /// Threading: the miniport's worker only; the holder's free may run on any thread (the
 /// count is atomic and read with acquire order).
@@ -83,6 +87,33 @@ class MbufSlots {
     m->buf_len = static_cast<uint16_t>(length);
   }
 
+  /// The slot's own data room (for bytes the miniport writes itself: a tag header, padding)
+  /// and its IO address. Frames pointed there need no copy when orphaned.
+  [[nodiscard]] static char* own_room(rte_mbuf* m) noexcept { return rte_mbuf_buf_addr(m, m->pool); }
+  /// The IO address of own_room(m).
+  [[nodiscard]] static rte_iova_t own_room_iova(rte_mbuf* m) noexcept {
+    return rte_mempool_virt2iova(m) + sizeof(rte_mbuf) + rte_pktmbuf_priv_size(m->pool);
+  }
+
+  /// True once the holder has freed every segment of the chain at `head`.
+  [[nodiscard]] static bool chain_released(const rte_mbuf* head) noexcept {
+    for (const rte_mbuf* m = head; m != nullptr; m = m->next)
+      if (!released(m)) return false;
+    return true;
+  }
+
+  /// A released (or never sent, `unsent`) chain of slots is spare again, segment by segment.
+  void put_back_chain(rte_mbuf* head, bool unsent) noexcept {
+    while (head != nullptr) {
+      rte_mbuf* next = head->next;
+      head->next = nullptr;
+      head->nb_segs = 1;
+      if (unsent) rte_mbuf_refcnt_set(head, 1);
+      put_back(&head, 1);
+      head = next;
+    }
+  }
+
   /// True once the holder has freed `m` (its count is back to 1).
   [[nodiscard]] static bool released(const rte_mbuf* m) noexcept {
     return __atomic_load_n(&m->refcnt, __ATOMIC_ACQUIRE) == 1;
@@ -104,7 +135,7 @@ class MbufSlots {
     put_back(ms, n);
   }
 
-  /// `m` is still held for `packet`: it completes through reap().
+  /// The chain at `m` is still held for `packet`: it completes through reap().
   void hold(rte_mbuf* m, Packet* packet) noexcept {
     held_[(held_head_ + held_count_++) & held_mask_] = Held{m, packet};
   }
@@ -116,9 +147,9 @@ class MbufSlots {
     uint32_t done = 0;
     while (held_count_ > 0) {
       Held& h = held_[held_head_];
-      if (!released(h.mbuf)) break;
+      if (!chain_released(h.mbuf)) break;
       Packet* p = h.packet;
-      put_back(&h.mbuf, 1);
+      put_back_chain(h.mbuf, false);
       held_head_ = (held_head_ + 1) & held_mask_;
       --held_count_;
       ++done;
