@@ -215,6 +215,51 @@ TEST(NetRing, SmallRingGivesResourcesAndRequeuesWithoutLossOrReordering) {
   EXPECT_GT(h.miniport->stats().refused, 0u);
 }
 
+/// A TX callback that lets through 5, 0, 32 and 1 packets of successive bursts: the
+/// partial acceptance of contract.md's fault list, injected in front of the PMD.
+uint16_t accept_part_of_burst(uint16_t, uint16_t, rte_mbuf**, uint16_t n, void* calls) {
+  static constexpr uint16_t pattern[] = {5, 0, 32, 1};
+  const uint16_t allowed = pattern[(*static_cast<uint32_t*>(calls))++ % 4];
+  return std::min(n, allowed);
+}
+
+TEST(NetRing, PartialBurstsFromATxCallbackLoseAndReorderNothing) {
+  RingPort ring(unique_name("ring_partial"));
+  PacketFactory f(600);
+  DpdkHarness h;
+  h.open(ring.port_id);
+  uint32_t calls = 0;
+  const rte_eth_rxtx_callback* cb =
+      rte_eth_add_tx_callback(ring.port_id, 0, accept_part_of_burst, &calls);
+  ASSERT_NE(cb, nullptr) << "this DPDK was built without RTE_ETHDEV_RXTX_CALLBACKS";
+  Frames frames(500, 64);
+  std::vector<Packet*> pkts;
+  for (auto& frame : frames.data) pkts.push_back(packet_over(f, frame));
+  send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
+  std::vector<std::vector<uint8_t>> seen;
+  ASSERT_TRUE(poll_until(*h.adapter, [&] {
+    for (auto* m : ring.take(64)) {
+      seen.push_back(frame_bytes(m));
+      rte_pktmbuf_free(m);
+    }
+    return h.proto.completed() == pkts.size();
+  }, 5000));
+  ASSERT_EQ(rte_eth_remove_tx_callback(ring.port_id, 0, cb), 0);
+  ASSERT_EQ(seen.size(), pkts.size());
+  for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], frames.data[i]) << "position " << i;
+  for (Packet* p : pkts) {
+    EXPECT_EQ(h.proto.count_of(p), 1);
+    EXPECT_EQ(h.proto.status_of(p), Status::success);
+  }
+  const auto c = h.adapter->counters();
+  EXPECT_GT(c.resources_events, 0u);
+  EXPECT_GT(c.requeued, 0u);
+  EXPECT_EQ(h.miniport->stats().accepted, pkts.size());
+  rte_eth_stats stats{};
+  ASSERT_EQ(rte_eth_stats_get(ring.port_id, &stats), 0);
+  EXPECT_EQ(stats.opackets, pkts.size());  // the PMD saw each frame once
+}
+
 TEST(NetRing, R18_DeserializedModeHoldsBackRefusedPacketsAndCompletesEachOnceInOrder) {
   RingPort ring(unique_name("ring_deser"), 16);
   PacketFactory f(256);  // outlives the adapter, which may still hold packets
@@ -361,6 +406,44 @@ TEST(NetRing, R12_ResetLeavesChainedAndPaddedFramesIntactForTheConsumer) {
   h.adapter->poll();
   for (Packet* p : pkts) EXPECT_EQ(h.proto.count_of(p), 1);
   EXPECT_EQ(h.adapter->counters().violations.unexpected_completion, 0u);
+}
+
+TEST(NetRing, StuckConsumerFiresTheWatchdogAndEveryPacketStillCompletesOnce) {
+  // contract.md, faults: a net_ring consumer that never frees its mbufs. The adapter's send
+  // timeout (R23) finds the hang, the reset path completes every packet exactly once, and
+  // the frames the consumer holds stay intact though the protocol reuses its buffers.
+  RingPort ring(unique_name("ring_stuck"));
+  PacketFactory f(64);
+  DpdkHarness h;
+  AdapterConfig ac;
+  ac.send_timeout_ns = 50'000'000;  // 50 ms
+  h.open(ring.port_id, {}, ac);
+  const unsigned pool_before = rte_mempool_avail_count(h.port->mempool());
+  Frames frames(48, 64);
+  const Frames sent_bytes(48, 64);
+  std::vector<Packet*> pkts;
+  for (auto& frame : frames.data) pkts.push_back(packet_over(f, frame));
+  send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
+  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.adapter->idle(); }, 5000));
+  const auto c = h.adapter->counters();
+  EXPECT_GE(c.violations.hangs, 1u);  // the watchdog fired and is reported
+  EXPECT_GE(c.resets, 1u);
+  EXPECT_EQ(c.completed_ok + c.completed_error, pkts.size());
+  EXPECT_EQ(c.in_flight, 0u);
+  for (Packet* p : pkts) {
+    EXPECT_EQ(h.proto.count_of(p), 1);
+    EXPECT_EQ(h.proto.status_of(p), Status::reset_in_progress);
+  }
+  for (auto& frame : frames.data) std::fill(frame.begin(), frame.end(), 0x55);
+  const auto held = ring.take();  // the consumer wakes up at last
+  ASSERT_EQ(held.size(), pkts.size());
+  for (size_t i = 0; i < held.size(); ++i) EXPECT_EQ(frame_bytes(held[i]), sent_bytes.data[i]) << i;
+  for (auto* m : held) rte_pktmbuf_free(m);
+  h.adapter->poll();
+  for (Packet* p : pkts) EXPECT_EQ(h.proto.count_of(p), 1);  // nothing completes twice
+  EXPECT_EQ(h.adapter->counters().violations.unexpected_completion, 0u);
+  EXPECT_EQ(h.miniport->stats().accepted, pkts.size());
+  EXPECT_EQ(rte_mempool_avail_count(h.port->mempool()), pool_before);  // no mbuf lost
 }
 
 TEST(NetRing, CopyModeCompletesOnAcceptance) {
