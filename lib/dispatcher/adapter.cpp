@@ -279,19 +279,9 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
         p->tracking.state.store(PacketState::pending, std::memory_order_relaxed);
         link_pending(p);
       } else if (s == Status::resources) {
-        Packet* back[max_batch];  // R16/R17: back to the head, in order
-        uint32_t b = 0;
-        for (uint32_t r = j; r < k; ++r) {
-          Packet* q = chunk[r];
-          if (q->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) continue;
-          q->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
-          q->tracking.submit_cycles = now;  // the hang check times the queue's head (R23)
-          back[b++] = q;
-        }
-        queue_.push_front(back, b);
-        requeued_.add(b);
-        resources_events_.add(1);
-        blocked_on_resources_ = true;
+        // The hang check times the queue's head (R23), latency the later completions.
+        for (uint32_t r = j; r < k; ++r) chunk[r]->tracking.submit_cycles = now;
+        requeue_from(chunk, j, k);
         break;
       } else if (s == status_unset) {
         count_violation(&Violations::status_unset);
@@ -578,19 +568,7 @@ void Adapter::post_process_serialized(Packet* const* batch, uint32_t n) noexcept
     } else if (s == Status::resources) {
       // R16/R17: this packet and every later one still in the miniport go back to the head,
       // in order, until the next send_complete or send_resources_available.
-      Packet* back[max_batch];
-      uint32_t k = 0;
-      for (uint32_t j = i; j < n; ++j) {
-        Packet* q = batch[j];
-        if (q->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) continue;
-        unlink_pending(q);
-        q->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
-        back[k++] = q;
-      }
-      queue_.push_front(back, k);
-      requeued_.add(k);
-      resources_events_.add(1);
-      blocked_on_resources_ = true;
+      requeue_from(batch, i, n);
       return;
     } else if (s == status_unset) {
       count_violation(&Violations::status_unset);
@@ -601,6 +579,23 @@ void Adapter::post_process_serialized(Packet* const* batch, uint32_t n) noexcept
   }
 }
 
+void Adapter::requeue_from(Packet* const* batch, uint32_t from, uint32_t n) noexcept {
+  Packet* back[max_batch];
+  uint32_t k = 0;
+  for (uint32_t j = from; j < n; ++j) {
+    Packet* q = batch[j];
+    // Completed inside the call (R8): already on its way back, not requeued.
+    if (q->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) continue;
+    unlink_pending(q);
+    q->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
+    back[k++] = q;
+  }
+  queue_.push_front(back, k);
+  requeued_.add(k);
+  resources_events_.add(1);
+  blocked_on_resources_ = true;
+}
+
 void Adapter::send_one_by_one(Packet* const* batch, uint32_t n) noexcept {
   for (uint32_t i = 0; i < n; ++i) {
     Packet* p = batch[i];
@@ -609,17 +604,7 @@ void Adapter::send_one_by_one(Packet* const* batch, uint32_t n) noexcept {
     if (s == Status::pending) {
       p->tracking.state.store(PacketState::pending, std::memory_order_relaxed);
     } else if (s == Status::resources && !miniport_.deserialized) {  // R19
-      Packet* back[max_batch];
-      uint32_t k = 0;
-      for (uint32_t j = i; j < n; ++j) {
-        unlink_pending(batch[j]);
-        batch[j]->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
-        back[k++] = batch[j];
-      }
-      queue_.push_front(back, k);
-      requeued_.add(k);
-      resources_events_.add(1);
-      blocked_on_resources_ = true;
+      requeue_from(batch, i, n);  // the later ones were never handed over: all in_miniport
       return;
     } else {
       complete(p, s);

@@ -161,6 +161,8 @@ class Adapter {
   void drain_remote_completions() noexcept;
   void dispatch() noexcept;
   void post_process_serialized(Packet* const* batch, uint32_t n) noexcept;
+  /// R16/R17: batch[from..n) still in the miniport go back to the queue's head, in order.
+  void requeue_from(Packet* const* batch, uint32_t from, uint32_t n) noexcept;
   void send_one_by_one(Packet* const* batch, uint32_t n) noexcept;
   void complete(Packet* packet, Status status) noexcept;
   void complete_from_worker(Packet* packet, Status status) noexcept;

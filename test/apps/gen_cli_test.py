@@ -207,6 +207,12 @@ with tempfile.TemporaryDirectory() as tmp:
     r = subprocess.run([GEN, "--no-such-eal-flag", "--"], capture_output=True, text=True, timeout=60)
     check("bad EAL argument exits 2", r.returncode == 2 and "pkio-gen: EAL" in r.stderr, r.stderr)
 
+    r = subprocess.run([GEN, "--no-huge", "--no-shconf", "-m", "16", "--no-pci", "--vdev=net_null0", "--",
+                        "--duration", "1"], capture_output=True, text=True, timeout=60)
+    lines = [l for l in r.stderr.splitlines() if l.startswith("pkio-gen:")]
+    check("too small -m exits 2 with one line about memory", r.returncode == 2 and len(lines) == 1
+          and "memory" in lines[0].lower(), r.stderr)
+
     r = run(["--help"])
     check("--help exits 0 and documents the options", r.returncode == 0 and "--rate" in r.stdout and "--window" in r.stdout)
 
@@ -218,5 +224,13 @@ with tempfile.TemporaryDirectory() as tmp:
     check("SIGINT: exits 0 after draining", p.returncode == 0 and j["interrupted"] and j["in_flight"] == 0
           and j["submitted"] == j["completed_ok"] + j["completed_error"], err)
     check("SIGINT: summary says so", "stopped by signal" in out)
+
+    p = subprocess.Popen([GEN, "--duration", "60", "--json", report], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=30)
+    j = json.load(open(report))
+    check("SIGTERM: exits 0 after draining, nothing lost", p.returncode == 0 and j["interrupted"]
+          and j["in_flight"] == 0 and j["submitted"] == j["completed_ok"] + j["completed_error"], err)
 
 finish()
