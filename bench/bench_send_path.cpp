@@ -53,44 +53,36 @@ dpdk::Port* raw_port(benchmark::State& state) {
   return port.get();
 }
 
-// Raw DPDK: what testpmd's txonly does, without pkio.
+/// One burst of the raw loop: what testpmd's txonly does, without pkio. Returns packets sent.
+inline uint16_t raw_burst(dpdk::Port& port, uint16_t burst) {
+  rte_mbuf* mbufs[256];
+  if (rte_pktmbuf_alloc_bulk(port.mempool(), mbufs, burst) != 0) return 0;
+  for (uint16_t i = 0; i < burst; ++i) {
+    mbufs[i]->data_len = frame_size;
+    mbufs[i]->pkt_len = frame_size;
+  }
+  const uint16_t sent = rte_eth_tx_burst(port.id(), 0, mbufs, burst);
+  if (sent < burst) rte_pktmbuf_free_bulk(mbufs + sent, burst - sent);
+  return sent;
+}
+
 void BM_RawTxBurst(benchmark::State& state) {
   dpdk::Port* port = raw_port(state);
   if (port == nullptr) return;
   const auto burst = static_cast<uint16_t>(state.range(0));
-  rte_mbuf* mbufs[256];
   uint64_t packets = 0;
   const uint64_t start = rte_rdtsc();
-  for (auto _ : state) {
-    if (rte_pktmbuf_alloc_bulk(port->mempool(), mbufs, burst) != 0) continue;
-    for (uint16_t i = 0; i < burst; ++i) {
-      mbufs[i]->data_len = frame_size;
-      mbufs[i]->pkt_len = frame_size;
-    }
-    const uint16_t sent = rte_eth_tx_burst(port->id(), 0, mbufs, burst);
-    if (sent < burst) rte_pktmbuf_free_bulk(mbufs + sent, burst - sent);
-    packets += sent;
-  }
+  for (auto _ : state) packets += raw_burst(*port, burst);
   report(state, packets, rte_rdtsc() - start);
 }
 
-/// Cycles per packet of the raw loop (BM_RawTxBurst's body) for `burst`, run for about
-/// `packets` packets: the baseline each pkio case measures beside itself, so that its
-/// vs_raw ratio compares figures taken seconds apart, not across separate runs.
+/// Cycles per packet of the raw loop for `burst`, run for about `packets` packets: the
+/// baseline each pkio case measures beside itself, so that its vs_raw ratio compares figures
+/// taken seconds apart, not across separate runs.
 double raw_cycles_per_packet(dpdk::Port& port, uint16_t burst, uint64_t packets) {
-  rte_mbuf* mbufs[256];
   uint64_t sent_total = 0;
   const uint64_t start = rte_rdtsc();
-  while (sent_total < packets) {
-    if (rte_pktmbuf_alloc_bulk(port.mempool(), mbufs, burst) != 0) continue;
-    for (uint16_t i = 0; i < burst; ++i) {
-      mbufs[i]->data_len = frame_size;
-      mbufs[i]->pkt_len = frame_size;
-    }
-    const uint16_t sent = rte_eth_tx_burst(port.id(), 0, mbufs, burst);
-    if (sent < burst) rte_pktmbuf_free_bulk(mbufs + sent, burst - sent);
-    sent_total += sent;
-  }
+  while (sent_total < packets) sent_total += raw_burst(port, burst);
   return static_cast<double>(rte_rdtsc() - start) / static_cast<double>(sent_total);
 }
 
@@ -262,41 +254,18 @@ struct PkioPath {
   }
 };
 
-void BM_PkioInline(benchmark::State& state) {
+/// pkio inline (the sending thread is the worker) or cross-thread (a worker on another core,
+/// completions handed back through an MPSC queue): send bursts from the free list, refill it
+/// from completions, report packets completed and vs_raw.
+void run_pkio_case(benchmark::State& state, bool cross_thread) {
   const auto burst = static_cast<uint32_t>(state.range(0));
-  PkioPath path;
-  std::string error;
-  if (!path.open("net_null1", burst, false, error)) {
-    state.SkipWithError(error.c_str());
-    return;
-  }
-  Sender& s = path.sender;
-  const double raw = raw_before(state);
-  const uint64_t start = rte_rdtsc();
-  for (auto _ : state) {
-    if (s.free_list.size() < burst) {
-      path.adapter->poll();
-      continue;
-    }
-    Packet* batch[256];  // off the list first: inline completions are appended to it
-    std::copy(s.free_list.end() - burst, s.free_list.end(), batch);
-    s.free_list.resize(s.free_list.size() - burst);
-    send_packets(path.binding, batch, burst);
-  }
-  const uint64_t cycles = rte_rdtsc() - start;
-  while (!path.adapter->idle()) path.adapter->poll();
-  report_vs_raw(state, path.adapter->counters().completed_ok, cycles, raw);
-}
-
-void BM_PkioCrossThread(benchmark::State& state) {
-  const auto burst = static_cast<uint32_t>(state.range(0));
-  if (rte_lcore_count() < 1 || std::thread::hardware_concurrency() < 2) {
+  if (cross_thread && std::thread::hardware_concurrency() < 2) {
     state.SkipWithError("needs two cores");
     return;
   }
   PkioPath path;
   std::string error;
-  if (!path.open("net_null1", burst, true, error)) {
+  if (!path.open("net_null1", burst, cross_thread, error)) {
     state.SkipWithError(error.c_str());
     return;
   }
@@ -305,7 +274,10 @@ void BM_PkioCrossThread(benchmark::State& state) {
   const uint64_t start = rte_rdtsc();
   for (auto _ : state) {
     if (s.free_list.size() < burst) {
-      s.take_returned();
+      if (cross_thread)
+        s.take_returned();
+      else
+        path.adapter->poll();
       continue;
     }
     Packet* batch[256];  // off the list first: inline completions are appended to it
@@ -313,10 +285,16 @@ void BM_PkioCrossThread(benchmark::State& state) {
     s.free_list.resize(s.free_list.size() - burst);
     send_packets(path.binding, batch, burst);
   }
-  while (!path.adapter->idle()) std::this_thread::yield();
+  // Cross-thread, the worker's backlog belongs to the run; inline, nothing is left over.
+  if (cross_thread)
+    while (!path.adapter->idle()) std::this_thread::yield();
   const uint64_t cycles = rte_rdtsc() - start;
+  while (!path.adapter->idle()) path.adapter->poll();
   report_vs_raw(state, path.adapter->counters().completed_ok, cycles, raw);
 }
+
+void BM_PkioInline(benchmark::State& state) { run_pkio_case(state, false); }
+void BM_PkioCrossThread(benchmark::State& state) { run_pkio_case(state, true); }
 
 // The DPDK miniport alone, its send_packets called directly: the floor under the
 // dispatcher. Each packet borrows a zero-copy slot and net_null frees it inside tx_burst, so

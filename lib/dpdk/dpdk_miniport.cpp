@@ -215,7 +215,9 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   const bool zero_copy = config_.completion == CompletionMode::on_free;
 
   // A valid single-buffer frame of 60 bytes or more that fits a slot, untagged or tagged by
-  // the PMD, borrows a slot (the common case, no allocation); anything else gets fresh mbufs.
+  // the PMD, borrows a slot on the fast path below (the common case); chains, short frames
+  // and software tags borrow a chain of slots (build_slot_chain); only a buffer larger than
+  // a slot's room gets fresh mbufs (build_zero_copy).
   const bool slots_on = zero_copy && slots_->capacity() > 0;
   const uint32_t slot_max = std::min(max_total, slots_->frame_room());
   const bool tags_in_software = config_.priority_8021p && !port_.vlan_offload();
@@ -458,7 +460,7 @@ rte_mbuf* DpdkMiniport::build_zero_copy(Packet* p, const PacketCounts& counts, r
   sh->free_cb = &DpdkMiniport::on_extbuf_free;
   sh->fcb_opaque = p;
   Buffer* const first = counts.first_buffer;
-  if (counts.buffer_count == 1 && !soft_tag && pad == 0) {  // the common case, one segment
+  if (counts.buffer_count == 1 && !soft_tag && pad == 0) {  // one (jumbo) segment
     rte_mbuf_ext_refcnt_set(sh, 1);
     rte_mbuf* s = m[0];
     rte_pktmbuf_attach_extbuf(s, first->address, iova_of(first), static_cast<uint16_t>(first->length), sh);
@@ -545,11 +547,11 @@ void DpdkMiniport::poll() noexcept {
 }
 
 void DpdkMiniport::reap_slots(Status status) noexcept {
+  // A packet refused for want of a slot is retried through retry_pending_, set at refusal.
   Adapter* adapter = adapter_;
-  if (slots_->reap([adapter, status](Packet* p) {
-        if (adapter != nullptr) send_complete(*adapter, p, status);
-      }) > 0)
-    retry_pending_ = true;  // a slot is spare again: a packet refused for want of one may go
+  (void)slots_->reap([adapter, status](Packet* p) {
+    if (adapter != nullptr) send_complete(*adapter, p, status);
+  });
 }
 
 void DpdkMiniport::check_link(bool force) noexcept {

@@ -129,12 +129,6 @@ class MbufSlots {
     spare_count_ += n;
   }
 
-  /// Pointed slots the PMD refused: their count goes back to 1 and they are spare again.
-  void put_back_unsent(rte_mbuf* const* ms, uint32_t n) noexcept {
-    for (uint32_t i = 0; i < n; ++i) rte_mbuf_refcnt_set(ms[i], 1);
-    put_back(ms, n);
-  }
-
   /// The chain at `m` is still held for `packet`: it completes through reap().
   void hold(rte_mbuf* m, Packet* packet) noexcept {
     held_[(held_head_ + held_count_++) & held_mask_] = Held{m, packet};

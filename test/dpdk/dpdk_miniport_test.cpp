@@ -260,6 +260,34 @@ TEST(NetRing, PartialBurstsFromATxCallbackLoseAndReorderNothing) {
   EXPECT_EQ(stats.opackets, pkts.size());  // the PMD saw each frame once
 }
 
+TEST(NetRing, TooFewZeroCopySlotsGiveResourcesAndNothingIsLostOrReordered) {
+  RingPort ring(unique_name("ring_slots"));
+  PacketFactory f(256);
+  DpdkHarness h;
+  dpdk::MiniportConfig mc;
+  mc.zero_copy_slots = 8;  // fewer than one batch: sends wait for the consumer's frees
+  h.open(ring.port_id, mc);
+  ASSERT_EQ(h.miniport->zero_copy_slots(), 8u);
+  Frames frames(200, 64);
+  std::vector<Packet*> pkts;
+  for (auto& frame : frames.data) pkts.push_back(packet_over(f, frame));
+  send_packets(h.proto.binding, pkts.data(), 200);
+  std::vector<std::vector<uint8_t>> seen;
+  ASSERT_TRUE(poll_until(*h.adapter, [&] {
+    for (auto* m : ring.take(3)) {
+      seen.push_back(frame_bytes(m));
+      rte_pktmbuf_free(m);
+    }
+    return h.proto.completed() == 200;
+  }, 5000));
+  ASSERT_EQ(seen.size(), 200u);
+  for (uint32_t i = 0; i < 200; ++i) EXPECT_EQ(seen[i], frames.data[i]) << "position " << i;
+  for (Packet* p : pkts) EXPECT_EQ(h.proto.count_of(p), 1);
+  EXPECT_GT(h.miniport->stats().slots_busy, 0u);
+  EXPECT_GT(h.adapter->counters().resources_events, 0u);
+  EXPECT_EQ(h.adapter->counters().completed_ok, 200u);
+}
+
 TEST(NetRing, R18_DeserializedModeHoldsBackRefusedPacketsAndCompletesEachOnceInOrder) {
   RingPort ring(unique_name("ring_deser"), 16);
   PacketFactory f(256);  // outlives the adapter, which may still hold packets
@@ -348,31 +376,49 @@ TEST(NetRing, R29_R30_LinkDownIsIndicatedAndFailsSendsWithNoCable) {
   for (auto* m : ring.take()) rte_pktmbuf_free(m);
 }
 
+/// R12 with frames still held by a net_ring consumer: every packet completed once with
+/// reset_in_progress; the protocol then reuses its buffers (`buffers` are overwritten), yet
+/// the frames the consumer reads must be `expected` byte for byte, and their late frees
+/// complete nothing. Returns the segment count of each frame the consumer took.
+std::vector<uint16_t> expect_held_frames_survive_reuse(DpdkHarness& h, RingPort& ring,
+                                                       const std::vector<Packet*>& pkts,
+                                                       const std::vector<std::vector<uint8_t>*>& buffers,
+                                                       const std::vector<std::vector<uint8_t>>& expected) {
+  for (Packet* p : pkts) {
+    EXPECT_EQ(h.proto.count_of(p), 1);
+    EXPECT_EQ(h.proto.status_of(p), Status::reset_in_progress);
+  }
+  for (auto* bytes : buffers) std::fill(bytes->begin(), bytes->end(), 0xEE);
+  const auto held = ring.take();
+  EXPECT_EQ(held.size(), expected.size());
+  std::vector<uint16_t> segments;
+  for (size_t i = 0; i < held.size(); ++i) {
+    if (i < expected.size()) EXPECT_EQ(frame_bytes(held[i]), expected[i]) << "frame " << i;
+    segments.push_back(held[i]->nb_segs);
+    rte_pktmbuf_free(held[i]);
+  }
+  h.adapter->poll();
+  for (Packet* p : pkts) EXPECT_EQ(h.proto.count_of(p), 1);  // nothing completes twice
+  EXPECT_EQ(h.adapter->counters().violations.unexpected_completion, 0u);
+  return segments;
+}
+
 TEST(NetRing, R12_ResetCompletesPacketsTheConsumerStillHoldsExactlyOnce) {
   RingPort ring(unique_name("ring_reset"));
   PacketFactory f(8);  // outlives the adapter, which may still hold packets
   DpdkHarness h;
   h.open(ring.port_id);
   Frames frames(4, 64);
-  const Frames sent_bytes(4, 64);
   std::vector<Packet*> pkts;
-  for (uint32_t i = 0; i < 4; ++i) pkts.push_back(packet_over(f, frames.data[i]));
+  std::vector<std::vector<uint8_t>*> buffers;
+  for (auto& frame : frames.data) {
+    pkts.push_back(packet_over(f, frame));
+    buffers.push_back(&frame);
+  }
   send_packets(h.proto.binding, pkts.data(), 4);
   EXPECT_EQ(h.adapter->reset(), Status::success);
-  for (Packet* p : pkts) {
-    EXPECT_EQ(h.proto.count_of(p), 1);
-    EXPECT_EQ(h.proto.status_of(p), Status::reset_in_progress);
-  }
-  // The protocol owns its buffers again and reuses them; the consumer, which still held the
-  // frames, must read what was sent (the miniport gave its mbufs a copy), not the new bytes.
-  for (auto& frame : frames.data) std::fill(frame.begin(), frame.end(), 0xEE);
-  const auto held = ring.take();
-  ASSERT_EQ(held.size(), 4u);
-  for (uint32_t i = 0; i < 4; ++i) EXPECT_EQ(frame_bytes(held[i]), sent_bytes.data[i]) << i;
-  for (auto* m : held) rte_pktmbuf_free(m);
-  h.adapter->poll();
-  for (Packet* p : pkts) EXPECT_EQ(h.proto.count_of(p), 1);  // the late frees complete nothing
-  EXPECT_EQ(h.adapter->counters().violations.unexpected_completion, 0u);
+  // The miniport gave the mbufs the consumer holds a copy of their frames.
+  expect_held_frames_survive_reuse(h, ring, pkts, buffers, Frames(4, 64).data);
 }
 
 TEST(NetRing, R12_ResetLeavesChainedAndPaddedFramesIntactForTheConsumer) {
@@ -381,31 +427,23 @@ TEST(NetRing, R12_ResetLeavesChainedAndPaddedFramesIntactForTheConsumer) {
   DpdkHarness h;
   h.open(ring.port_id);
   Frames chained(2, 64), short_frames(2, 40);
-  const Frames chained_sent(2, 64), short_sent(2, 40);
   std::vector<Packet*> pkts;
-  for (auto& frame : chained.data) pkts.push_back(packet_over(f, frame, 2));  // two segments
-  for (auto& frame : short_frames.data) pkts.push_back(packet_over(f, frame));  // + zero pad
+  std::vector<std::vector<uint8_t>*> buffers;
+  std::vector<std::vector<uint8_t>> expected = Frames(2, 64).data;
+  for (auto& frame : chained.data) {
+    pkts.push_back(packet_over(f, frame, 2));  // two segments
+    buffers.push_back(&frame);
+  }
+  for (auto& frame : short_frames.data) {
+    pkts.push_back(packet_over(f, frame));  // + a zero pad segment
+    buffers.push_back(&frame);
+    expected.push_back(frame);
+    expected.back().resize(60, 0);
+  }
   send_packets(h.proto.binding, pkts.data(), 4);
   EXPECT_EQ(h.adapter->reset(), Status::success);
-  for (Packet* p : pkts) {
-    EXPECT_EQ(h.proto.count_of(p), 1);
-    EXPECT_EQ(h.proto.status_of(p), Status::reset_in_progress);
-  }
-  for (auto& frame : chained.data) std::fill(frame.begin(), frame.end(), 0xEE);
-  for (auto& frame : short_frames.data) std::fill(frame.begin(), frame.end(), 0xEE);
-  const auto held = ring.take();
-  ASSERT_EQ(held.size(), 4u);
-  for (uint32_t i = 0; i < 2; ++i) {
-    EXPECT_EQ(held[i]->nb_segs, 2u);
-    EXPECT_EQ(frame_bytes(held[i]), chained_sent.data[i]) << i;
-    auto padded = short_sent.data[i];
-    padded.resize(60, 0);
-    EXPECT_EQ(frame_bytes(held[2 + i]), padded) << i;
-  }
-  for (auto* m : held) rte_pktmbuf_free(m);
-  h.adapter->poll();
-  for (Packet* p : pkts) EXPECT_EQ(h.proto.count_of(p), 1);
-  EXPECT_EQ(h.adapter->counters().violations.unexpected_completion, 0u);
+  const auto segments = expect_held_frames_survive_reuse(h, ring, pkts, buffers, expected);
+  EXPECT_EQ(segments, (std::vector<uint16_t>{2, 2, 2, 2}));
 }
 
 TEST(NetRing, StuckConsumerFiresTheWatchdogAndEveryPacketStillCompletesOnce) {
@@ -422,7 +460,11 @@ TEST(NetRing, StuckConsumerFiresTheWatchdogAndEveryPacketStillCompletesOnce) {
   Frames frames(48, 64);
   const Frames sent_bytes(48, 64);
   std::vector<Packet*> pkts;
-  for (auto& frame : frames.data) pkts.push_back(packet_over(f, frame));
+  std::vector<std::vector<uint8_t>*> buffers;
+  for (auto& frame : frames.data) {
+    pkts.push_back(packet_over(f, frame));
+    buffers.push_back(&frame);
+  }
   send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
   ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.adapter->idle(); }, 5000));
   const auto c = h.adapter->counters();
@@ -430,18 +472,7 @@ TEST(NetRing, StuckConsumerFiresTheWatchdogAndEveryPacketStillCompletesOnce) {
   EXPECT_GE(c.resets, 1u);
   EXPECT_EQ(c.completed_ok + c.completed_error, pkts.size());
   EXPECT_EQ(c.in_flight, 0u);
-  for (Packet* p : pkts) {
-    EXPECT_EQ(h.proto.count_of(p), 1);
-    EXPECT_EQ(h.proto.status_of(p), Status::reset_in_progress);
-  }
-  for (auto& frame : frames.data) std::fill(frame.begin(), frame.end(), 0x55);
-  const auto held = ring.take();  // the consumer wakes up at last
-  ASSERT_EQ(held.size(), pkts.size());
-  for (size_t i = 0; i < held.size(); ++i) EXPECT_EQ(frame_bytes(held[i]), sent_bytes.data[i]) << i;
-  for (auto* m : held) rte_pktmbuf_free(m);
-  h.adapter->poll();
-  for (Packet* p : pkts) EXPECT_EQ(h.proto.count_of(p), 1);  // nothing completes twice
-  EXPECT_EQ(h.adapter->counters().violations.unexpected_completion, 0u);
+  expect_held_frames_survive_reuse(h, ring, pkts, buffers, sent_bytes.data);  // consumer wakes
   EXPECT_EQ(h.miniport->stats().accepted, pkts.size());
   EXPECT_EQ(rte_mempool_avail_count(h.port->mempool()), pool_before);  // no mbuf lost
 }
