@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libpcap-dev
   iproute2 python3 doxygen tshark
+  clang libclang-rt-14-dev
 )
 
 missing=()

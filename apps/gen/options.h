@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "traffic.h"
@@ -58,6 +59,9 @@ bool parse_rate(const std::string& text, Options& out);
 /// Reads a traffic profile into `out` (see config/profiles/*.toml). False with a one-line
 /// `error` naming the file, the line and the problem (unknown keys are problems too).
 bool load_profile(const std::string& path, Options& out, std::string& error);
+
+/// Reads a traffic profile from `text` (the contents of the file `path`, named in errors).
+bool load_profile_text(std::string_view text, const std::string& path, Options& out, std::string& error);
 
 /// Checks what the options say together (sizes against the headers, replay against queues).
 bool check_options(const Options& o, std::string& error);

@@ -3,7 +3,12 @@
 // never silently falls back to a default.
 #include <toml++/toml.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "options.h"
 
@@ -143,9 +148,50 @@ bool read_stream(TableReader& r, StreamSpec& s) {
 }  // namespace
 
 bool load_profile(const std::string& path, Options& out, std::string& error) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    error = "cannot read profile " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  return load_profile_text(text.str(), path, out, error);
+}
+
+namespace {
+
+bool parse_profile(std::string_view text, const std::string& path, Options& out, std::string& error);
+
+// Errors quote the profile (toml++ shows the character it stopped at): control characters
+// are written as \xNN so the error stays one line.
+std::string one_line(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7F) {
+      out.push_back(c);
+    } else {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", static_cast<unsigned char>(c));
+      out += escaped;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool load_profile_text(std::string_view text, const std::string& path, Options& out, std::string& error) {
+  const bool ok = parse_profile(text, path, out, error);
+  if (!ok) error = one_line(error);
+  return ok;
+}
+
+namespace {
+
+bool parse_profile(std::string_view text, const std::string& path, Options& out, std::string& error) {
   toml::table root;
   try {
-    root = toml::parse_file(path);
+    root = toml::parse(text, std::string_view(path));
   } catch (const toml::parse_error& e) {
     const auto& where = e.source();
     if (where.begin.line == 0) error = "cannot read profile " + path + ": " + std::string(e.description());
@@ -205,5 +251,7 @@ bool load_profile(const std::string& path, Options& out, std::string& error) {
   out = o;
   return true;
 }
+
+}  // namespace
 
 }  // namespace pkio::gen

@@ -17,6 +17,12 @@ std::vector<double> Trace::gaps_ns() const {
   return gaps;
 }
 
+namespace {
+
+bool read_trace(pcap_t* p, const std::string& path, uint32_t max_frame, Trace& out, std::string& error);
+
+}  // namespace
+
 bool load_trace(const std::string& path, uint32_t max_frame, Trace& out, std::string& error) {
   char pcap_error[PCAP_ERRBUF_SIZE] = "";
   pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, pcap_error);
@@ -24,6 +30,25 @@ bool load_trace(const std::string& path, uint32_t max_frame, Trace& out, std::st
     error = "cannot read pcap file " + path + ": " + pcap_error;
     return false;
   }
+  return read_trace(p, path, max_frame, out, error);
+}
+
+bool load_trace_stream(std::FILE* file, const std::string& path, uint32_t max_frame, Trace& out,
+                       std::string& error) {
+  char pcap_error[PCAP_ERRBUF_SIZE] = "";
+  pcap_t* p = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, pcap_error);
+  if (p == nullptr) {
+    std::fclose(file);  // libpcap owns the stream only once it opened it
+    error = "cannot read pcap file " + path + ": " + pcap_error;
+    return false;
+  }
+  return read_trace(p, path, max_frame, out, error);
+}
+
+namespace {
+
+// Reads every frame of an open capture, then closes it.
+bool read_trace(pcap_t* p, const std::string& path, uint32_t max_frame, Trace& out, std::string& error) {
   Trace t;
   bool ok = true;
   if (pcap_datalink(p) != DLT_EN10MB) {
@@ -61,5 +86,7 @@ bool load_trace(const std::string& path, uint32_t max_frame, Trace& out, std::st
   if (ok) out = std::move(t);
   return ok;
 }
+
+}  // namespace
 
 }  // namespace pkio::gen

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -24,5 +25,9 @@ struct Trace {
 /// `error` for a missing or unreadable file, another link type, a frame cut short by the
 /// capture's snap length or longer than `max_frame`, or a file without frames.
 bool load_trace(const std::string& path, uint32_t max_frame, Trace& out, std::string& error);
+
+/// As load_trace, from an open stream (closed before returning); `path` names it in errors.
+bool load_trace_stream(std::FILE* file, const std::string& path, uint32_t max_frame, Trace& out,
+                       std::string& error);
 
 }  // namespace pkio::gen

@@ -1,0 +1,66 @@
+// The DPDK side of the fuzz targets: EAL without hardware, a net_ring port whose far side the
+// target reads, a DpdkMiniport (zero-copy, 802.1Q by software) on it, a run-to-completion
+// adapter and a binding whose send_complete records every completion.
+#pragma once
+
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "check.h"
+#include "dispatcher/adapter.h"
+#include "dpdk/dpdk_miniport.h"
+#include "dpdk/eal.h"
+#include "dpdk/port.h"
+#include "protocol/protocol.h"
+
+namespace pkio::fuzz {
+
+struct DpdkRig {
+  rte_ring* rx = nullptr;
+  rte_ring* tx = nullptr;  // what the port sent; the target is its consumer
+  std::unique_ptr<dpdk::Port> port;
+  std::unique_ptr<dpdk::DpdkMiniport> miniport;
+  std::unique_ptr<Adapter> adapter;
+  Binding* binding = nullptr;
+  std::vector<Packet*> completed;  // every send_complete, in order
+
+  static void on_complete(void* context, Packet* const* packets, uint32_t count) noexcept {
+    auto* rig = static_cast<DpdkRig*>(context);
+    rig->completed.insert(rig->completed.end(), packets, packets + count);
+  }
+
+  DpdkRig() {
+    std::vector<std::string> eal = {"pkio-fuzz", "--no-huge", "--no-shconf", "-m", "256", "--no-pci",
+                                    "--no-telemetry", "--log-level=error", "-l", "0"};
+    std::string error;
+    FUZZ_CHECK(dpdk::eal_init(eal, &error) == Status::success, "EAL: %s", error.c_str());
+    rx = rte_ring_create("fuzz_rx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    tx = rte_ring_create("fuzz_tx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    const int id = rte_eth_from_rings("fuzz_ring", &rx, 1, &tx, 1, 0);
+    FUZZ_CHECK(id >= 0, "net_ring port");
+    FUZZ_CHECK(dpdk::Port::open(static_cast<uint16_t>(id), {}, port, &error) == Status::success, "%s", error.c_str());
+    dpdk::MiniportConfig mc;
+    mc.priority_8021p = true;
+    FUZZ_CHECK(dpdk::DpdkMiniport::create(*port, mc, miniport, &error) == Status::success, "%s", error.c_str());
+    FUZZ_CHECK(Adapter::create(miniport->characteristics(), miniport.get(), {}, adapter, &error) == Status::success,
+               "%s", error.c_str());
+    miniport->attach(*adapter);
+    ProtocolCharacteristics pc;
+    pc.send_complete = &DpdkRig::on_complete;
+    FUZZ_CHECK(open_adapter(*adapter, pc, this, binding) == Status::success, "open_adapter");
+  }
+
+  /// Polls until `n` completions arrived or a bound passes (then the check fails).
+  void wait_completions(size_t n) {
+    for (int i = 0; i < 100000 && completed.size() < n; ++i) adapter->poll();
+    FUZZ_CHECK(completed.size() == n, "%zu completions, expected %zu", completed.size(), n);
+  }
+};
+
+}  // namespace pkio::fuzz
