@@ -230,13 +230,14 @@ struct PkioPath {
   Binding* binding = nullptr;
   Sender sender;
 
-  bool open(const char* name, uint32_t burst, bool cross_thread, std::string& error) {
+  bool open(const char* name, uint32_t burst, bool cross_thread, bool verifier, std::string& error) {
     if (dpdk::Port::open(port_id(name), {}, port, &error) != Status::success) return false;
     dpdk::MiniportConfig mc;
     mc.maximum_send_packets = burst;
     if (dpdk::DpdkMiniport::create(*port, mc, miniport, &error) != Status::success) return false;
     AdapterConfig ac;
     ac.run_to_completion = !cross_thread;
+    ac.verifier = verifier;
     if (Adapter::create(miniport->characteristics(), miniport.get(), ac, adapter, &error) != Status::success)
       return false;
     miniport->attach(*adapter);
@@ -257,7 +258,7 @@ struct PkioPath {
 /// pkio inline (the sending thread is the worker) or cross-thread (a worker on another core,
 /// completions handed back through an MPSC queue): send bursts from the free list, refill it
 /// from completions, report packets completed and vs_raw.
-void run_pkio_case(benchmark::State& state, bool cross_thread) {
+void run_pkio_case(benchmark::State& state, bool cross_thread, bool verifier = false) {
   const auto burst = static_cast<uint32_t>(state.range(0));
   if (cross_thread && std::thread::hardware_concurrency() < 2) {
     state.SkipWithError("needs two cores");
@@ -265,7 +266,7 @@ void run_pkio_case(benchmark::State& state, bool cross_thread) {
   }
   PkioPath path;
   std::string error;
-  if (!path.open("net_null1", burst, cross_thread, error)) {
+  if (!path.open("net_null1", burst, cross_thread, verifier, error)) {
     state.SkipWithError(error.c_str());
     return;
   }
@@ -295,6 +296,8 @@ void run_pkio_case(benchmark::State& state, bool cross_thread) {
 
 void BM_PkioInline(benchmark::State& state) { run_pkio_case(state, false); }
 void BM_PkioCrossThread(benchmark::State& state) { run_pkio_case(state, true); }
+// The inline path with AdapterConfig::verifier: what checking every state change costs.
+void BM_PkioInlineVerifier(benchmark::State& state) { run_pkio_case(state, false, true); }
 
 // The DPDK miniport alone, its send_packets called directly: the floor under the
 // dispatcher. Each packet borrows a zero-copy slot and net_null frees it inside tx_burst, so
@@ -303,7 +306,7 @@ void BM_MiniportOnly(benchmark::State& state) {
   const auto burst = static_cast<uint32_t>(state.range(0));
   PkioPath path;
   std::string error;
-  if (!path.open("net_null1", burst, false, error)) {
+  if (!path.open("net_null1", burst, false, false, error)) {
     state.SkipWithError(error.c_str());
     return;
   }
@@ -328,6 +331,7 @@ BENCHMARK(BM_RawExtbufTxBurst)->RangeMultiplier(2)->Range(1, 64);
 BENCHMARK(BM_RawRefcntTxBurst)->RangeMultiplier(2)->Range(1, 64);
 BENCHMARK(BM_MiniportOnly)->RangeMultiplier(2)->Range(1, 64);
 BENCHMARK(BM_PkioInline)->RangeMultiplier(2)->Range(1, 64);
+BENCHMARK(BM_PkioInlineVerifier)->RangeMultiplier(2)->Range(1, 64);
 BENCHMARK(BM_PkioCrossThread)->RangeMultiplier(2)->Range(1, 64)->UseRealTime();
 
 }  // namespace

@@ -43,7 +43,8 @@ struct Adapter::ControlRequest {
 // Creation and worker control
 
 Adapter::Adapter(const MiniportCharacteristics& miniport, void* context, const AdapterConfig& config)
-    : miniport_(miniport), miniport_context_(context), config_(config) {}
+    : miniport_(miniport), miniport_context_(context), config_(config),
+      verifier_(config.verifier ? std::make_unique<Verifier>() : nullptr) {}
 
 Status Adapter::create(const MiniportCharacteristics& miniport, void* context,
                        const AdapterConfig& config, std::unique_ptr<Adapter>& out,
@@ -133,8 +134,9 @@ struct AdapterAccess {
   static void count_submitted(Adapter& a, uint64_t n) noexcept {
     a.submitted_.fetch_add(n, std::memory_order_relaxed);
   }
-  static void count_rejected_entry(Adapter& a) noexcept {
-    a.count_violation(&Violations::rejected_entries);
+  static void count_rejected_entry(Adapter& a, const Packet* p) noexcept { a.reject_entry(p); }
+  static void move_state(Adapter& a, Packet* p, PacketState to, std::memory_order order) noexcept {
+    a.move_state(p, to, order);
   }
   static bool on_worker(const Adapter& a) noexcept { return a.on_worker(); }
   static bool in_poll(const Adapter& a) noexcept { return a.in_poll_; }
@@ -234,7 +236,7 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
     for (; i < n && k < max_send_; ++i) {
       Packet* p = packets[i];
       if (!take_ownership(p)) [[unlikely]] {
-        count_violation(&Violations::rejected_entries);
+        reject_entry(p);
         continue;
       }
       // Stores are what a send is bound by: binding and adapter are written only when they
@@ -247,11 +249,11 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
       if (s != Status::success) [[unlikely]] {
         p->tracking.submit_cycles = now;
         p->tracking.final_status = s;
-        p->tracking.state.store(PacketState::completing, std::memory_order_relaxed);
+        move_state(p, PacketState::completing, std::memory_order_relaxed);
         completed_.push_back(p);
         continue;
       }
-      p->tracking.state.store(PacketState::in_miniport, std::memory_order_relaxed);
+      move_state(p, PacketState::in_miniport, std::memory_order_relaxed);
       p->oob.status = status_unset;
       chunk[k++] = p;
     }
@@ -266,7 +268,7 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
       const Status s = p->oob.status;
       if (p->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) {
         p->tracking.submit_cycles = now;  // completed inside the call; delivered by poll()
-        if (s != Status::pending) count_violation(&Violations::unexpected_completion);  // R8
+        if (s != Status::pending) count_violation(&Violations::unexpected_completion, p);  // R8
         continue;
       }
       if (s == Status::success) [[likely]] {
@@ -276,7 +278,7 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
       }
       p->tracking.submit_cycles = now;
       if (s == Status::pending) {
-        p->tracking.state.store(PacketState::pending, std::memory_order_relaxed);
+        move_state(p, PacketState::pending, std::memory_order_relaxed);
         link_pending(p);
       } else if (s == Status::resources) {
         // The hang check times the queue's head (R23), latency the later completions.
@@ -284,7 +286,7 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
         requeue_from(chunk, j, k);
         break;
       } else if (s == status_unset) {
-        count_violation(&Violations::status_unset);
+        count_violation(&Violations::status_unset, p);
         complete(p, Status::failure);
       } else {
         complete(p, s);  // a final error status; complete() checks it (R22)
@@ -292,7 +294,7 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
     }
     if (finished == 0) continue;
     for (uint32_t j = 0; j < finished; ++j)  // release: the protocol sees the miniport's writes
-      done[j]->tracking.state.store(PacketState::protocol, std::memory_order_release);
+      move_state(done[j], PacketState::protocol, std::memory_order_release);
     completed_by_status_[status_index(Status::success)].add(ok);
     latency_.record(read_cycles() - now, finished);
     binding.protocol_.send_complete(binding.context_, done, finished);  // no lock held (R9)
@@ -310,7 +312,7 @@ Status send(Binding* binding, Packet* packet) noexcept {
   if (binding == nullptr) return Status::failure;
   Adapter& a = binding->adapter_;
   if (!take_ownership(packet)) {
-    AdapterAccess::count_rejected_entry(a);
+    AdapterAccess::count_rejected_entry(a, packet);
     AdapterAccess::count_rejected_sync(a);
     return Status::failure;
   }
@@ -321,7 +323,7 @@ Status send(Binding* binding, Packet* packet) noexcept {
     return s;
   }
   stamp(packet, binding, &a, read_cycles());
-  packet->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
+  AdapterAccess::move_state(a, packet, PacketState::queued, std::memory_order_relaxed);
   binding->outstanding_.fetch_add(1, std::memory_order_acq_rel);
   AdapterAccess::count_submitted(a, 1);
   if (AdapterAccess::run_to_completion(a)) {
@@ -349,17 +351,17 @@ void send_packets(Binding* binding, Packet* const* packets, uint32_t n) noexcept
   for (; i < n; ++i) {
     Packet* p = packets[i];
     if (!take_ownership(p)) [[unlikely]] {  // null, in flight, freed, or twice in this array
-      AdapterAccess::count_rejected_entry(a);
+      AdapterAccess::count_rejected_entry(a, p);
       continue;
     }
     const Status s = state == Status::success ? AdapterAccess::admit_packet(a, p) : state;
     stamp(p, binding, &a, now);
     if (s == Status::success) [[likely]] {
-      p->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
+      AdapterAccess::move_state(a, p, PacketState::queued, std::memory_order_relaxed);
     } else {
       // Fails now, completes through the worker like every other packet (R2).
       p->tracking.final_status = s;
-      p->tracking.state.store(PacketState::completing, std::memory_order_relaxed);
+      AdapterAccess::move_state(a, p, PacketState::completing, std::memory_order_relaxed);
     }
     ++accepted;
     if (here) {  // run-to-completion: straight into the worker's queue, no ring hop
@@ -513,7 +515,7 @@ void Adapter::drain_remote_completions() noexcept {
     p->tracking.remote_claim.store(false, std::memory_order_release);
     const PacketState s = p->tracking.state.load(std::memory_order_relaxed);
     if (s != PacketState::in_miniport && s != PacketState::pending) {
-      count_violation(&Violations::unexpected_completion);
+      count_violation(&Violations::unexpected_completion, p);
       continue;
     }
     complete(p, status);
@@ -527,7 +529,7 @@ void Adapter::dispatch() noexcept {
     while (n < max_send_) {
       Packet* p = queue_.pop_front();
       if (p == nullptr) break;
-      p->tracking.state.store(PacketState::in_miniport, std::memory_order_relaxed);
+      move_state(p, PacketState::in_miniport, std::memory_order_relaxed);
       p->oob.status = status_unset;
       link_pending(p);
       batch[n++] = p;
@@ -540,9 +542,9 @@ void Adapter::dispatch() noexcept {
       if (miniport_.deserialized) {
         for (uint32_t i = 0; i < n; ++i) {
           Packet* p = batch[i];
-          if (p->oob.status == Status::resources) count_violation(&Violations::deserialized_resources);
+          if (p->oob.status == Status::resources) count_violation(&Violations::deserialized_resources, p);
           if (p->tracking.state.load(std::memory_order_relaxed) == PacketState::in_miniport)
-            p->tracking.state.store(PacketState::pending, std::memory_order_relaxed);
+            move_state(p, PacketState::pending, std::memory_order_relaxed);
         }
       } else {
         post_process_serialized(batch, n);
@@ -560,18 +562,18 @@ void Adapter::post_process_serialized(Packet* const* batch, uint32_t n) noexcept
     if (p->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) {
       // Completed inline before send_packets returned (R8): already on its way back. Only
       // pending may go with that; a final status as well would be a second completion.
-      if (s != Status::pending) count_violation(&Violations::unexpected_completion);
+      if (s != Status::pending) count_violation(&Violations::unexpected_completion, p);
       continue;
     }
     if (s == Status::pending) {
-      p->tracking.state.store(PacketState::pending, std::memory_order_relaxed);
+      move_state(p, PacketState::pending, std::memory_order_relaxed);
     } else if (s == Status::resources) {
       // R16/R17: this packet and every later one still in the miniport go back to the head,
       // in order, until the next send_complete or send_resources_available.
       requeue_from(batch, i, n);
       return;
     } else if (s == status_unset) {
-      count_violation(&Violations::status_unset);
+      count_violation(&Violations::status_unset, p);
       complete(p, Status::failure);
     } else {
       complete(p, s);
@@ -587,7 +589,7 @@ void Adapter::requeue_from(Packet* const* batch, uint32_t from, uint32_t n) noex
     // Completed inside the call (R8): already on its way back, not requeued.
     if (q->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) continue;
     unlink_pending(q);
-    q->tracking.state.store(PacketState::queued, std::memory_order_relaxed);
+    move_state(q, PacketState::queued, std::memory_order_relaxed);
     back[k++] = q;
   }
   queue_.push_front(back, k);
@@ -602,7 +604,7 @@ void Adapter::send_one_by_one(Packet* const* batch, uint32_t n) noexcept {
     const Status s = miniport_.send(miniport_context_, p, p->flags);
     if (p->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) continue;
     if (s == Status::pending) {
-      p->tracking.state.store(PacketState::pending, std::memory_order_relaxed);
+      move_state(p, PacketState::pending, std::memory_order_relaxed);
     } else if (s == Status::resources && !miniport_.deserialized) {  // R19
       requeue_from(batch, i, n);  // the later ones were never handed over: all in_miniport
       return;
@@ -614,24 +616,24 @@ void Adapter::send_one_by_one(Packet* const* batch, uint32_t n) noexcept {
 
 void Adapter::complete(Packet* p, Status status) noexcept {
   if (!is_known(status) || !is_final_send_status(status)) {  // R22
-    count_violation(&Violations::bad_final_status);
+    count_violation(&Violations::bad_final_status, p);
     status = Status::failure;
   }
   unlink_pending(p);
   p->tracking.final_status = status;
-  p->tracking.state.store(PacketState::completing, std::memory_order_relaxed);
+  move_state(p, PacketState::completing, std::memory_order_relaxed);
   completed_.push_back(p);
   blocked_on_resources_ = false;  // a send_complete also resumes requeued packets (R16)
 }
 
 void Adapter::complete_from_worker(Packet* p, Status status) noexcept {
   if (p == nullptr || p->tracking.adapter != this) {
-    count_violation(&Violations::foreign_completion);
+    count_violation(&Violations::foreign_completion, p);
     return;
   }
   const PacketState s = p->tracking.state.load(std::memory_order_relaxed);
   if (s != PacketState::in_miniport && s != PacketState::pending) {
-    count_violation(&Violations::unexpected_completion);  // R20
+    count_violation(&Violations::unexpected_completion, p);  // R20
     return;
   }
   complete(p, status);
@@ -639,12 +641,12 @@ void Adapter::complete_from_worker(Packet* p, Status status) noexcept {
 
 void Adapter::complete_from_remote(Packet* p, Status status) noexcept {
   if (p == nullptr || p->tracking.adapter != this) {
-    count_violation(&Violations::foreign_completion);
+    count_violation(&Violations::foreign_completion, p);
     return;
   }
   // The exchange makes a second completion from any thread lose before it reaches the queue.
   if (p->tracking.remote_claim.exchange(true, std::memory_order_acq_rel)) {
-    count_violation(&Violations::unexpected_completion);
+    count_violation(&Violations::unexpected_completion, p);
     return;
   }
   p->tracking.remote_status = status;
@@ -668,7 +670,7 @@ uint32_t Adapter::deliver() noexcept {
       completed_by_status_[status_index(s)].add(1);
       latency_.record(now - p->tracking.submit_cycles);
       // Release: the protocol (and any thread it passes the packet to) sees our writes.
-      p->tracking.state.store(PacketState::protocol, std::memory_order_release);
+      move_state(p, PacketState::protocol, std::memory_order_release);
       run[n++] = p;
     }
     total += n;
@@ -682,7 +684,7 @@ void Adapter::fail_queued(Status status) noexcept {
   drain_submissions();
   while (Packet* p = queue_.pop_front()) {
     p->tracking.final_status = status;
-    p->tracking.state.store(PacketState::completing, std::memory_order_relaxed);
+    move_state(p, PacketState::completing, std::memory_order_relaxed);
     completed_.push_back(p);
   }
   blocked_on_resources_ = false;
@@ -722,7 +724,7 @@ void Adapter::check_timeouts() noexcept {
   const bool queue_late = blocked_on_resources_ && !queue_.empty() &&
                           now - queue_.front()->tracking.submit_cycles > timeout_cycles_;
   if (!pending_late && !queue_late) return;
-  count_violation(&Violations::hangs);
+  count_violation(&Violations::hangs, pending_late ? pending_head_ : queue_.front());
   do_reset();  // R23: a hang goes through the reset path; nothing pends forever
 }
 
@@ -855,12 +857,31 @@ Status Adapter::do_query(Oid oid, void* buffer, uint32_t length, uint32_t* writt
 // ---------------------------------------------------------------------------------------------
 // Counters
 
-void Adapter::count_violation(uint64_t Violations::*which) noexcept {
+void Adapter::count_violation(uint64_t Violations::*which, const Packet* packet) noexcept {
   static const Violations layout{};
   const auto index = static_cast<std::size_t>(
       reinterpret_cast<const char*>(&(layout.*which)) - reinterpret_cast<const char*>(&layout)) /
       sizeof(uint64_t);
   violations_[index].fetch_add(1, std::memory_order_relaxed);
+  if (verifier_ == nullptr) return;
+  // The field names, in Violations' order, name the verifier's events.
+  static constexpr std::string_view names[] = {
+      "foreign_completion", "unexpected_completion", "bad_final_status", "status_unset",
+      "deserialized_resources", "rejected_entries", "resubmitted_in_flight", "hangs"};
+  static_assert(std::size(names) == sizeof(Violations) / sizeof(uint64_t));
+  verifier_->note(names[index], packet);
+}
+
+void Adapter::reject_entry(const Packet* p) noexcept {
+  // Cold path: a null entry, a freed packet, or one still in flight (sent twice).
+  const PacketState s = p != nullptr ? p->tracking.state.load(std::memory_order_relaxed) : PacketState::free;
+  if (s != PacketState::free && s != PacketState::protocol)
+    count_violation(&Violations::resubmitted_in_flight, p);
+  count_violation(&Violations::rejected_entries, p);
+}
+
+VerifierReport Adapter::verifier_report() const {
+  return verifier_ != nullptr ? verifier_->report() : VerifierReport{};
 }
 
 AdapterCounters Adapter::counters() const noexcept {

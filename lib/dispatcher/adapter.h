@@ -22,6 +22,7 @@
 
 #include "dispatcher/latency_histogram.h"
 #include "dispatcher/packet_queue.h"
+#include "dispatcher/verifier.h"
 #include "miniport/miniport.h"
 #include "protocol/protocol.h"
 
@@ -39,6 +40,10 @@ struct AdapterConfig {
   uint64_t send_timeout_ns = 2'000'000'000;
   /// Frame size limit for R10 when the miniport cannot answer OID_GEN_MAXIMUM_TOTAL_SIZE.
   uint32_t default_maximum_total_size = 1514;
+  /// Verifier mode (verifier.h): check every packet state change and keep every violation
+  /// with its packet. Costs an atomic exchange and census update per state change; the
+  /// README states what that costs per packet.
+  bool verifier = false;
 };
 
 /// Largest array the dispatcher hands to a miniport.
@@ -54,6 +59,7 @@ struct Violations {
   uint64_t status_unset = 0;         ///< serialized miniport left a status unset
   uint64_t deserialized_resources = 0; ///< a deserialized miniport said resources (R18)
   uint64_t rejected_entries = 0;     ///< null entries or packets not owned by the protocol
+  uint64_t resubmitted_in_flight = 0;///< of those, packets submitted again while in flight
   uint64_t hangs = 0;                ///< sends that timed out (R23)
 };
 
@@ -133,6 +139,8 @@ class Adapter {
   }
   /// True when nothing is queued, pending or waiting for delivery.
   [[nodiscard]] bool idle() const noexcept;
+  /// What the verifier saw (enabled false unless AdapterConfig::verifier). Any thread.
+  [[nodiscard]] VerifierReport verifier_report() const;
   /// Clears the counters and histograms (between benchmark cases). Worker thread, at rest.
   void reset_statistics() noexcept;
 
@@ -181,7 +189,15 @@ class Adapter {
   Status do_query(Oid oid, void* buffer, uint32_t length, uint32_t* written,
                   uint32_t* needed) noexcept;
   Status run_on_worker(ControlRequest& request);
-  void count_violation(uint64_t Violations::*which) noexcept;
+  void count_violation(uint64_t Violations::*which, const Packet* packet = nullptr) noexcept;
+  void reject_entry(const Packet* packet) noexcept;
+  /// Every packet state change goes through here: a plain store, or the verifier's check.
+  void move_state(Packet* p, PacketState to, std::memory_order order) noexcept {
+    if (verifier_ == nullptr) [[likely]]
+      p->tracking.state.store(to, order);
+    else
+      verifier_->move(p, to, order);
+  }
   bool on_worker() const noexcept;
 
   MiniportCharacteristics miniport_;
@@ -219,6 +235,8 @@ class Adapter {
   WorkerCounter batches_, batch_packets_, resources_events_, requeued_, resets_;
   std::unique_ptr<WorkerCounter[]> batch_sizes_;
   LatencyHistogram latency_;
+
+  std::unique_ptr<Verifier> verifier_;  // AdapterConfig::verifier
 
   std::thread worker_;
   std::atomic<bool> worker_running_{false};

@@ -30,9 +30,8 @@ struct Producer {
   }
 };
 
-TEST(MultiProducer, R6_R40_ManyProducersNothingLostDuplicatedOrReorderedPerBinding) {
+void run_producers(uint64_t per_producer, bool verifier) {
   constexpr int producers = 3;
-  constexpr uint64_t per_producer = 300000;
   FakeMiniport mp;
   mp.max_send_packets = 32;
   // Sequence numbers live in ProtocolReserved: [0] producer id, [1..8] sequence.
@@ -51,6 +50,7 @@ TEST(MultiProducer, R6_R40_ManyProducersNothingLostDuplicatedOrReorderedPerBindi
   mp.end_of_call = [&] { send_resources_available(*mp.adapter); };
   AdapterConfig config;
   config.run_to_completion = false;
+  config.verifier = verifier;
   auto adapter = mp.make_adapter(config);
   std::vector<std::unique_ptr<Producer>> ps;
   for (int t = 0; t < producers; ++t) {
@@ -103,6 +103,20 @@ TEST(MultiProducer, R6_R40_ManyProducersNothingLostDuplicatedOrReorderedPerBindi
   EXPECT_GT(c.requeued, 0u);
   const auto v = c.violations;
   EXPECT_EQ(v.unexpected_completion + v.foreign_completion + v.rejected_entries, 0u);
+  if (verifier) {  // every state change from three producers and the worker was legal
+    const VerifierReport r = adapter->verifier_report();
+    EXPECT_EQ(r.illegal, 0u) << format_verifier_report(r);
+    EXPECT_GE(r.transitions, producers * per_producer * 4);
+    for (const int64_t n : r.census) EXPECT_EQ(n, 0);
+  }
+}
+
+TEST(MultiProducer, R6_R40_ManyProducersNothingLostDuplicatedOrReorderedPerBinding) {
+  run_producers(300000, false);
+}
+
+TEST(MultiProducer, R6_R40_ManyProducersWithTheVerifierSeeOnlyLegalTransitions) {
+  run_producers(100000, true);
 }
 
 }  // namespace

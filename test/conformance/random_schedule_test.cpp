@@ -44,7 +44,9 @@ void run_schedule(uint64_t seed) {
     mp.held.clear();
     return Status::success;
   };
-  rig.start();
+  AdapterConfig config;
+  config.verifier = seed % 2 == 0;  // half the seeds also check every state change
+  rig.start(config);
 
   std::vector<Packet*> owned = factory.make_many(pool_size);  // the protocol's packets
   std::map<Packet*, int> outstanding;
@@ -121,6 +123,12 @@ void run_schedule(uint64_t seed) {
   const Violations& v = c.violations;
   EXPECT_GE(v.unexpected_completion + v.bad_final_status + v.foreign_completion, expected_violations);
   for (const auto& [p, times] : proto.times_completed) EXPECT_LE(times, static_cast<int>(submissions));
+  const VerifierReport r = adapter->verifier_report();
+  if (r.enabled) {
+    EXPECT_EQ(r.illegal, 0u) << format_verifier_report(r);
+    for (const int64_t n : r.census) EXPECT_EQ(n, 0) << format_verifier_report(r);
+    EXPECT_GE(r.events, expected_violations);
+  }
 }
 
 TEST(RandomSchedules, EverySubmissionCompletesExactlyOnceWhateverTheMiniportDoes) {
