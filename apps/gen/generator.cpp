@@ -88,6 +88,9 @@ Status QueueSender::create(dpdk::Port& port, uint16_t queue, const Options& o, c
   if (Adapter::create(s->miniport_->characteristics(), s->miniport_.get(), ac, s->adapter_, &error) != Status::success)
     return Status::failure;
   s->miniport_->attach(*s->adapter_);
+  if (dpdk::TelemetryEntry::publish(*s->adapter_, "gen.q" + std::to_string(queue), s->telemetry_, &error) !=
+      Status::success)
+    return Status::failure;
   uint32_t largest = o.largest_frame();
   if (trace != nullptr)
     for (const auto& f : trace->frames) largest = std::max(largest, f.length);
@@ -208,6 +211,7 @@ Status QueueSender::build_replay(int socket, std::string& error) {
 }
 
 QueueSender::~QueueSender() {
+  telemetry_.reset();  // before the adapter it reads
   adapter_.reset();  // halts: every packet is back before the frames go
   miniport_.reset();
   if (packets_) {

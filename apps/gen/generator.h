@@ -14,6 +14,7 @@
 #include "dispatcher/adapter.h"
 #include "dpdk/dpdk_miniport.h"
 #include "dpdk/port.h"
+#include "dpdk/telemetry.h"
 #include "frames.h"
 #include "options.h"
 #include "packet/buffer_pool.h"
@@ -81,6 +82,7 @@ class QueueSender {
   uint16_t queue_ = 0;
   std::unique_ptr<dpdk::DpdkMiniport> miniport_;
   std::unique_ptr<Adapter> adapter_;
+  std::unique_ptr<dpdk::TelemetryEntry> telemetry_;  // "gen.qN" in /pkio/* telemetry commands
   Binding* binding_ = nullptr;
   std::unique_ptr<PacketPool> packets_;
   std::unique_ptr<BufferPool> buffers_;

@@ -154,6 +154,46 @@ def veth_checks(tmp):
           str(rx) + r.stderr[-300:])
 
 
+def telemetry_checks(tmp):
+    """Reads a running generator's counters through DPDK telemetry with dpdk-telemetry.py."""
+    report = os.path.join(tmp, "telemetry.json")
+    prefix = "pkio_tel_%d" % os.getpid()
+    p = subprocess.Popen([GEN, "--file-prefix", prefix] + EAL + ["--vdev=net_null0", "--", "--duration", "4",
+                          "--quiet", "--json", report], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    socket_path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
+    if os.getuid() != 0:
+        socket_path = os.path.join(os.environ.get("XDG_RUNTIME_DIR", "/tmp"), "dpdk", prefix, "dpdk_telemetry.v2")
+    for _ in range(100):
+        if os.path.exists(socket_path):
+            break
+        time.sleep(0.05)
+    time.sleep(1)
+    tool = shutil.which("dpdk-telemetry.py")
+    check("dpdk-telemetry.py is installed (dpdk-dev)", tool is not None)
+    q = subprocess.run([sys.executable, tool, "-f", prefix], input="/pkio/adapters\n/pkio/counters,gen.q0\n"
+                       "/pkio/latency,0\n/pkio/batch_sizes,gen.q0\n/pkio/counters,nothing\n",
+                       capture_output=True, text=True, timeout=30)
+    replies = [json.loads(line) for line in q.stdout.splitlines() if line.startswith("{")]
+    answers = {}
+    for reply in replies[:4]:
+        answers.update(reply)
+    out, err = p.communicate(timeout=60)
+    check("telemetry: the adapter is listed", answers.get("/pkio/adapters") == ["gen.q0"], q.stdout[-500:] + q.stderr[-300:])
+    c = answers.get("/pkio/counters") or {}
+    check("telemetry: live counters while sending", c.get("submitted", 0) > 0 and c.get("completed_ok", 0) > 0
+          and c["completed_ok"] + c["completed_error"] <= c["submitted"] and c.get("violation_hangs") == 0, str(c))
+    lat = answers.get("/pkio/latency") or {}
+    check("telemetry: latency percentiles ordered", lat.get("count", 0) > 0
+          and 0 < lat["p50_ns"] <= lat["p99_ns"] <= lat["p999_ns"], str(lat))
+    sizes = answers.get("/pkio/batch_sizes") or []
+    check("telemetry: batch sizes up to the limit 32", len(sizes) == 33 and sizes[32] > 0, str(sizes)[-80:])
+    check("telemetry: an unknown adapter answers null", len(replies) == 5 and replies[4] == {"/pkio/counters": None},
+          str(replies[4:]))
+    j = json.load(open(report))
+    check("telemetry: the final report counts at least what telemetry saw", p.returncode == 0
+          and j["submitted"] >= c.get("submitted", 1 << 62), err[-300:])
+
+
 def pacing_checks(tmp):
     report = os.path.join(tmp, "pace.json")
     for pacing in ("poisson", "burst:64"):
@@ -192,6 +232,7 @@ with tempfile.TemporaryDirectory() as tmp:
     replay_checks(tmp, capture)
     receive_checks(tmp)
     veth_checks(tmp)
+    telemetry_checks(tmp)
     pacing_checks(tmp)
     bad_profile = os.path.join(tmp, "bad.toml")
     open(bad_profile, "w").write("[run]\nbatch = 16\n\n[[stream]]\nsize = \"huge\"\n")

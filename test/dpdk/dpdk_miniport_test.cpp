@@ -8,6 +8,7 @@
 #include <numeric>
 #include <thread>
 
+#include "dpdk/telemetry.h"
 #include "dpdk_harness.h"
 
 namespace pkio::testing_support {
@@ -393,7 +394,7 @@ std::vector<uint16_t> expect_held_frames_survive_reuse(DpdkHarness& h, RingPort&
   EXPECT_EQ(held.size(), expected.size());
   std::vector<uint16_t> segments;
   for (size_t i = 0; i < held.size(); ++i) {
-    if (i < expected.size()) EXPECT_EQ(frame_bytes(held[i]), expected[i]) << "frame " << i;
+    if (i < expected.size()) { EXPECT_EQ(frame_bytes(held[i]), expected[i]) << "frame " << i; }
     segments.push_back(held[i]->nb_segs);
     rte_pktmbuf_free(held[i]);
   }
@@ -532,6 +533,29 @@ TEST(NetPcap, CapturedFramesMatchWhatWasSentWithPaddingAndTags) {
   ASSERT_EQ(captured[3].size(), 68u);  // tagged
   EXPECT_EQ(captured[3][12], 0x81);
   EXPECT_EQ((captured[3][14] << 8) | captured[3][15], (3 << 13) | 42);
+}
+
+TEST(Telemetry, NamesAreCheckedUniqueAndFreedWithTheEntry) {
+  testing_support::FakeMiniport mp;
+  auto adapter = mp.make_adapter();
+  std::unique_ptr<dpdk::TelemetryEntry> a, b;
+  std::string error;
+  for (const char* bad : {"", "two words", "slash/name", "comma,name"}) {
+    EXPECT_EQ(dpdk::TelemetryEntry::publish(*adapter, bad, a, &error), Status::failure) << bad;
+    EXPECT_NE(error.find("telemetry name"), std::string::npos) << error;
+  }
+  ASSERT_EQ(dpdk::TelemetryEntry::publish(*adapter, "test.q0", a, &error), Status::success) << error;
+  EXPECT_EQ(dpdk::TelemetryEntry::publish(*adapter, "test.q0", b, &error), Status::failure);
+  EXPECT_NE(error.find("already published"), std::string::npos) << error;
+  a.reset();  // unpublished: the name is free again
+  EXPECT_EQ(dpdk::TelemetryEntry::publish(*adapter, "test.q0", b, &error), Status::success) << error;
+  std::vector<std::unique_ptr<dpdk::TelemetryEntry>> many(64);
+  unsigned published = 1;  // b
+  for (unsigned i = 0; i < many.size(); ++i)
+    if (dpdk::TelemetryEntry::publish(*adapter, "many." + std::to_string(i), many[i], &error) == Status::success)
+      ++published;
+  EXPECT_EQ(published, 64u);
+  EXPECT_NE(error.find("64 adapters"), std::string::npos) << error;
 }
 
 }  // namespace

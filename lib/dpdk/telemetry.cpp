@@ -1,0 +1,176 @@
+#include "dpdk/telemetry.h"
+
+#include <rte_telemetry.h>
+
+#include <array>
+#include <cstdlib>
+#include <mutex>
+#include <string_view>
+
+#include "dispatcher/adapter.h"
+#include "dispatcher/cycles.h"
+
+namespace pkio::dpdk {
+namespace {
+
+constexpr unsigned max_entries = 64;
+
+struct Registry {
+  std::mutex mutex;  // control path and the telemetry thread only, never the data path
+  std::array<const Adapter*, max_entries> adapters{};
+  std::array<std::string, max_entries> names;
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+// The adapter named (or numbered) by a command's parameter; the caller holds the mutex.
+const Adapter* find(Registry& r, const char* params) {
+  if (params == nullptr || *params == '\0') return nullptr;
+  for (unsigned i = 0; i < max_entries; ++i)
+    if (r.adapters[i] != nullptr && r.names[i] == params) return r.adapters[i];
+  char* end = nullptr;
+  const unsigned long index = std::strtoul(params, &end, 10);
+  if (*end != '\0') return nullptr;
+  unsigned seen = 0;
+  for (unsigned i = 0; i < max_entries; ++i)
+    if (r.adapters[i] != nullptr && seen++ == index) return r.adapters[i];
+  return nullptr;
+}
+
+int list_adapters(const char*, const char*, rte_tel_data* d) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+  for (unsigned i = 0; i < max_entries; ++i)
+    if (r.adapters[i] != nullptr) rte_tel_data_add_array_string(d, r.names[i].c_str());
+  return 0;
+}
+
+int counters(const char*, const char* params, rte_tel_data* d) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  const Adapter* a = find(r, params);
+  if (a == nullptr) return -1;  // telemetry answers null: no such adapter
+  const AdapterCounters c = a->counters();
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "submitted", c.submitted);
+  rte_tel_data_add_dict_u64(d, "rejected_sync", c.rejected_sync);
+  rte_tel_data_add_dict_u64(d, "completed_ok", c.completed_ok);
+  rte_tel_data_add_dict_u64(d, "completed_error", c.completed_error);
+  rte_tel_data_add_dict_u64(d, "in_flight", c.in_flight);
+  rte_tel_data_add_dict_u64(d, "batches", c.batches);
+  rte_tel_data_add_dict_u64(d, "batch_packets", c.batch_packets);
+  rte_tel_data_add_dict_u64(d, "resources_events", c.resources_events);
+  rte_tel_data_add_dict_u64(d, "requeued", c.requeued);
+  rte_tel_data_add_dict_u64(d, "resets", c.resets);
+  for (unsigned i = 0; i < status_count; ++i) {
+    if (c.completed_by_status[i] == 0) continue;
+    const std::string key = "completed_" + std::string(to_string(all_statuses[i]));
+    rte_tel_data_add_dict_u64(d, key.c_str(), c.completed_by_status[i]);
+  }
+  const Violations& v = c.violations;
+  const std::pair<const char*, uint64_t> violations[] = {
+      {"violation_foreign_completion", v.foreign_completion},
+      {"violation_unexpected_completion", v.unexpected_completion},
+      {"violation_bad_final_status", v.bad_final_status},
+      {"violation_status_unset", v.status_unset},
+      {"violation_deserialized_resources", v.deserialized_resources},
+      {"violation_rejected_entries", v.rejected_entries},
+      {"violation_resubmitted_in_flight", v.resubmitted_in_flight},
+      {"violation_hangs", v.hangs}};
+  for (const auto& [name, value] : violations) rte_tel_data_add_dict_u64(d, name, value);
+  return 0;
+}
+
+int latency(const char*, const char* params, rte_tel_data* d) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  const Adapter* a = find(r, params);
+  if (a == nullptr) return -1;
+  const LatencyHistogram& h = a->latency_cycles();
+  const auto ns = [&](double fraction) {
+    return static_cast<uint64_t>(cycles_to_ns(static_cast<double>(h.percentile(fraction))));
+  };
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "count", h.count());
+  rte_tel_data_add_dict_u64(d, "p50_ns", ns(0.5));
+  rte_tel_data_add_dict_u64(d, "p99_ns", ns(0.99));
+  rte_tel_data_add_dict_u64(d, "p999_ns", ns(0.999));
+  return 0;
+}
+
+int batch_sizes(const char*, const char* params, rte_tel_data* d) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  const Adapter* a = find(r, params);
+  if (a == nullptr) return -1;
+  const std::vector<uint64_t> counts = a->batch_size_counts();
+  size_t used = counts.size();
+  while (used > 1 && counts[used - 1] == 0) --used;
+  rte_tel_data_start_array(d, RTE_TEL_U64_VAL);
+  for (size_t k = 0; k < used; ++k) rte_tel_data_add_array_u64(d, counts[k]);
+  return 0;
+}
+
+void register_commands() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    rte_telemetry_register_cmd("/pkio/adapters", list_adapters, "Names of the pkio adapters published. No parameters");
+    rte_telemetry_register_cmd("/pkio/counters", counters,
+                               "A pkio adapter's counters (R40). Parameters: adapter name or index");
+    rte_telemetry_register_cmd("/pkio/latency", latency,
+                               "Submit-to-completion latency percentiles. Parameters: adapter name or index");
+    rte_telemetry_register_cmd("/pkio/batch_sizes", batch_sizes,
+                               "Miniport calls by array size. Parameters: adapter name or index");
+  });
+}
+
+bool good_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (const char ch : name)
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+          ch == '_' || ch == '-'))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+Status TelemetryEntry::publish(const Adapter& adapter, const std::string& name,
+                               std::unique_ptr<TelemetryEntry>& out, std::string* error) {
+  if (!good_name(name)) {
+    if (error) *error = "telemetry name '" + name + "' must be 1-64 letters, digits, '.', '_' or '-'";
+    return Status::failure;
+  }
+  register_commands();
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  unsigned free_slot = max_entries;
+  for (unsigned i = 0; i < max_entries; ++i) {
+    if (r.adapters[i] != nullptr && r.names[i] == name) {
+      if (error) *error = "telemetry name '" + name + "' is already published";
+      return Status::failure;
+    }
+    if (r.adapters[i] == nullptr && free_slot == max_entries) free_slot = i;
+  }
+  if (free_slot == max_entries) {
+    if (error) *error = "telemetry: " + std::to_string(max_entries) + " adapters are published already";
+    return Status::failure;
+  }
+  r.adapters[free_slot] = &adapter;
+  r.names[free_slot] = name;
+  out.reset(new TelemetryEntry(free_slot));
+  return Status::success;
+}
+
+TelemetryEntry::~TelemetryEntry() {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);  // waits for a command reading the adapter
+  r.adapters[slot_] = nullptr;
+  r.names[slot_].clear();
+}
+
+}  // namespace pkio::dpdk
