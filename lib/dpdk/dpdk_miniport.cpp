@@ -549,9 +549,12 @@ void DpdkMiniport::poll() noexcept {
 void DpdkMiniport::reap_slots(Status status) noexcept {
   // A packet refused for want of a slot is retried through retry_pending_, set at refusal.
   Adapter* adapter = adapter_;
-  (void)slots_->reap([adapter, status](Packet* p) {
+  uint32_t completed = 0;
+  (void)slots_->reap([adapter, status, &completed](Packet* p) {
+    ++completed;
     if (adapter != nullptr) send_complete(*adapter, p, status);
   });
+  if (status != Status::success) stats_.completed_by_reset += completed;
 }
 
 void DpdkMiniport::check_link(bool force) noexcept {
@@ -572,7 +575,7 @@ Status DpdkMiniport::reset_entry(void* context) noexcept {
   // Slots the PMD freed complete now; a consumer still holding one gets a copy of its frame,
   // so the adapter can complete the packet (reset_in_progress) and the protocol reuse it.
   self.reap_slots(Status::reset_in_progress);
-  (void)self.slots_->orphan_held();
+  self.stats_.completed_by_reset += self.slots_->orphan_held();  // the adapter completes them
   self.completion_status_.store(Status::success, std::memory_order_relaxed);
   self.retry_pending_ = false;
   // Held-back packets are still pending in the adapter, which completes them after the reset.
@@ -586,7 +589,7 @@ void DpdkMiniport::halt_entry(void* context) noexcept {
   self.completion_status_.store(Status::request_aborted, std::memory_order_relaxed);
   if (self.cleanup_supported_) rte_eth_tx_done_cleanup(self.port_.id(), self.config_.queue_id, 0);
   self.reap_slots(Status::request_aborted);
-  (void)self.slots_->orphan_held();  // the adapter completes their packets (request_aborted)
+  self.stats_.completed_by_reset += self.slots_->orphan_held();  // the adapter completes them
   self.backlog_count_ = 0;  // the adapter completes them (request_aborted) after halt
   self.adapter_ = nullptr;
 }

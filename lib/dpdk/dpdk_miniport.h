@@ -86,6 +86,10 @@ struct MiniportStats {
   uint64_t mbuf_exhausted = 0; ///< times the mbuf pool ran dry
   uint64_t slots_busy = 0;     ///< times every zero-copy slot was in flight
   uint64_t backlog_overflow = 0; ///< deserialized: packets failed because the backlog was full
+  /// Packets tx_burst took that completed with the reset or halt status instead of success
+  /// (their frames were handed to the device). accepted = these + those completed with
+  /// success, for frames that fit a zero-copy slot or were copied.
+  uint64_t completed_by_reset = 0;
 };
 
 /// NDIS 5.1: a NIC driver's MiniportSendPackets, over one DPDK TX queue; see the file comment.

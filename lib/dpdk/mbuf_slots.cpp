@@ -69,8 +69,9 @@ void MbufSlots::orphan(rte_mbuf* m) noexcept {
 }
 
 uint32_t MbufSlots::orphan_held() noexcept {
+  // Freed meanwhile: nothing to copy. Their packets are the caller's to complete, and count.
   uint32_t orphaned = 0;
-  (void)reap([](Packet*) {});  // freed meanwhile: nothing to copy. Their packets are the caller's
+  (void)reap([&orphaned](Packet*) { ++orphaned; });
   for (uint32_t i = 0; i < held_count_; ++i) {
     Held& h = held_[(held_head_ + i) & held_mask_];
     if (h.packet == nullptr) continue;

@@ -153,7 +153,8 @@ class MbufSlots {
   }
 
   /// Copies each held frame into its slot's own room and forgets its packet (see the file
-  /// comment): the packets may then be completed by someone else. Returns how many.
+  /// comment): the packets may then be completed by someone else. Returns how many packets
+  /// were forgotten, those whose slots were freed meanwhile included.
   uint32_t orphan_held() noexcept;
 
   /// Slots held by a PMD or consumer.

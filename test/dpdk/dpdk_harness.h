@@ -72,4 +72,35 @@ inline std::vector<uint8_t> frame_bytes(const rte_mbuf* m) {
   return out;
 }
 
+/// A name no other test in this process used (ports and rings need unique names).
+inline std::string unique_name(const char* base) {
+  static int counter = 0;
+  return std::string(base) + std::to_string(counter++);
+}
+
+/// Frame memory owned by a test: `count` frames of `size` bytes, byte j of frame i = i*7+j.
+struct Frames {
+  std::vector<std::vector<uint8_t>> data;
+  Frames(uint32_t count, uint32_t size) : data(count, std::vector<uint8_t>(size)) {
+    for (uint32_t i = 0; i < count; ++i)
+      for (uint32_t j = 0; j < size; ++j) data[i][j] = static_cast<uint8_t>(i * 7 + j);
+  }
+};
+
+/// A packet over `bytes`, split into `pieces` buffers.
+inline Packet* packet_over(PacketFactory& f, std::vector<uint8_t>& bytes, uint32_t pieces = 1) {
+  Packet* p = nullptr;
+  EXPECT_EQ(f.packets->allocate(p), Status::success);
+  const auto size = static_cast<uint32_t>(bytes.size());
+  uint32_t off = 0;
+  for (uint32_t k = 0; k < pieces; ++k) {
+    const uint32_t len = k + 1 == pieces ? size - off : size / pieces;
+    Buffer* b = nullptr;
+    EXPECT_EQ(f.buffers->allocate(b, bytes.data() + off, len), Status::success);
+    EXPECT_EQ(p->chain_at_back(b), Status::success);
+    off += len;
+  }
+  return p;
+}
+
 }  // namespace pkio::testing_support
