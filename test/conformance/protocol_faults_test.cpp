@@ -75,6 +75,31 @@ TEST(ProtocolFaults, AHandlerThatStallsDelaysCompletionsButLosesNone) {
   for (Packet* p : pkts) EXPECT_EQ(proto.count_of(p), 1);
 }
 
+TEST(ProtocolFaults, AResetTheMiniportNeverCompletesStillEndsAndCompletesEverythingOnce) {
+  // NDIS lets MiniportReset return pending and call NdisMResetComplete later; pkio's reset is
+  // synchronous, so a miniport that says pending and never finishes cannot hold it open.
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
+  rig.start();
+  mp.on_reset = [] { return Status::pending; };
+  auto pkts = factory.make_many(6);
+  send_packets(proto.binding, pkts.data(), 6);
+  ASSERT_EQ(mp.held.size(), 6u);
+  EXPECT_EQ(adapter->reset(), Status::success);
+  for (Packet* p : pkts) {
+    EXPECT_EQ(proto.count_of(p), 1);
+    EXPECT_EQ(proto.status_of(p), Status::reset_in_progress);
+  }
+  ASSERT_EQ(proto.indications.size(), 2u);
+  EXPECT_EQ(proto.indications[1], Indication::reset_end);
+  Packet* after = factory.make();
+  EXPECT_EQ(send(proto.binding, after), Status::pending);  // the adapter works on
+  mp.complete_held(Status::success);  // the late completions of the old six are refused
+  adapter->poll();
+  EXPECT_EQ(proto.count_of(after), 1);
+  for (Packet* p : pkts) EXPECT_EQ(proto.count_of(p), 1);
+}
+
 TEST(ProtocolFaults, ThreadsSendingWhileAnotherResetsAndClosesTheirBindingsLoseNothing) {
   FakeMiniport mp;
   mp.max_send_packets = 16;
