@@ -40,6 +40,18 @@ const Adapter* find(Registry& r, const char* params) {
   return nullptr;
 }
 
+// Runs `answer` on the adapter a command names, under the registry's lock (so the adapter
+// cannot be unpublished meanwhile); -1 (telemetry answers null) if there is no such adapter.
+template <typename Answer>
+int with_adapter(const char* params, Answer&& answer) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  const Adapter* a = find(r, params);
+  if (a == nullptr) return -1;
+  answer(*a);
+  return 0;
+}
+
 int list_adapters(const char*, const char*, rte_tel_data* d) {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
@@ -49,12 +61,8 @@ int list_adapters(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
-int counters(const char*, const char* params, rte_tel_data* d) {
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  const Adapter* a = find(r, params);
-  if (a == nullptr) return -1;  // telemetry answers null: no such adapter
-  const AdapterCounters c = a->counters();
+void answer_counters(const Adapter& a, rte_tel_data* d) {
+  const AdapterCounters c = a.counters();
   rte_tel_data_start_dict(d);
   rte_tel_data_add_dict_u64(d, "submitted", c.submitted);
   rte_tel_data_add_dict_u64(d, "rejected_sync", c.rejected_sync);
@@ -82,15 +90,10 @@ int counters(const char*, const char* params, rte_tel_data* d) {
       {"violation_resubmitted_in_flight", v.resubmitted_in_flight},
       {"violation_hangs", v.hangs}};
   for (const auto& [name, value] : violations) rte_tel_data_add_dict_u64(d, name, value);
-  return 0;
 }
 
-int latency(const char*, const char* params, rte_tel_data* d) {
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  const Adapter* a = find(r, params);
-  if (a == nullptr) return -1;
-  const LatencyHistogram& h = a->latency_cycles();
+void answer_latency(const Adapter& a, rte_tel_data* d) {
+  const LatencyHistogram& h = a.latency_cycles();
   const auto ns = [&](double fraction) {
     return static_cast<uint64_t>(cycles_to_ns(static_cast<double>(h.percentile(fraction))));
   };
@@ -99,20 +102,24 @@ int latency(const char*, const char* params, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "p50_ns", ns(0.5));
   rte_tel_data_add_dict_u64(d, "p99_ns", ns(0.99));
   rte_tel_data_add_dict_u64(d, "p999_ns", ns(0.999));
-  return 0;
 }
 
-int batch_sizes(const char*, const char* params, rte_tel_data* d) {
-  Registry& r = registry();
-  std::lock_guard lock(r.mutex);
-  const Adapter* a = find(r, params);
-  if (a == nullptr) return -1;
-  const std::vector<uint64_t> counts = a->batch_size_counts();
+void answer_batch_sizes(const Adapter& a, rte_tel_data* d) {
+  const std::vector<uint64_t> counts = a.batch_size_counts();
   size_t used = counts.size();
   while (used > 1 && counts[used - 1] == 0) --used;
   rte_tel_data_start_array(d, RTE_TEL_U64_VAL);
   for (size_t k = 0; k < used; ++k) rte_tel_data_add_array_u64(d, counts[k]);
-  return 0;
+}
+
+int counters(const char*, const char* params, rte_tel_data* d) {
+  return with_adapter(params, [d](const Adapter& a) { answer_counters(a, d); });
+}
+int latency(const char*, const char* params, rte_tel_data* d) {
+  return with_adapter(params, [d](const Adapter& a) { answer_latency(a, d); });
+}
+int batch_sizes(const char*, const char* params, rte_tel_data* d) {
+  return with_adapter(params, [d](const Adapter& a) { answer_batch_sizes(a, d); });
 }
 
 void register_commands() {

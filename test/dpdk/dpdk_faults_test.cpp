@@ -40,18 +40,30 @@ AdapterConfig short_timeout() {
   return ac;
 }
 
+/// A net_ring port with an adapter (50 ms send timeout) and a TX callback in front of the
+/// PMD playing the faulty device; the pool's level is taken before anything is sent.
+struct FaultyRing {
+  RingPort ring;
+  PacketFactory factory{128};
+  DpdkHarness h;
+  unsigned pool_before = 0;
+  const rte_eth_rxtx_callback* callback = nullptr;
+  FaultyRing(const char* name, rte_tx_callback_fn device) : ring(unique_name(name)) {
+    h.open(ring.port_id, {}, short_timeout());
+    pool_before = rte_mempool_avail_count(h.port->mempool());
+    callback = rte_eth_add_tx_callback(ring.port_id, 0, device, nullptr);
+    EXPECT_NE(callback, nullptr);
+  }
+  void heal() { EXPECT_EQ(rte_eth_remove_tx_callback(ring.port_id, 0, callback), 0); }
+};
+
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 TEST(DpdkFaults, TxBurstReturningZeroForeverEndsAtTheTimeoutAndEveryPacketCompletesOnce) {
-  RingPort ring(unique_name("ring_zero"));
-  PacketFactory f(128);
-  DpdkHarness h;
-  h.open(ring.port_id, {}, short_timeout());
-  const unsigned pool_before = rte_mempool_avail_count(h.port->mempool());
-  const rte_eth_rxtx_callback* cb = rte_eth_add_tx_callback(ring.port_id, 0, refuse_everything, nullptr);
-  ASSERT_NE(cb, nullptr);
+  FaultyRing faulty("ring_zero", refuse_everything);
+  auto& [ring, f, h, pool_before, cb] = faulty;
   Frames frames(40, 64);
   std::vector<Packet*> pkts;
   for (auto& frame : frames.data) pkts.push_back(packet_over(f, frame));
@@ -70,7 +82,7 @@ TEST(DpdkFaults, TxBurstReturningZeroForeverEndsAtTheTimeoutAndEveryPacketComple
   EXPECT_EQ(rte_ring_count(ring.tx), 0u);
   EXPECT_EQ(rte_mempool_avail_count(h.port->mempool()), pool_before);
   // The device comes back: the same packets go through.
-  ASSERT_EQ(rte_eth_remove_tx_callback(ring.port_id, 0, cb), 0);
+  faulty.heal();
   send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
   const auto got = ring.take();
   ASSERT_EQ(got.size(), pkts.size());
@@ -84,13 +96,8 @@ TEST(DpdkFaults, TxBurstReturningZeroForeverEndsAtTheTimeoutAndEveryPacketComple
 }
 
 TEST(DpdkFaults, PoisonPacketAtTheHeadOfTheQueueIsTimedOutAndNothingBehindItIsLost) {
-  RingPort ring(unique_name("ring_poison"));
-  PacketFactory f(128);
-  DpdkHarness h;
-  h.open(ring.port_id, {}, short_timeout());
-  const unsigned pool_before = rte_mempool_avail_count(h.port->mempool());
-  const rte_eth_rxtx_callback* cb = rte_eth_add_tx_callback(ring.port_id, 0, stop_at_poison, nullptr);
-  ASSERT_NE(cb, nullptr);
+  FaultyRing faulty("ring_poison", stop_at_poison);
+  auto& [ring, f, h, pool_before, cb] = faulty;
   Frames frames(21, 64);
   frames.data[10][0] = poison_marker;
   for (size_t i = 0; i < frames.data.size(); ++i)
@@ -114,7 +121,7 @@ TEST(DpdkFaults, PoisonPacketAtTheHeadOfTheQueueIsTimedOutAndNothingBehindItIsLo
   }
   EXPECT_EQ(h.miniport->stats().accepted, 10u);
   EXPECT_GE(h.adapter->counters().violations.hangs, 1u);
-  ASSERT_EQ(rte_eth_remove_tx_callback(ring.port_id, 0, cb), 0);
+  faulty.heal();
   EXPECT_EQ(rte_mempool_avail_count(h.port->mempool()), pool_before);
 }
 
