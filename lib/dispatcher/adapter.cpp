@@ -407,7 +407,8 @@ Status close_adapter(Binding* binding) {
   Adapter& a = binding->adapter_;
   if (binding->outstanding_.load(std::memory_order_acquire) == 0) return Status::success;
   // Inside a handler, waiting would deadlock: the binding closes as its packets complete.
-  if (AdapterAccess::in_poll(a) && AdapterAccess::on_worker(a)) return Status::pending;
+  // in_poll_ is the worker's own flag: only the worker may read it (checked first).
+  if (AdapterAccess::on_worker(a) && AdapterAccess::in_poll(a)) return Status::pending;
   const bool poll_here =
       AdapterAccess::run_to_completion(a) || !AdapterAccess::worker_running(a);
   while (binding->outstanding_.load(std::memory_order_acquire) != 0) {
