@@ -13,6 +13,7 @@
 namespace pkio {
 namespace {
 
+using testing_support::consume;
 using testing_support::DpdkHarness;
 using testing_support::frame_bytes;
 using testing_support::Frames;
@@ -147,16 +148,10 @@ TEST(DpdkFaults, EmptyMbufPoolGivesResourcesAndEverythingCompletesOnceInOrderWhe
   for (rte_mbuf* m : hoard) rte_pktmbuf_free(m);
   std::vector<std::vector<uint8_t>> seen;
   ASSERT_TRUE(poll_until(*h.adapter, [&] {
-    for (auto* m : ring.take()) {
-      seen.push_back(frame_bytes(m));
-      rte_pktmbuf_free(m);
-    }
+    consume(ring, seen);
     return h.proto.completed() == pkts.size();
   }));
-  for (auto* m : ring.take()) {
-    seen.push_back(frame_bytes(m));
-    rte_pktmbuf_free(m);
-  }
+  consume(ring, seen);
   ASSERT_EQ(seen.size(), pkts.size());
   for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], frames.data[i]) << "position " << i;
   for (Packet* p : pkts) {

@@ -72,6 +72,14 @@ inline std::vector<uint8_t> frame_bytes(const rte_mbuf* m) {
   return out;
 }
 
+/// The ring's consumer: takes up to `n` frames, keeps their bytes in `seen`, frees the mbufs.
+inline void consume(RingPort& ring, std::vector<std::vector<uint8_t>>& seen, unsigned n = 4096) {
+  for (rte_mbuf* m : ring.take(n)) {
+    seen.push_back(frame_bytes(m));
+    rte_pktmbuf_free(m);
+  }
+}
+
 /// A name no other test in this process used (ports and rings need unique names).
 inline std::string unique_name(const char* base) {
   static int counter = 0;

@@ -18,6 +18,7 @@ extern std::string pcap_path;
 namespace pkio {
 namespace {
 
+using testing_support::consume;
 using testing_support::DpdkHarness;
 using testing_support::frame_bytes;
 using testing_support::Frames;
@@ -175,10 +176,7 @@ TEST(NetRing, SmallRingGivesResourcesAndRequeuesWithoutLossOrReordering) {
   send_packets(h.proto.binding, pkts.data(), 200);
   std::vector<std::vector<uint8_t>> seen;
   ASSERT_TRUE(poll_until(*h.adapter, [&] {
-    for (auto* m : ring.take(8)) {  // a slow consumer: 8 frames per step
-      seen.push_back(frame_bytes(m));
-      rte_pktmbuf_free(m);
-    }
+    consume(ring, seen, 8);  // a slow consumer: 8 frames per step
     return h.proto.completed() == 200;
   }, 5000));
   ASSERT_EQ(seen.size(), 200u);
@@ -212,10 +210,7 @@ TEST(NetRing, PartialBurstsFromATxCallbackLoseAndReorderNothing) {
   send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
   std::vector<std::vector<uint8_t>> seen;
   ASSERT_TRUE(poll_until(*h.adapter, [&] {
-    for (auto* m : ring.take(64)) {
-      seen.push_back(frame_bytes(m));
-      rte_pktmbuf_free(m);
-    }
+    consume(ring, seen, 64);
     return h.proto.completed() == pkts.size();
   }, 5000));
   ASSERT_EQ(rte_eth_remove_tx_callback(ring.port_id, 0, cb), 0);
@@ -248,10 +243,7 @@ TEST(NetRing, TooFewZeroCopySlotsGiveResourcesAndNothingIsLostOrReordered) {
   send_packets(h.proto.binding, pkts.data(), 200);
   std::vector<std::vector<uint8_t>> seen;
   ASSERT_TRUE(poll_until(*h.adapter, [&] {
-    for (auto* m : ring.take(3)) {
-      seen.push_back(frame_bytes(m));
-      rte_pktmbuf_free(m);
-    }
+    consume(ring, seen, 3);
     return h.proto.completed() == 200;
   }, 5000));
   ASSERT_EQ(seen.size(), 200u);
@@ -276,10 +268,7 @@ TEST(NetRing, R18_DeserializedModeHoldsBackRefusedPacketsAndCompletesEachOnceInO
   send_packets(h.proto.binding, pkts.data(), 200);
   std::vector<std::vector<uint8_t>> seen;
   ASSERT_TRUE(poll_until(*h.adapter, [&] {
-    for (auto* m : ring.take(8)) {
-      seen.push_back(frame_bytes(m));
-      rte_pktmbuf_free(m);
-    }
+    consume(ring, seen, 8);
     return h.proto.completed() == 200;
   }, 5000));
   ASSERT_EQ(seen.size(), 200u);
