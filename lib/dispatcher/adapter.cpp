@@ -228,7 +228,7 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
   in_poll_ = true;
   WorkerScope scope(this);
   binding.outstanding_.fetch_add(n, std::memory_order_acq_rel);  // before any can complete
-  uint32_t i = 0, accepted = 0;
+  uint32_t i = 0, accepted = 0, counted = 0;
   Packet* chunk[max_batch];
   Packet* done[max_batch];
   while (i < n && !blocked_on_resources_) {
@@ -257,6 +257,10 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
       p->oob.status = status_unset;
       chunk[k++] = p;
     }
+    // Counted before any of the chunk can complete, so that a live reader of the counters
+    // never sees more completed than submitted.
+    submitted_.fetch_add(accepted - counted, std::memory_order_relaxed);
+    counted = accepted;
     if (k == 0) break;
     batches_.add(1);
     batch_packets_.add(k);
@@ -300,7 +304,7 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
     binding.protocol_.send_complete(binding.context_, done, finished);  // no lock held (R9)
     binding.outstanding_.fetch_sub(finished, std::memory_order_acq_rel);
   }
-  submitted_.fetch_add(accepted, std::memory_order_relaxed);
+  if (accepted != counted) submitted_.fetch_add(accepted - counted, std::memory_order_relaxed);
   // Entries skipped as not the protocol's, and the part of the array not reached, were not
   // taken: give back their share of the count added above.
   binding.outstanding_.fetch_sub(n - accepted, std::memory_order_acq_rel);

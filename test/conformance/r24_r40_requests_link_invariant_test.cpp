@@ -1,6 +1,7 @@
 // Contract R24-R30 (requests, counters, link), R36, R39 and the invariant R40, against the
 // fake miniport. The device-specific rules (R26 values, R37, R38) are pinned on real DPDK
 // ports in test/dpdk.
+#include <atomic>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -186,6 +187,35 @@ TEST_F(Requests, R39_PerPacketFlagsReachTheMiniportUnchanged) {
   EXPECT_EQ(seen, (std::vector<uint32_t>{packet_flag::dont_loopback,
                                          packet_flag::loopback_only | packet_flag::multicast,
                                          0xA5A50000u}));
+}
+
+// R40 is checked at rest, but counters are also read live (DPDK telemetry, progress lines):
+// a reader on another thread must never see more packets completed than submitted, also on
+// the fused inline path where a whole array completes inside one send_packets call.
+TEST(Invariant, R40_LiveCountersNeverShowMoreCompletedThanSubmitted) {
+  FakeMiniport mp;
+  mp.max_send_packets = 8;
+  mp.decide = [](Packet*, uint32_t, uint32_t) { return Status::success; };
+  PacketFactory factory(64);
+  RecordingProtocol proto;
+  auto adapter = mp.make_adapter();
+  proto.open(*adapter);
+  auto pkts = factory.make_many(64);
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> reads{0}, bad{0};
+  std::thread reader([&] {
+    while (!done.load()) {
+      const AdapterCounters c = adapter->counters();
+      if (c.completed_ok + c.completed_error > c.submitted) bad.fetch_add(1);
+      reads.fetch_add(1);
+    }
+  });
+  for (int round = 0; round < 3000; ++round) send_packets(proto.binding, pkts.data(), 64);
+  done.store(true);
+  reader.join();
+  EXPECT_GT(reads.load(), 0u);
+  EXPECT_EQ(bad.load(), 0u) << "of " << reads.load() << " live reads";
+  EXPECT_EQ(proto.completed(), 3000u * 64u);
 }
 
 // R40: whatever a seeded random schedule does, at rest every packet was rejected at once or
