@@ -318,6 +318,34 @@ TEST(MiniportEdge, R20_DoubleCompletionFromAnotherThreadIsRefusedOnce) {
   EXPECT_EQ(adapter->counters().violations.unexpected_completion, 1u);
 }
 
+// The ABA case. As in NDIS, a completion names a packet by its address only, so a stray
+// (duplicate) completion arriving after the packet was completed and sent again cannot be
+// told from the completion of the new submission: it completes that one early. What R20 still
+// guarantees: the protocol gets exactly one completion per submission, and the miniport's own
+// later completion of the new submission is caught and counted as a double, never delivered.
+// (The DPDK miniport cannot produce such a stray: a slot forgets its packet when it completes.)
+TEST(MiniportEdge, R20_StrayCompletionRacingAResubmissionIsCaughtAtTheRealOne) {
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
+  rig.start();
+  Packet* p = factory.make();
+  ASSERT_EQ(send(proto.binding, p), Status::pending);
+  mp.complete_held(Status::success);  // first submission completes...
+  adapter->poll();
+  ASSERT_EQ(proto.count_of(p), 1);
+  ASSERT_EQ(send(proto.binding, p), Status::pending);  // ...and the protocol sends it again
+  ASSERT_EQ(mp.held.size(), 1u);
+  send_complete(*adapter, p, Status::success);  // the stray duplicate of the first completion
+  adapter->poll();
+  EXPECT_EQ(proto.count_of(p), 2);
+  EXPECT_EQ(adapter->counters().violations.unexpected_completion, 0u);  // indistinguishable
+  mp.complete_held(Status::success);  // the device's real completion of the second send
+  adapter->poll();
+  EXPECT_EQ(proto.count_of(p), 2);  // once per submission, never more
+  EXPECT_EQ(adapter->counters().violations.unexpected_completion, 1u);
+  EXPECT_EQ(adapter->counters().in_flight, 0u);
+}
+
 TEST(MiniportEdge, R21_ResourcesAvailableIsHarmlessIdleAndDoesNotRecurse) {
   Rig rig;
   auto& [mp, factory, proto, adapter] = rig;

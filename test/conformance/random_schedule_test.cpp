@@ -85,8 +85,8 @@ void run_schedule(uint64_t seed) {
       if (outstanding.count(p) != 0) {  // it was submitted once, so this completion is a repeat
         send_complete(*adapter, p, Status::success);
         ++expected_violations;
-        // Drained before the packet can be sent again: a stray completion that races a new
-        // submission of the same packet is the ABA case generation numbers will close.
+        // Drained before the packet can be sent again: a stray that races a new submission
+        // of the same packet is the ABA case, pinned on its own in the R20 tests.
         adapter->poll();
       }
     } else if (action < 67 && !mp.held.empty()) {  // a non-final status as final (R22)
