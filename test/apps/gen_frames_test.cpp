@@ -115,7 +115,8 @@ TEST(GenFrames, InspectionReadsTagsAndCatchesCorruption) {
   uint16_t checksum = transport_checksum(f.data(), l);
   uint64_t seq = 42, ts = 43;
   for (uint64_t k = 1; k < 1000; ++k) {
-    const uint64_t next_ts = (ts + k * 1000003) & timestamp_mask;
+    // The generator passes raw cycle counts: bits above the 48 stamped must not matter.
+    const uint64_t next_ts = ((ts + k * 1000003) & timestamp_mask) | (k % 3 == 0 ? k << 49 : 0);
     checksum = restamp_frame(f.data(), l, checksum, seq, ts, seq * 7919 + k, next_ts);
     seq = seq * 7919 + k;
     ts = next_ts;
