@@ -21,13 +21,6 @@ constexpr uint32_t mac_addresses = 12;    // destination + source precede an 802
 constexpr uint32_t vlan_tag = 4;
 constexpr uint32_t max_plan_segments = 128;
 
-static_assert(sizeof(rte_mbuf_ext_shared_info) <= Packet::miniport_reserved_size,
-              "the external buffer's shared info lives in MiniportReservedEx");
-
-rte_mbuf_ext_shared_info* shinfo_of(Packet* p) noexcept {
-  return reinterpret_cast<rte_mbuf_ext_shared_info*>(p->miniport_reserved().data());
-}
-
 uint16_t tci_of(const Ieee8021qInfo& info) noexcept {
   return static_cast<uint16_t>((info.priority() << 13) | info.vlan_id());
 }
@@ -211,13 +204,15 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   uint32_t nb = 0;
   rte_mempool* const pool = port_.mempool();
   const uint32_t max_total = maximum_total_size();
-  const uint32_t max_segments = std::min<uint32_t>(port_.max_segments(), max_plan_segments);
+  // A frame needing more slots than there are could never go: it is invalid here instead.
+  const uint32_t max_segments =
+      std::min({static_cast<uint32_t>(port_.max_segments()), max_plan_segments, slots_->capacity()});
   const bool zero_copy = config_.completion == CompletionMode::on_free;
 
   // A valid single-buffer frame of 60 bytes or more that fits a slot, untagged or tagged by
-  // the PMD, borrows a slot on the fast path below (the common case); chains, short frames
-  // and software tags borrow a chain of slots (build_slot_chain); only a buffer larger than
-  // a slot's room gets fresh mbufs (build_zero_copy).
+  // the PMD, borrows a slot on the fast path below (the common case); chains, short frames,
+  // software tags and buffers larger than a slot's room (split into pieces) borrow a chain
+  // of slots (build_slot_chain).
   const bool slots_on = zero_copy && slots_->capacity() > 0;
   const uint32_t slot_max = std::min(max_total, slots_->frame_room());
   const bool tags_in_software = config_.priority_8021p && !port_.vlan_offload();
@@ -281,7 +276,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     rte_mbuf* head = nullptr;
 
     bool chain_of_slots = false;
-    if (zero_copy && slots_on && segments_fit_slots(counts, soft_tag)) {
+    if (zero_copy) {
       rte_mbuf* m[max_plan_segments];
       const uint32_t got = slots_->take(m, segments);
       if (got < segments) {
@@ -291,13 +286,6 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
       }
       head = build_slot_chain(p, counts, m, soft_tag, pad);
       chain_of_slots = true;
-    } else if (zero_copy) {  // a segment larger than a slot's room (jumbo buffers)
-      rte_mbuf* m[max_plan_segments];
-      if (rte_pktmbuf_alloc_bulk(pool, m, segments) != 0) {
-        ++stats_.mbuf_exhausted;
-        break;  // resources from here on
-      }
-      head = build_zero_copy(p, counts, m, soft_tag, pad);
     } else {
       head = rte_pktmbuf_alloc(pool);
       if (head == nullptr) {
@@ -371,7 +359,6 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
         slots_->put_back_chain(burst[j], true);
         continue;
       }
-      if (zero_copy) shinfo_of(packets[owner[j]])->fcb_opaque = nullptr;  // not a completion
       rte_pktmbuf_free(burst[j]);
     }
   }
@@ -391,29 +378,23 @@ uint8_t DpdkMiniport::plan_segments(Packet* p, uint32_t max_total, uint32_t max_
       counts.total_length > max_total)
     return 0;
   const bool soft_tag = config_.priority_8021p && p->ieee8021q.wants_tag() && !port_.vlan_offload();
-  if (counts.buffer_count == 1 && !soft_tag && counts.total_length >= min_frame)
-    return counts.total_length <= UINT16_MAX ? 1 : 0;
-  // One segment per buffer that still has bytes after a software tag's header, plus a header
-  // segment for the tag and a pad segment for a short frame.
+  const uint32_t room = slots_->frame_room();
+  if (counts.buffer_count == 1 && !soft_tag && counts.total_length >= min_frame &&
+      counts.total_length <= room)
+    return 1;
+  // One slot per piece of at most a slot's room of each buffer that still has bytes after a
+  // software tag's header, plus a header slot for the tag and a pad slot for a short frame.
   uint32_t skip = soft_tag ? mac_addresses : 0, segments = 0;
   if (soft_tag && counts.total_length < mac_addresses) return 0;
   for (const Buffer* b = counts.first_buffer; b != nullptr; b = b->next) {
     if (b->length > UINT16_MAX) return 0;
-    if (b->length > skip) ++segments;
-    skip -= std::min(skip, b->length);
+    const uint32_t off = std::min(skip, b->length);
+    skip -= off;
+    segments += (b->length - off + room - 1) / room;
+    if (segments > max_segments) return 0;
   }
   segments += (counts.total_length < min_frame ? 1u : 0u) + (soft_tag ? 1u : 0u);
   return segments > max_segments ? 0 : static_cast<uint8_t>(segments);
-}
-
-bool DpdkMiniport::segments_fit_slots(const PacketCounts& counts, bool soft_tag) const noexcept {
-  uint32_t skip = soft_tag ? mac_addresses : 0;
-  for (const Buffer* b = counts.first_buffer; b != nullptr; b = b->next) {
-    const uint32_t off = std::min(skip, b->length);
-    skip -= off;
-    if (!slots_->fits(b->length - off)) return false;
-  }
-  return true;
 }
 
 rte_mbuf* DpdkMiniport::build_slot_chain(Packet* p, const PacketCounts& counts, rte_mbuf** m,
@@ -433,14 +414,20 @@ rte_mbuf* DpdkMiniport::build_slot_chain(Packet* p, const PacketCounts& counts, 
     MbufSlots::point(h, own, MbufSlots::own_room_iova(h), mac_addresses + vlan_tag);
     append(h);
   }
+  // Zero-copy pieces of at most a slot's room: a reset can then copy any frame a consumer
+  // still holds into the slots' own rooms (MbufSlots::orphan_held), jumbo frames included.
+  const uint32_t room = slots_->frame_room();
   uint32_t skip = soft_tag ? mac_addresses : 0;
   for (Buffer* b = counts.first_buffer; b != nullptr; b = b->next) {
     const uint32_t off = std::min(skip, b->length);
     skip -= off;
-    if (b->length == off) continue;
-    rte_mbuf* s = m[k++];
-    MbufSlots::point(s, static_cast<uint8_t*>(b->address) + off, iova_of(b) + off, b->length - off);
-    append(s);
+    for (uint32_t at = off; at < b->length;) {
+      const uint32_t piece = std::min(b->length - at, room);
+      rte_mbuf* s = m[k++];
+      MbufSlots::point(s, static_cast<uint8_t*>(b->address) + at, iova_of(b) + at, piece);
+      append(s);
+      at += piece;
+    }
   }
   if (pad) {  // zeroed, never stale memory (CVE-2003-0001)
     rte_mbuf* s = m[k++];
@@ -452,72 +439,6 @@ rte_mbuf* DpdkMiniport::build_slot_chain(Packet* p, const PacketCounts& counts, 
   head->nb_segs = static_cast<uint16_t>(k);
   head->pkt_len = counts.total_length + pad + (soft_tag ? vlan_tag : 0);
   return head;
-}
-
-rte_mbuf* DpdkMiniport::build_zero_copy(Packet* p, const PacketCounts& counts, rte_mbuf** m,
-                                        bool soft_tag, uint32_t pad) noexcept {
-  rte_mbuf_ext_shared_info* sh = shinfo_of(p);
-  sh->free_cb = &DpdkMiniport::on_extbuf_free;
-  sh->fcb_opaque = p;
-  Buffer* const first = counts.first_buffer;
-  if (counts.buffer_count == 1 && !soft_tag && pad == 0) {  // one (jumbo) segment
-    rte_mbuf_ext_refcnt_set(sh, 1);
-    rte_mbuf* s = m[0];
-    rte_pktmbuf_attach_extbuf(s, first->address, iova_of(first), static_cast<uint16_t>(first->length), sh);
-    s->data_len = static_cast<uint16_t>(first->length);
-    s->pkt_len = first->length;
-    return s;
-  }
-  uint32_t k = 0, attached = 0;
-  rte_mbuf* head = nullptr;
-  rte_mbuf* tail = nullptr;
-  auto append = [&](rte_mbuf* s) {
-    if (head == nullptr) head = s; else tail->next = s;
-    tail = s;
-  };
-  if (soft_tag) {  // header segment: MAC addresses + tag; the buffers then skip the MACs
-    rte_mbuf* h = m[k++];
-    auto* d = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(h, mac_addresses + vlan_tag));
-    gather(first, mac_addresses, d);
-    write_tag(d + mac_addresses, tci_of(p->ieee8021q));
-    append(h);
-  }
-  uint32_t skip = soft_tag ? mac_addresses : 0;
-  for (const Buffer* b = first; b != nullptr; b = b->next) {  // segments sharing this shinfo
-    const uint32_t off = std::min(skip, b->length);
-    skip -= off;
-    if (b->length > off) ++attached;
-  }
-  rte_mbuf_ext_refcnt_set(sh, static_cast<uint16_t>(attached));
-  skip = soft_tag ? mac_addresses : 0;
-  for (Buffer* b = first; b != nullptr; b = b->next) {
-    const uint32_t off = std::min(skip, b->length);
-    skip -= off;
-    if (b->length == off) continue;
-    rte_mbuf* s = m[k++];
-    rte_pktmbuf_attach_extbuf(s, b->address, iova_of(b), static_cast<uint16_t>(b->length), sh);
-    s->data_off = static_cast<uint16_t>(off);
-    s->data_len = static_cast<uint16_t>(b->length - off);
-    append(s);
-  }
-  if (pad) {  // zeroed, never stale memory (CVE-2003-0001)
-    rte_mbuf* s = m[k++];
-    std::memset(rte_pktmbuf_append(s, static_cast<uint16_t>(pad)), 0, pad);
-    append(s);
-  }
-  tail->next = nullptr;
-  head->nb_segs = static_cast<uint16_t>(k);
-  head->pkt_len = counts.total_length + pad + (soft_tag ? vlan_tag : 0);
-  return head;
-}
-
-void DpdkMiniport::on_extbuf_free(void*, void* opaque) noexcept {
-  auto* p = static_cast<Packet*>(opaque);
-  if (p == nullptr) return;  // mbufs of a burst the PMD refused: the packet goes back queued
-  Adapter* adapter = submitted_to(p);
-  if (adapter == nullptr) [[unlikely]] return;  // never handed over by an adapter: not ours
-  auto* self = static_cast<DpdkMiniport*>(miniport_context(*adapter));
-  send_complete(*adapter, p, self->completion_status_.load(std::memory_order_relaxed));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,10 +19,9 @@
 ///   packet; a packet freed inside tx_burst (net_null, pcap, af_packet, tap) is answered
 ///   `success` at once, the others are `pending` and complete at a later poll. A reset or
 ///   halt gives frames a consumer still holds a copy, so their packets complete safely.
-///   Only a buffer larger than an mbuf's data room (about 2 KB: jumbo frames) gets a freshly
-///   allocated mbuf with the buffer attached as an external buffer, completing from its
-///   free callback (shared info in the packet's 24-byte MiniportReservedEx); such a frame
-///   still held by a consumer at a reset is not copied.
+///   A buffer larger than a slot's room (jumbo frames, PortConfig::mtu) is sent in pieces,
+///   one slot each, still zero-copy, so every frame a consumer holds at a reset fits the
+///   slots' own rooms and is copied there.
 /// - on_accept ("intelligent NIC", seeds/001): the frame is copied into mbufs and the packet
 ///   completes when tx_burst accepts it.
 /// Reaping: every poll calls rte_eth_tx_done_cleanup where the PMD has it; net_null, pcap,
@@ -88,7 +87,7 @@ struct MiniportStats {
   uint64_t backlog_overflow = 0; ///< deserialized: packets failed because the backlog was full
   /// Packets tx_burst took that completed with the reset or halt status instead of success
   /// (their frames were handed to the device). accepted = these + those completed with
-  /// success, for frames that fit a zero-copy slot or were copied.
+  /// success.
   uint64_t completed_by_reset = 0;
 };
 
@@ -126,18 +125,14 @@ class DpdkMiniport {
   static Status reset_entry(void* context) noexcept;
   static void halt_entry(void* context) noexcept;
   static void poll_entry(void* context) noexcept;
-  static void on_extbuf_free(void* address, void* opaque) noexcept;
 
   void send_packets(Packet* const* packets, uint32_t n) noexcept;
   void send_deserialized(Packet* const* packets, uint32_t n) noexcept;
   void flush_backlog() noexcept;
   /// mbufs a packet needs in zero-copy mode; 0 if it is invalid for this port.
   uint8_t plan_segments(Packet* packet, uint32_t max_total, uint32_t max_segments) const noexcept;
-  bool segments_fit_slots(const PacketCounts& counts, bool soft_tag) const noexcept;
   rte_mbuf* build_slot_chain(Packet* packet, const PacketCounts& counts, rte_mbuf** mbufs,
                              bool soft_tag, uint32_t pad) noexcept;
-  rte_mbuf* build_zero_copy(Packet* packet, const PacketCounts& counts, rte_mbuf** mbufs,
-                            bool soft_tag, uint32_t pad) noexcept;
   uint64_t iova_of(const Buffer* b) const noexcept;
   void poll() noexcept;
   void reap_slots(Status status) noexcept;

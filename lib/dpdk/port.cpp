@@ -100,7 +100,11 @@ Status Port::open(uint16_t port_id, const PortConfig& config, std::unique_ptr<Po
   }
   if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  conf.rxmode.mtu = config.mtu;  // 0: the PMD's default; set here, so no mtu_set op is needed
   rc = rte_eth_dev_configure(port_id, 1, config.tx_queues, &conf);
+  if (rc != 0 && config.mtu != 0)
+    return fail("cannot configure MTU " + std::to_string(config.mtu) + " (the device allows " +
+                    std::to_string(info.min_mtu) + "-" + std::to_string(info.max_mtu) + ")", rc);
   if (rc != 0) return fail("cannot configure " + std::to_string(config.tx_queues) + " TX queues", rc);
   uint16_t rx_desc = config.rx_descriptors, tx_desc = config.tx_descriptors;
   rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rx_desc, &tx_desc);

@@ -26,6 +26,9 @@ struct PortConfig {
   uint32_t mbufs = 16383;
   /// Use the PMD's VLAN insertion offload if it has one (else the miniport inserts the tag).
   bool vlan_insert_offload = true;
+  /// The MTU to configure (OID_GEN_MAXIMUM_FRAME_SIZE), e.g. 9000 for jumbo frames; 0 keeps
+  /// the PMD's default (1500 for most).
+  uint16_t mtu = 0;
 };
 
 /// True if the kernel network interface `iface` is up and running (has carrier), asked in the

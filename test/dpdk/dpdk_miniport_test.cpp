@@ -409,6 +409,42 @@ TEST(NetRing, R12_ResetLeavesChainedAndPaddedFramesIntactForTheConsumer) {
   EXPECT_EQ(segments, (std::vector<uint16_t>{2, 2, 2, 2}));
 }
 
+TEST(NetRing, R12_JumboFramesGoInPiecesAndAResetCopiesThemForTheConsumer) {
+  // A buffer larger than an mbuf's data room is sent zero-copy in slot-sized pieces; a reset
+  // copies each piece a consumer still holds, so the protocol may reuse its buffer at once.
+  RingPort ring(unique_name("ring_jumbo"));
+  PacketFactory f(8);  // outlives the adapter, which may still hold packets
+  DpdkHarness h;
+  dpdk::PortConfig pc;
+  pc.mtu = 9000;  // net_ring has no mtu_set: configured with the port (PortConfig::mtu)
+  h.open(ring.port_id, {}, {}, pc);
+  ASSERT_EQ(h.adapter->maximum_total_size(), 9014u);
+  Frames frames(2, 5000);
+  const Frames sent_bytes(2, 5000);
+  std::vector<Packet*> pkts;
+  std::vector<std::vector<uint8_t>*> buffers;
+  for (auto& frame : frames.data) {
+    pkts.push_back(packet_over(f, frame));
+    buffers.push_back(&frame);
+  }
+  // First without a reset: the frames arrive whole and complete when the consumer frees.
+  send_packets(h.proto.binding, pkts.data(), 2);
+  std::vector<std::vector<uint8_t>> seen;
+  consume(ring, seen);
+  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 2; }));
+  EXPECT_EQ(seen, sent_bytes.data);
+  EXPECT_EQ(h.proto.status_of(pkts[0]), Status::success);
+  // Then held across a reset.
+  h.proto.completions.clear();
+  h.proto.times_completed.clear();
+  send_packets(h.proto.binding, pkts.data(), 2);
+  EXPECT_EQ(h.adapter->reset(), Status::success);
+  const auto segments = expect_held_frames_survive_reuse(h, ring, pkts, buffers, sent_bytes.data);
+  const uint32_t room = 2048;  // at most an mbuf's default data room per piece
+  EXPECT_EQ(segments.size(), 2u);
+  for (uint16_t n : segments) EXPECT_GE(n, (5000 + room - 1) / room);
+}
+
 TEST(NetRing, StuckConsumerFiresTheWatchdogAndEveryPacketStillCompletesOnce) {
   // contract.md, faults: a net_ring consumer that never frees its mbufs. The adapter's send
   // timeout (R23) finds the hang, the reset path completes every packet exactly once, and
