@@ -233,6 +233,11 @@ void QueueSender::on_send_complete(void* context, Packet* const* packets, uint32
   // Reuse beats release (seeds/001): the packet and its frame go straight back to their stream.
   auto& self = *static_cast<QueueSender*>(context);
   if (self.csv_ != nullptr) self.log_completions(packets, n);
+  if (self.streams_.size() == 1) {  // the common case: one copy, not a push per packet
+    auto& free = self.streams_[0].free;
+    free.insert(free.end(), packets, packets + n);
+    return;
+  }
   for (uint32_t i = 0; i < n; ++i) self.streams_[reserved_of(packets[i]).stream].free.push_back(packets[i]);
 }
 
