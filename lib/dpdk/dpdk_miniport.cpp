@@ -449,7 +449,8 @@ void DpdkMiniport::poll_entry(void* context) noexcept { static_cast<DpdkMiniport
 void DpdkMiniport::poll() noexcept {
   // A worker thread the adapter started is not an EAL lcore: without an lcore id it would get
   // no mempool cache and every mbuf would go through the pool's shared ring. Register it once.
-  static thread_local bool registered = false;
+  // initial-exec: a plain thread-pointer access, not a __tls_get_addr call on every poll.
+  static thread_local bool registered __attribute__((tls_model("initial-exec"))) = false;
   if (!registered) {
     registered = true;
     if (rte_lcore_id() == LCORE_ID_ANY) (void)rte_thread_register();
