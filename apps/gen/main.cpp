@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   if (dpdk::Port::find(o.port, port_id, &error) != Status::success) return fail(error);
   dpdk::PortConfig pc;
   pc.tx_queues = o.queues;
+  pc.mtu = o.mtu;
   uint32_t mbufs = 8191;
   while (mbufs < static_cast<uint32_t>(o.queues) * (o.pool + 1024)) mbufs = mbufs * 2 + 1;
   pc.mbufs = mbufs;
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
     } else {
       dpdk::PortConfig rc;
       rc.mbufs = 8191;
+      rc.mtu = o.mtu;  // the peer receives what is sent
       if (dpdk::Port::open(rx_id, rc, other_port, &error) != Status::success) return fail("--rx-port: " + error);
       rx_port = other_port.get();
     }

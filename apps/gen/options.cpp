@@ -137,6 +137,8 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, int& 
   app.add_option("--batch", o.batch, "OID_GEN_MAXIMUM_SEND_PACKETS: packets per miniport call")->check(CLI::Range(1, 1024))->capture_default_str();
   app.add_option("--window", o.window, "at most this many packets sent and not yet completed (0: no limit)");
   app.add_option("--pool", o.pool, "packets per queue (memory is fixed by this)")->check(CLI::Range(64, 1 << 20))->capture_default_str();
+  app.add_option("--mtu", o.mtu, "configure the port's MTU (68-9000, e.g. 9000 for jumbo frames; default: the PMD's, usually 1500)")
+      ->check(CLI::Range(68, 9000));
   app.add_flag("--copy", o.copy, "copy frames into mbufs and complete on acceptance, instead of zero-copy completion when the PMD frees them");
   // Stream options: for every stream of a profile, or the one stream without a profile.
   app.add_option("--size", size, "frame size in bytes without FCS (60-9018): N, a range A-B (random per packet), a mix SIZE:WEIGHT,... or imix (" + std::string(imix_text) + "); default 64");

@@ -29,6 +29,7 @@ struct Options {
   uint32_t window = 0;             ///< most packets in flight (0: no limit but the pool)
   uint32_t pool = 4096;            ///< packets per queue
   bool copy = false;               ///< complete on acceptance (copy) instead of on free
+  uint16_t mtu = 0;                ///< port MTU to configure (OID_GEN_MAXIMUM_FRAME_SIZE); 0: the PMD's
   std::string pcap;                ///< replay this capture instead of the streams
   uint64_t loops = 1;              ///< passes over the capture (0: until count/duration)
   double replay_speed = 0;         ///< 0: as fast as possible; 1: recorded timing; 2: twice as fast

@@ -108,7 +108,7 @@ bool read_run(TableReader& r, Options& o) {
          }) &&
          r.parsed("pacing", [&](const std::string& v, std::string& why) { return parse_pacing(v, o.pacing, why); }) &&
          r.number("batch", o.batch, 1, 1024) && r.number("window", o.window, 0, 1 << 30) &&
-         r.number("pool", o.pool, 64, 1 << 20) && r.flag("copy", o.copy) && r.text("rx_port", o.rx_port) &&
+         r.number("pool", o.pool, 64, 1 << 20) && r.number("mtu", o.mtu, 68, 9000) && r.flag("copy", o.copy) && r.text("rx_port", o.rx_port) &&
          r.text("json", o.json) && r.text("csv", o.csv) && r.flag("quiet", o.quiet) && r.no_unknown_keys();
 }
 

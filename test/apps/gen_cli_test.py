@@ -228,6 +228,17 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run(["--count", "1000", "--size", "60-1500", "--vlan", "7", "--priority", "3", "--copy", "--json", report])
     check("ranged, tagged, copy mode run exits 0", r.returncode == 0 and json.load(open(report))["completed_ok"] == 1000, r.stderr)
 
+    jumbo = os.path.join(tmp, "jumbo.pcap")
+    r = run(["--count", "100", "--size", "9000", "--mtu", "9000", "--vlan", "9", "--json", report],
+            eal=EAL + ["--vdev=net_pcap0,tx_pcap=" + jumbo])
+    frames = [pcap_frames.parse(b) for _, b in pcap_frames.read_pcap(jumbo)] if r.returncode == 0 else []
+    check("--mtu 9000: 9000-byte frames sent in slot-sized pieces arrive whole, tagged, checksums right",
+          json.load(open(report))["completed_ok"] == 100 and len(frames) == 100
+          and all(f["length"] == 9004 and f["vlan"] == 9 and f["checksums_ok"] for f in frames), r.stderr[-300:])
+    r = run(["--count", "10", "--size", "4000"])
+    check("--size over the MTU without --mtu exits 2 naming the limit", r.returncode == 2 and "maximum_total_size" in r.stderr,
+          r.stderr[-300:])
+
     capture = profile_checks(tmp)
     replay_checks(tmp, capture)
     receive_checks(tmp)
@@ -240,7 +251,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check("bad profile exits 2 with file and line", r.returncode == 2 and (bad_profile + ":5: size") in r.stderr, r.stderr)
 
     for bad in (["--size", "10"], ["--rate", "fast"], ["--batch", "0"], ["--bogus"], ["--port", "net_nothing9"],
-                ["--src-ip", "1.2.3.4.5"], ["--pacing", "jazz"], ["--rx-port", "net_nothing9"]):
+                ["--src-ip", "1.2.3.4.5"], ["--pacing", "jazz"], ["--rx-port", "net_nothing9"], ["--mtu", "20000"]):
         r = run(bad)
         lines = [l for l in r.stderr.splitlines() if l.startswith("pkio-gen:")]
         check("bad input %s exits 2 with one line" % bad, r.returncode == 2 and len(lines) == 1, r.stderr)
