@@ -343,6 +343,18 @@ TEST(NetRing, R29_R30_LinkDownIsIndicatedAndFailsSendsWithNoCable) {
 /// reset_in_progress; the protocol then reuses its buffers (`buffers` are overwritten), yet
 /// the frames the consumer reads must be `expected` byte for byte, and their late frees
 /// complete nothing. Returns the segment count of each frame the consumer took.
+/// One single-buffer packet over each frame, and each frame's memory (which the reset tests
+/// overwrite to show that what a consumer holds no longer depends on it).
+std::pair<std::vector<Packet*>, std::vector<std::vector<uint8_t>*>> packets_over(PacketFactory& f,
+                                                                                Frames& frames) {
+  std::pair<std::vector<Packet*>, std::vector<std::vector<uint8_t>*>> out;
+  for (auto& frame : frames.data) {
+    out.first.push_back(packet_over(f, frame));
+    out.second.push_back(&frame);
+  }
+  return out;
+}
+
 std::vector<uint16_t> expect_held_frames_survive_reuse(DpdkHarness& h, RingPort& ring,
                                                        const std::vector<Packet*>& pkts,
                                                        const std::vector<std::vector<uint8_t>*>& buffers,
@@ -372,12 +384,7 @@ TEST(NetRing, R12_ResetCompletesPacketsTheConsumerStillHoldsExactlyOnce) {
   DpdkHarness h;
   h.open(ring.port_id);
   Frames frames(4, 64);
-  std::vector<Packet*> pkts;
-  std::vector<std::vector<uint8_t>*> buffers;
-  for (auto& frame : frames.data) {
-    pkts.push_back(packet_over(f, frame));
-    buffers.push_back(&frame);
-  }
+  const auto [pkts, buffers] = packets_over(f, frames);
   send_packets(h.proto.binding, pkts.data(), 4);
   EXPECT_EQ(h.adapter->reset(), Status::success);
   // The miniport gave the mbufs the consumer holds a copy of their frames.
@@ -421,12 +428,7 @@ TEST(NetRing, R12_JumboFramesGoInPiecesAndAResetCopiesThemForTheConsumer) {
   ASSERT_EQ(h.adapter->maximum_total_size(), 9014u);
   Frames frames(2, 5000);
   const Frames sent_bytes(2, 5000);
-  std::vector<Packet*> pkts;
-  std::vector<std::vector<uint8_t>*> buffers;
-  for (auto& frame : frames.data) {
-    pkts.push_back(packet_over(f, frame));
-    buffers.push_back(&frame);
-  }
+  const auto [pkts, buffers] = packets_over(f, frames);
   // First without a reset: the frames arrive whole and complete when the consumer frees.
   send_packets(h.proto.binding, pkts.data(), 2);
   std::vector<std::vector<uint8_t>> seen;
@@ -458,12 +460,7 @@ TEST(NetRing, StuckConsumerFiresTheWatchdogAndEveryPacketStillCompletesOnce) {
   const unsigned pool_before = rte_mempool_avail_count(h.port->mempool());
   Frames frames(48, 64);
   const Frames sent_bytes(48, 64);
-  std::vector<Packet*> pkts;
-  std::vector<std::vector<uint8_t>*> buffers;
-  for (auto& frame : frames.data) {
-    pkts.push_back(packet_over(f, frame));
-    buffers.push_back(&frame);
-  }
+  const auto [pkts, buffers] = packets_over(f, frames);
   send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
   ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.adapter->idle(); }, 5000));
   const auto c = h.adapter->counters();
