@@ -124,6 +124,7 @@ DpdkMiniport::~DpdkMiniport() = default;  // MbufSlots orphans what a consumer s
 MiniportCharacteristics DpdkMiniport::characteristics() noexcept {
   MiniportCharacteristics c;
   c.send_packets = &DpdkMiniport::send_packets_entry;
+  c.checks_packets = true;  // below: length, segments and 802.1Q bits, before tx_burst
   c.query_information = &DpdkMiniport::query_entry;
   c.reset = &DpdkMiniport::reset_entry;
   c.halt = &DpdkMiniport::halt_entry;
@@ -227,7 +228,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     Packet* p = packets[i];
     PacketCounts c;
     if (slots_on && p->query(c) == Status::success && c.buffer_count == 1 &&
-        c.total_length >= min_frame && c.total_length <= slot_max &&
+        c.total_length >= min_frame && c.total_length <= slot_max && p->ieee8021q.is_valid() &&
         !(tags_in_software && p->ieee8021q.wants_tag())) [[likely]] {
       if (lent_count == lendable_count) [[unlikely]] {
         ++stats_.slots_busy;
@@ -263,7 +264,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     PacketCounts counts;
     if (zero_copy ? segments == 0
                   : (p->query(counts) != Status::success || counts.total_length == 0 ||
-                     counts.total_length > max_total)) {
+                     counts.total_length > max_total || !p->ieee8021q.is_valid())) {
       p->oob.status = Status::invalid_packet;
       ++stats_.invalid;
       continue;
@@ -375,7 +376,7 @@ uint64_t DpdkMiniport::iova_of(const Buffer* b) const noexcept {
 uint8_t DpdkMiniport::plan_segments(Packet* p, uint32_t max_total, uint32_t max_segments) const noexcept {
   PacketCounts counts;
   if (p->query(counts) != Status::success || counts.total_length == 0 ||
-      counts.total_length > max_total)
+      counts.total_length > max_total || !p->ieee8021q.is_valid())
     return 0;
   const bool soft_tag = config_.priority_8021p && p->ieee8021q.wants_tag() && !port_.vlan_offload();
   const uint32_t room = slots_->frame_room();

@@ -66,6 +66,10 @@ struct MiniportCharacteristics {
   void (*poll)(void* context) noexcept = nullptr;
   /// NDIS 5.1: NDIS_ATTRIBUTE_DESERIALIZE.
   bool deserialized = false;
+  /// pkio: send_packets itself fails, with invalid_packet and before the device sees it, every
+  /// packet R10 refuses (empty chain, length 0 or over its maximum_total_size, reserved 802.1Q
+  /// bits set), so the run-to-completion path does not check each packet twice.
+  bool checks_packets = false;
 };
 
 /// NDIS 5.1: NdisMSendComplete. Ends a packet the miniport returned pending (or, for a

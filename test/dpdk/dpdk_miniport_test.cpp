@@ -316,7 +316,27 @@ TEST(NetRing, R10_OverlongAndOversegmentedPacketsNeverReachThePmd) {
   send_packets(h.proto.binding, &many, 1);
   ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 1; }));
   EXPECT_EQ(h.proto.status_of(many), Status::invalid_packet);
-  EXPECT_TRUE(ring.take().empty());
+  // The same through send_packets' direct path, where the miniport alone checks
+  // (MiniportCharacteristics::checks_packets): too long, empty, zero-length, reserved 802.1Q
+  // bits, each beside a good packet that must still go.
+  std::vector<uint8_t> good(64, 3), none;
+  Packet* bad_tag = packet_over(f, good);
+  bad_tag->ieee8021q.value = 1u << 16;  // a reserved bit
+  Packet* empty = nullptr;
+  ASSERT_EQ(f.packets->allocate(empty), Status::success);
+  Packet* zero = packet_over(f, none);
+  Packet* fine = packet_over(f, good);
+  ASSERT_TRUE(h.miniport->characteristics().checks_packets);
+  std::vector<Packet*> batch{too_long, bad_tag, empty, zero, fine};
+  send_packets(h.proto.binding, batch.data(), 5);
+  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 5; }));
+  for (Packet* p : {too_long, bad_tag, empty, zero}) EXPECT_EQ(h.proto.status_of(p), Status::invalid_packet);
+  const auto reached = ring.take();
+  ASSERT_EQ(reached.size(), 1u);  // only the good one reached the PMD
+  EXPECT_EQ(frame_bytes(reached[0]), good);
+  rte_pktmbuf_free(reached[0]);
+  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 6; }));
+  EXPECT_EQ(h.proto.status_of(fine), Status::success);
 }
 
 TEST(NetRing, R29_R30_LinkDownIsIndicatedAndFailsSendsWithNoCable) {
