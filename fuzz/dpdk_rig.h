@@ -35,7 +35,8 @@ struct DpdkRig {
     rig->completed.insert(rig->completed.end(), packets, packets + count);
   }
 
-  DpdkRig() {
+  /// `mtu` 0 keeps the PMD's (1500); packet_to_mbuf asks for 9000 to reach jumbo buffers.
+  explicit DpdkRig(uint16_t mtu = 0) {
     std::vector<std::string> eal = {"pkio-fuzz", "--no-huge", "--no-shconf", "-m", "256", "--no-pci",
                                     "--no-telemetry", "--log-level=error", "-l", "0"};
     std::string error;
@@ -44,7 +45,10 @@ struct DpdkRig {
     tx = rte_ring_create("fuzz_tx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
     const int id = rte_eth_from_rings("fuzz_ring", &rx, 1, &tx, 1, 0);
     FUZZ_CHECK(id >= 0, "net_ring port");
-    FUZZ_CHECK(dpdk::Port::open(static_cast<uint16_t>(id), {}, port, &error) == Status::success, "%s", error.c_str());
+    dpdk::PortConfig port_config;
+    port_config.mtu = mtu;
+    FUZZ_CHECK(dpdk::Port::open(static_cast<uint16_t>(id), port_config, port, &error) == Status::success, "%s",
+               error.c_str());
     dpdk::MiniportConfig mc;
     mc.priority_8021p = true;
     FUZZ_CHECK(dpdk::DpdkMiniport::create(*port, mc, miniport, &error) == Status::success, "%s", error.c_str());

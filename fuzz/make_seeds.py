@@ -73,7 +73,9 @@ put("packet_to_mbuf", "tagged", packet([100], info=(5 | 0x123 << 4), content=fra
 put("packet_to_mbuf", "tagged_split_mac", packet([6, 4, 50], info=(3 | 42 << 4), content=frame))
 put("packet_to_mbuf", "tagged_short", packet([8], info=1, content=frame))
 put("packet_to_mbuf", "reserved_bits", packet([64], info=0x10000, reserved_ok=True, content=frame))
-put("packet_to_mbuf", "too_long", packet([1000, 600], content=frame))
+put("packet_to_mbuf", "too_long", packet([4000, 4000, 1100], content=frame))  # over 9014
+put("packet_to_mbuf", "jumbo_single", packet([4000], content=frame))  # two slot-sized pieces
+put("packet_to_mbuf", "jumbo_chain_tagged", packet([3000, 2500, 12], info=(2 | 7 << 4), content=frame))
 put("packet_to_mbuf", "empty_chain", packet([]))
 put("packet_to_mbuf", "sixteen_ones", packet([1] * 16, content=frame))
 

@@ -1,6 +1,6 @@
-// Fuzz target: a packet's buffer chain to mbufs (DpdkMiniport, zero-copy slots or attached
-// external buffers; zero padding, R38; software 802.1Q tags, R37; segment and size limits,
-// R10) on a real net_ring port. Input: a flags byte, the 802.1Q info word, a buffer count
+// Fuzz target: a packet's buffer chain to mbufs (DpdkMiniport, zero-copy slots, buffers
+// larger than a slot split into slot-sized pieces; zero padding, R38; software 802.1Q tags,
+// R37; segment and size limits, R10) on a real net_ring port with a 9000-byte MTU. Input: a flags byte, the 802.1Q info word, a buffer count
 // and two bytes per buffer length; the rest is the frame's content (repeated as needed).
 // Oracle: an invalid packet is refused at once and nothing reaches the ring; a valid one
 // reaches the ring byte for byte as the contract says (chain concatenated, tag after the MAC
@@ -17,11 +17,11 @@
 namespace {
 
 constexpr uint32_t max_buffers = 16;
-constexpr uint32_t max_buffer_length = 1600;
+constexpr uint32_t max_buffer_length = 4800;  // over a slot's room (about 2 KB): split
 constexpr uint32_t min_frame = 60, mac_addresses = 12;
 
 struct Rig {
-  pkio::fuzz::DpdkRig dpdk;
+  pkio::fuzz::DpdkRig dpdk{9000};
   std::unique_ptr<pkio::PacketPool> packets = pkio::PacketPool::create(4, 0);
   std::unique_ptr<pkio::BufferPool> buffers = pkio::BufferPool::create(max_buffers);
   std::vector<uint8_t> memory = std::vector<uint8_t>(max_buffers * max_buffer_length + 64);
