@@ -17,11 +17,12 @@
 /// Orphaning (reset, halt, destruction): a slot still held by someone else (a net_ring
 /// consumer that has not freed it) gets a copy of its frame in its own data room and is
 /// pointed there, so its packet can complete and be reused while the holder still reads a
-/// valid frame. Only segments that fit the data room take slots (fits()).
+/// valid frame. No segment is longer than the data room (the miniport splits longer
+/// buffers into pieces), so every held frame can be copied.
 ///
-/// Chains: a multi-buffer packet takes one slot per segment (a software 802.1Q header and
-/// zero padding are written into a slot's own room); it completes when every segment is
-/// released.
+/// Chains: a multi-buffer packet, or a buffer longer than the data room, takes one slot per
+/// segment or piece (a software 802.1Q header and zero padding are written into a slot's own
+/// room); it completes when every segment is released.
 ///
 /// Threading: the miniport's worker only; the holder's free may run on any thread (the
 /// count is atomic and read with acquire order).
@@ -52,8 +53,6 @@ class MbufSlots {
   /// the pool cannot give them.
   [[nodiscard]] Status create(rte_mempool* pool, uint32_t count, std::string* error);
 
-  /// True if a frame of `length` bytes may take a slot (it fits the data room for orphaning).
-  [[nodiscard]] bool fits(uint32_t length) const noexcept { return length <= frame_room_; }
   /// The longest frame a slot takes.
   [[nodiscard]] uint32_t frame_room() const noexcept { return frame_room_; }
 
