@@ -304,7 +304,6 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
     binding.protocol_.send_complete(binding.context_, done, finished);  // no lock held (R9)
     binding.outstanding_.fetch_sub(finished, std::memory_order_acq_rel);
   }
-  if (accepted != counted) submitted_.fetch_add(accepted - counted, std::memory_order_relaxed);
   // Entries skipped as not the protocol's, and the part of the array not reached, were not
   // taken: give back their share of the count added above.
   binding.outstanding_.fetch_sub(n - accepted, std::memory_order_acq_rel);

@@ -165,6 +165,22 @@ TEST(NetRing, R37_VlanTagIsInsertedOnlyWhenThe8021pOptionIsAdvertised) {
   }
 }
 
+/// Sends one packet per frame and drains the ring `per_step` frames per poll step (a slow
+/// consumer) until every packet completed; checks every frame arrived once, byte for byte and
+/// in order, and every packet completed once. Call it inside ASSERT_NO_FATAL_FAILURE.
+void send_through_slow_consumer(DpdkHarness& h, RingPort& ring, const std::vector<Packet*>& pkts,
+                                const Frames& frames, unsigned per_step) {
+  send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
+  std::vector<std::vector<uint8_t>> seen;
+  ASSERT_TRUE(poll_until(*h.adapter, [&] {
+    consume(ring, seen, per_step);
+    return h.proto.completed() == pkts.size();
+  }, 5000));
+  ASSERT_EQ(seen.size(), pkts.size());
+  for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], frames.data[i]) << "position " << i;
+  for (Packet* p : pkts) EXPECT_EQ(h.proto.count_of(p), 1);
+}
+
 TEST(NetRing, SmallRingGivesResourcesAndRequeuesWithoutLossOrReordering) {
   RingPort ring(unique_name("ring_small"), 16);
   PacketFactory f(256);  // outlives the adapter, which may still hold packets
@@ -173,14 +189,7 @@ TEST(NetRing, SmallRingGivesResourcesAndRequeuesWithoutLossOrReordering) {
   Frames frames(200, 64);
   std::vector<Packet*> pkts;
   for (uint32_t i = 0; i < 200; ++i) pkts.push_back(packet_over(f, frames.data[i]));
-  send_packets(h.proto.binding, pkts.data(), 200);
-  std::vector<std::vector<uint8_t>> seen;
-  ASSERT_TRUE(poll_until(*h.adapter, [&] {
-    consume(ring, seen, 8);  // a slow consumer: 8 frames per step
-    return h.proto.completed() == 200;
-  }, 5000));
-  ASSERT_EQ(seen.size(), 200u);
-  for (uint32_t i = 0; i < 200; ++i) EXPECT_EQ(seen[i], frames.data[i]) << "position " << i;
+  ASSERT_NO_FATAL_FAILURE(send_through_slow_consumer(h, ring, pkts, frames, 8));
   const auto c = h.adapter->counters();
   EXPECT_GT(c.resources_events, 0u);  // partial acceptance happened and was requeued
   EXPECT_EQ(c.completed_ok, 200u);
@@ -207,19 +216,9 @@ TEST(NetRing, PartialBurstsFromATxCallbackLoseAndReorderNothing) {
   Frames frames(500, 64);
   std::vector<Packet*> pkts;
   for (auto& frame : frames.data) pkts.push_back(packet_over(f, frame));
-  send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
-  std::vector<std::vector<uint8_t>> seen;
-  ASSERT_TRUE(poll_until(*h.adapter, [&] {
-    consume(ring, seen, 64);
-    return h.proto.completed() == pkts.size();
-  }, 5000));
+  ASSERT_NO_FATAL_FAILURE(send_through_slow_consumer(h, ring, pkts, frames, 64));
   ASSERT_EQ(rte_eth_remove_tx_callback(ring.port_id, 0, cb), 0);
-  ASSERT_EQ(seen.size(), pkts.size());
-  for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], frames.data[i]) << "position " << i;
-  for (Packet* p : pkts) {
-    EXPECT_EQ(h.proto.count_of(p), 1);
-    EXPECT_EQ(h.proto.status_of(p), Status::success);
-  }
+  for (Packet* p : pkts) EXPECT_EQ(h.proto.status_of(p), Status::success);
   const auto c = h.adapter->counters();
   EXPECT_GT(c.resources_events, 0u);
   EXPECT_GT(c.requeued, 0u);
@@ -240,15 +239,7 @@ TEST(NetRing, TooFewZeroCopySlotsGiveResourcesAndNothingIsLostOrReordered) {
   Frames frames(200, 64);
   std::vector<Packet*> pkts;
   for (auto& frame : frames.data) pkts.push_back(packet_over(f, frame));
-  send_packets(h.proto.binding, pkts.data(), 200);
-  std::vector<std::vector<uint8_t>> seen;
-  ASSERT_TRUE(poll_until(*h.adapter, [&] {
-    consume(ring, seen, 3);
-    return h.proto.completed() == 200;
-  }, 5000));
-  ASSERT_EQ(seen.size(), 200u);
-  for (uint32_t i = 0; i < 200; ++i) EXPECT_EQ(seen[i], frames.data[i]) << "position " << i;
-  for (Packet* p : pkts) EXPECT_EQ(h.proto.count_of(p), 1);
+  ASSERT_NO_FATAL_FAILURE(send_through_slow_consumer(h, ring, pkts, frames, 3));
   EXPECT_GT(h.miniport->stats().slots_busy, 0u);
   EXPECT_GT(h.adapter->counters().resources_events, 0u);
   EXPECT_EQ(h.adapter->counters().completed_ok, 200u);
@@ -265,15 +256,7 @@ TEST(NetRing, R18_DeserializedModeHoldsBackRefusedPacketsAndCompletesEachOnceInO
   Frames frames(200, 64);
   std::vector<Packet*> pkts;
   for (uint32_t i = 0; i < 200; ++i) pkts.push_back(packet_over(f, frames.data[i]));
-  send_packets(h.proto.binding, pkts.data(), 200);
-  std::vector<std::vector<uint8_t>> seen;
-  ASSERT_TRUE(poll_until(*h.adapter, [&] {
-    consume(ring, seen, 8);
-    return h.proto.completed() == 200;
-  }, 5000));
-  ASSERT_EQ(seen.size(), 200u);
-  for (uint32_t i = 0; i < 200; ++i) EXPECT_EQ(seen[i], frames.data[i]) << "position " << i;
-  for (Packet* p : pkts) EXPECT_EQ(h.proto.count_of(p), 1);
+  ASSERT_NO_FATAL_FAILURE(send_through_slow_consumer(h, ring, pkts, frames, 8));
   const auto c = h.adapter->counters();
   EXPECT_EQ(c.completed_ok, 200u);
   EXPECT_EQ(c.resources_events, 0u);  // the dispatcher never saw `resources`
