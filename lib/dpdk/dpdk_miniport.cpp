@@ -339,7 +339,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     if (!all_lent && !lent[j]) continue;
     Packet* p = packets[all_lent ? j : owner[j]];
     rte_mbuf* m = burst[j];
-    if (m->nb_segs == 1 && MbufSlots::released(m)) [[likely]] {
+    if (MbufSlots::single_released(m)) [[likely]] {
       released[released_count++] = m;
       p->oob.status = Status::success;
     } else if (m->nb_segs > 1 && MbufSlots::chain_released(m)) {
@@ -350,7 +350,10 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
       p->oob.status = Status::pending;
     }
   }
-  slots_->put_back(released, released_count);
+  if (tags_by_pmd)  // only then can a released slot carry RTE_MBUF_F_TX_VLAN
+    slots_->put_back(released, released_count);
+  else
+    slots_->put_back_unflagged(released, released_count);
   uint32_t first_refused = i;  // packets from i on found no mbufs
   if (sent < nb) {
     stats_.refused += nb - sent;

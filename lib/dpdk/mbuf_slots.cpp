@@ -40,6 +40,7 @@ Status MbufSlots::create(rte_mempool* pool, uint32_t count, std::string* error) 
     info->fcb_opaque = nullptr;
     rte_mbuf_ext_refcnt_set(info, 1);
     rte_pktmbuf_attach_extbuf(m, own, own_room_iova(m), static_cast<uint16_t>(info_at), info);
+    m->port = RTE_MBUF_PORT_INVALID;  // as allocated; point() relies on it
   }
   spare_count_ = capacity_ = count;
   frame_room_ = info_at;

@@ -30,6 +30,7 @@
 
 #include <rte_mbuf.h>
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -77,7 +78,10 @@ class MbufSlots {
     } pair{address, iova};
     static_assert(offsetof(rte_mbuf, buf_iova) == offsetof(rte_mbuf, buf_addr) + 8);
     std::memcpy(&m->buf_addr, &pair, sizeof pair);
-    const uint64_t rearm = uint64_t{2} << 16 | uint64_t{1} << 32 | uint64_t{m->port} << 48;
+    // Every slot's port field is RTE_MBUF_PORT_INVALID (create()), so the word is a constant:
+    // no load of the mbuf before its stores.
+    constexpr uint64_t rearm =
+        uint64_t{2} << 16 | uint64_t{1} << 32 | uint64_t{RTE_MBUF_PORT_INVALID} << 48;
     std::memcpy(&m->rearm_data, &rearm, sizeof rearm);
     static_assert(offsetof(rte_mbuf, data_len) == offsetof(rte_mbuf, pkt_len) + 4 &&
                   offsetof(rte_mbuf, vlan_tci) == offsetof(rte_mbuf, pkt_len) + 6);
@@ -113,9 +117,26 @@ class MbufSlots {
     }
   }
 
+  /// True for a one-segment slot the holder has freed: its count and segment count both 1,
+  /// read with one 32-bit load (they are adjacent 16-bit fields) on the send path.
+  [[nodiscard]] static bool single_released(const rte_mbuf* m) noexcept {
+    static_assert(offsetof(rte_mbuf, nb_segs) == offsetof(rte_mbuf, refcnt) + 2);
+    using Word = uint32_t __attribute__((may_alias));
+    constexpr uint16_t ones[2] = {1, 1};  // refcnt, nb_segs: in memory order, any endianness
+    const uint32_t both = __atomic_load_n(reinterpret_cast<const Word*>(&m->refcnt), __ATOMIC_ACQUIRE);
+    return both == std::bit_cast<uint32_t>(ones);
+  }
+
   /// True once the holder has freed `m` (its count is back to 1).
   [[nodiscard]] static bool released(const rte_mbuf* m) noexcept {
     return __atomic_load_n(&m->refcnt, __ATOMIC_ACQUIRE) == 1;
+  }
+
+  /// As put_back(), for slots whose offload flags were never changed (no RTE_MBUF_F_TX_VLAN
+  /// was set on them): the common send path, which then does not read each mbuf again.
+  void put_back_unflagged(rte_mbuf* const* ms, uint32_t n) noexcept {
+    for (uint32_t i = 0; i < n; ++i) spare_[spare_count_ + i] = ms[i];
+    spare_count_ += n;
   }
 
   /// Slots whose count is 1 (released, or taken and never pointed) are spare again.
