@@ -1,5 +1,6 @@
 #include "frames.h"
 
+#include <bit>
 #include <cstring>
 
 namespace pkio::gen {
@@ -34,14 +35,24 @@ void apply_delta(uint8_t* at, uint32_t delta, bool udp) noexcept {
 /// The change of one 16-bit word from `from` to `to`, for apply_delta.
 uint32_t word_delta(uint16_t from, uint16_t to) noexcept { return static_cast<uint16_t>(~from) + uint32_t{to}; }
 
-/// A 64-bit sum of machine-order words folded to 16 bits, as a big-endian delta.
+/// A 64-bit sum of machine-order words folded to 16 bits, as a big-endian delta. Two short
+/// steps instead of a chain of four: 64 to 32 bits with the end-around carry, then 32 to 16
+/// by adding the word to itself rotated (the high half gets both halves and their carry).
 uint32_t fold_delta(uint64_t sum) noexcept {
-  sum = (sum & 0xFFFFFFFF) + (sum >> 32);
-  sum = (sum & 0xFFFF) + (sum >> 16);
-  sum = (sum & 0xFFFF) + (sum >> 16);
-  sum = (sum & 0xFFFF) + (sum >> 16);
-  const auto native = static_cast<uint16_t>(sum);
+  const auto low = static_cast<uint32_t>(sum);
+  uint32_t s = low + static_cast<uint32_t>(sum >> 32);
+  s += s < low ? 1u : 0u;  // cannot overflow again: the two halves sum to at most 2^33 - 2
+  const auto native = static_cast<uint16_t>((s + std::rotr(s, 16)) >> 16);
   return get16(reinterpret_cast<const uint8_t*>(&native));  // its bytes in memory, read big-endian
+}
+
+/// The machine-order sum of the stamp's changing bytes (sequence number, 48-bit timestamp)
+/// as the fast path writes them; `invert` gives the sum of their complements (to take them out).
+uint64_t stamp_words(uint64_t sequence, uint64_t timestamp, bool invert) noexcept {
+  const uint32_t flip = invert ? 0xFFFFFFFFu : 0u;
+  const auto w = [flip](uint64_t v, unsigned shift) { return uint64_t{static_cast<uint32_t>(v >> shift) ^ flip}; };
+  const auto tail = uint64_t{static_cast<uint16_t>((timestamp >> 32) ^ flip)};  // bytes 4-5
+  return (w(sequence, 0) + w(sequence, 32)) + (w(timestamp, 0) + tail);
 }
 
 /// The change from the `length` bytes (even) at `from` to those at `to`, for apply_delta.
@@ -180,24 +191,23 @@ void stamp_frame(uint8_t* f, const FrameLayout& l, uint64_t sequence, uint64_t t
   rewrite(f, l, l.payload, stamp, stamp_size);
 }
 
-uint16_t restamp_frame(uint8_t* f, const FrameLayout& l, uint16_t checksum, uint64_t old_sequence,
-                       uint64_t old_timestamp, uint64_t sequence, uint64_t timestamp) noexcept {
-  // The same sum as bytes_delta over the 14 stamp bytes, taken from the values themselves:
-  // building the bytes on the stack and copying them out made the copy's wide load wait for
-  // the narrower stores before it (a store-forwarding stall, a third of this function).
-  const auto word = [](uint64_t v, unsigned shift) { return static_cast<uint32_t>(v >> shift); };
-  const auto tail = [](uint64_t v) { return static_cast<uint16_t>(v >> 32); };  // bytes 4-5
-  const uint64_t sum = uint64_t{~word(old_sequence, 0)} + word(sequence, 0) +
-                       uint64_t{~word(old_sequence, 32)} + word(sequence, 32) +
-                       uint64_t{~word(old_timestamp, 0)} + word(timestamp, 0) +
-                       uint64_t{static_cast<uint16_t>(~tail(old_timestamp))} + tail(timestamp);
+uint16_t unstamped_sum(uint16_t checksum, uint64_t sequence, uint64_t timestamp) noexcept {
+  const uint32_t sum = static_cast<uint16_t>(~checksum) + fold_delta(stamp_words(sequence, timestamp, true));
+  return static_cast<uint16_t>((sum & 0xFFFF) + (sum >> 16));  // one fold: at most 0x1FFFE
+}
+
+uint16_t restamp_frame(uint8_t* f, const FrameLayout& l, uint16_t unstamped, uint64_t sequence,
+                       uint64_t timestamp) noexcept {
+  // The stamp's sum comes from the values, not from bytes built and read back (that made a
+  // wide load wait for narrower stores: a store-forwarding stall), and the rest of the frame's
+  // sum was kept, so the frame is only written.
   uint8_t* at = f + l.payload + 4;
-  const uint32_t timestamp_low = word(timestamp, 0);
-  const uint16_t timestamp_high = tail(timestamp);
+  const auto timestamp_low = static_cast<uint32_t>(timestamp);
+  const auto timestamp_high = static_cast<uint16_t>(timestamp >> 32);
   std::memcpy(at, &sequence, 8);
   std::memcpy(at + 8, &timestamp_low, 4);
   std::memcpy(at + 12, &timestamp_high, 2);  // the low 48 bits, as stamp_frame writes them
-  const uint16_t c = checksum_finish(static_cast<uint16_t>(~checksum) + fold_delta(sum));
+  const uint16_t c = checksum_finish(uint32_t{unstamped} + fold_delta(stamp_words(sequence, timestamp, false)));
   const uint16_t stored = l.transport == Transport::udp && c == 0 ? 0xFFFF : c;
   put16(f + l.l4_checksum, stored);
   return stored;

@@ -64,12 +64,16 @@ void resize_frame(uint8_t* frame, const FrameLayout& layout, uint32_t old_size, 
 void stamp_frame(uint8_t* frame, const FrameLayout& layout, uint64_t sequence, uint64_t timestamp) noexcept;
 void clear_stamp(uint8_t* frame, const FrameLayout& layout) noexcept;
 
-/// The fast path of stamp_frame for a frame that already carries the stamp (`old_sequence`,
-/// `old_timestamp`) and whose transport checksum the caller kept (`checksum`): the frame is
-/// only written, never read, so a frame that left the cache costs no load. Returns the new
-/// checksum.
-uint16_t restamp_frame(uint8_t* frame, const FrameLayout& layout, uint16_t checksum, uint64_t old_sequence,
-                       uint64_t old_timestamp, uint64_t sequence, uint64_t timestamp) noexcept;
+/// The rest of a stamped frame's transport checksum sum without its sequence number and
+/// timestamp (RFC 1624 eqn. 3: ~HC + ~m, kept so that each restamp only adds m'), from the
+/// frame's `checksum` and the stamp it carries.
+uint16_t unstamped_sum(uint16_t checksum, uint64_t sequence, uint64_t timestamp) noexcept;
+/// The fast path of stamp_frame for a frame that already carries a stamp and whose sum without
+/// it the caller kept (`unstamped`, from unstamped_sum): writes the new sequence number and
+/// timestamp and the checksum, and never reads the frame, so a frame that left the cache
+/// costs no load. Returns the new checksum.
+uint16_t restamp_frame(uint8_t* frame, const FrameLayout& layout, uint16_t unstamped, uint64_t sequence,
+                       uint64_t timestamp) noexcept;
 /// The transport checksum of a built frame (for restamp_frame).
 uint16_t transport_checksum(const uint8_t* frame, const FrameLayout& layout) noexcept;
 

@@ -19,7 +19,7 @@ struct Reserved {
   uint32_t size;
   uint16_t stream;
   bool stamped;
-  uint16_t checksum;  // the frame's transport checksum while stamped (restamp_frame)
+  uint16_t unstamped;  // while stamped: its checksum's sum without the stamp (unstamped_sum)
   uint64_t submit_cycles;
   uint64_t sequence;
 };
@@ -321,11 +321,10 @@ Packet* QueueSender::next_stream_packet(uint64_t now) noexcept {
   if (r.size >= st.layout.stamped()) {
     const uint64_t sequence = make_sequence(st.flow, st.sent);
     if (r.stamped && !rewritten) {  // the common case: write the frame, never read it
-      r.checksum = restamp_frame(r.frame, st.layout, r.checksum, make_sequence(st.flow, r.sequence), r.submit_cycles,
-                                 sequence, now);
+      (void)restamp_frame(r.frame, st.layout, r.unstamped, sequence, now);
     } else {
       stamp_frame(r.frame, st.layout, sequence, now);
-      r.checksum = transport_checksum(r.frame, st.layout);
+      r.unstamped = unstamped_sum(transport_checksum(r.frame, st.layout), sequence, now);
       r.stamped = true;
     }
   }

@@ -112,17 +112,18 @@ TEST(GenFrames, InspectionReadsTagsAndCatchesCorruption) {
   EXPECT_EQ(info.sequence, 42u);
   // The fast path that never reads the frame keeps the checksum right too.
   const FrameLayout l = layout_of(s.ip, s.transport);
-  uint16_t checksum = transport_checksum(f.data(), l);
+  const uint16_t unstamped = unstamped_sum(transport_checksum(f.data(), l), 42, 43);
   uint64_t seq = 42, ts = 43;
   for (uint64_t k = 1; k < 1000; ++k) {
     // The generator passes raw cycle counts: bits above the 48 stamped must not matter.
-    const uint64_t next_ts = ((ts + k * 1000003) & timestamp_mask) | (k % 3 == 0 ? k << 49 : 0);
-    checksum = restamp_frame(f.data(), l, checksum, seq, ts, seq * 7919 + k, next_ts);
+    ts = ((ts + k * 1000003) & timestamp_mask) | (k % 3 == 0 ? k << 49 : 0);
     seq = seq * 7919 + k;
-    ts = next_ts;
+    const uint16_t written = restamp_frame(f.data(), l, unstamped, seq, ts);
+    ASSERT_EQ(written, transport_checksum(f.data(), l));
     info = inspect_frame(f.data(), 128);
     ASSERT_TRUE(info.checksums_ok) << k;
     ASSERT_EQ(info.sequence, seq);
+    ASSERT_EQ(info.timestamp, ts & timestamp_mask);
   }
   f[100] ^= 0x01;
   EXPECT_FALSE(inspect_frame(f.data(), 128).checksums_ok);
