@@ -158,9 +158,11 @@ class Packet {
   [[nodiscard]] std::span<std::byte, miniport_reserved_size> miniport_reserved() noexcept {
     return std::span<std::byte, miniport_reserved_size>(miniport_reserved_);
   }
-  /// NDIS 5.1: ProtocolReserved; its size is chosen by the pool's creator (may be 0).
+  /// NDIS 5.1: ProtocolReserved; its size is chosen by the pool's creator (may be 0). It
+  /// follows the packet in the pool's memory, so its address costs no load (a protocol that
+  /// reaches it per packet does not wait for one).
   [[nodiscard]] std::span<std::byte> protocol_reserved() noexcept {
-    return {reinterpret_cast<std::byte*>(this) + protocol_reserved_offset_, protocol_reserved_size_};
+    return {reinterpret_cast<std::byte*>(this + 1), protocol_reserved_size_};
   }
   /// The pool this packet returns to (NDIS: Private.Pool); null for a packet not from a pool.
   [[nodiscard]] PacketPool* pool() const noexcept { return pool_; }
@@ -181,7 +183,6 @@ class Packet {
   uint32_t total_length_ = 0;
   bool valid_counts_ = true;
   uint32_t protocol_reserved_size_ = 0;
-  uint32_t protocol_reserved_offset_ = 0;
   uint32_t pool_index_ = 0;
   PacketPool* pool_ = nullptr;
   alignas(8) std::byte miniport_reserved_[miniport_reserved_size]{};

@@ -31,7 +31,6 @@ PacketPool::PacketPool(uint32_t count, uint32_t protocol_reserved_size)
     Packet* p = new (at(i)) Packet();
     p->pool_ = this;
     p->pool_index_ = i;
-    p->protocol_reserved_offset_ = static_cast<uint32_t>(sizeof(Packet));
     p->protocol_reserved_size_ = protocol_reserved_size;
     free_list_.try_push(i);
   }
