@@ -259,7 +259,7 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
     }
     // Counted before any of the chunk can complete, so that a live reader of the counters
     // never sees more completed than submitted.
-    submitted_.fetch_add(accepted - counted, std::memory_order_relaxed);
+    submitted_direct_.add(accepted - counted);
     counted = accepted;
     if (k == 0) break;
     batches_.add(1);
@@ -306,7 +306,7 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
   }
   // Entries skipped as not the protocol's, and the part of the array not reached, were not
   // taken: give back their share of the count added above.
-  binding.outstanding_.fetch_sub(n - accepted, std::memory_order_acq_rel);
+  if (accepted != n) binding.outstanding_.fetch_sub(n - accepted, std::memory_order_acq_rel);
   in_poll_ = false;
   return i;
 }
@@ -897,7 +897,8 @@ AdapterCounters Adapter::counters() const noexcept {
   }
   c.completed_ok = c.completed_by_status[status_index(Status::success)];
   c.completed_error = completed - c.completed_ok;
-  c.submitted = submitted_.load(std::memory_order_relaxed);
+  // Read after the completions: each packet is counted as submitted before it can complete.
+  c.submitted = submitted_.load(std::memory_order_acquire) + submitted_direct_.get();
   c.rejected_sync = rejected_sync_.load(std::memory_order_relaxed);
   c.in_flight = c.submitted > completed ? c.submitted - completed : 0;
   c.batches = batches_.get();

@@ -151,10 +151,12 @@ class Adapter {
   struct ControlRequest;
   struct WorkerCounter {
     std::atomic<uint64_t> value{0};
-    void add(uint64_t n) noexcept {  // single writer: a plain add, readable from any thread
-      value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    // Single writer: a plain add, readable from any thread. Release/acquire (free on x86) so
+    // that a reader who sees a count also sees the counts the worker added before it.
+    void add(uint64_t n) noexcept {
+      value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_release);
     }
-    [[nodiscard]] uint64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
+    [[nodiscard]] uint64_t get() const noexcept { return value.load(std::memory_order_acquire); }
   };
 
   // Protocol edge.
@@ -232,6 +234,9 @@ class Adapter {
   bool in_poll_ = false;
   MediaState indicated_media_ = MediaState::connected;
   std::array<WorkerCounter, status_count> completed_by_status_{};
+  // Packets the run-to-completion path took (send_direct): counted by the worker alone, so
+  // with a plain add instead of a locked one per call; counters() adds it to submitted_.
+  WorkerCounter submitted_direct_;
   WorkerCounter batches_, batch_packets_, resources_events_, requeued_, resets_;
   std::unique_ptr<WorkerCounter[]> batch_sizes_;
   LatencyHistogram latency_;
