@@ -528,6 +528,7 @@ void Adapter::drain_remote_completions() noexcept {
 
 void Adapter::dispatch() noexcept {
   Packet* batch[max_batch];
+  const bool serialized_array = miniport_.send_packets != nullptr && !miniport_.deserialized;
   while (!queue_.empty() && !blocked_on_resources_) {
     uint32_t n = 0;
     while (n < max_send_) {
@@ -535,7 +536,9 @@ void Adapter::dispatch() noexcept {
       if (p == nullptr) break;
       move_state(p, PacketState::in_miniport, std::memory_order_relaxed);
       p->oob.status = status_unset;
-      link_pending(p);
+      // A serialized send_packets answers each packet before it returns: only those that
+      // pend join the pending list, afterwards (post_process_serialized), as send_direct does.
+      if (!serialized_array) link_pending(p);
       batch[n++] = p;
     }
     batches_.add(1);
@@ -560,6 +563,10 @@ void Adapter::dispatch() noexcept {
 }
 
 void Adapter::post_process_serialized(Packet* const* batch, uint32_t n) noexcept {
+  // Successes go straight back to their protocols (deliver_now) instead of through the
+  // completed list; packets that pend are linked in hand-over order (R23's hang check).
+  Packet* done[max_batch];
+  uint32_t finished = 0;
   for (uint32_t i = 0; i < n; ++i) {
     Packet* p = batch[i];
     const Status s = p->oob.status;
@@ -569,19 +576,43 @@ void Adapter::post_process_serialized(Packet* const* batch, uint32_t n) noexcept
       if (s != Status::pending) count_violation(&Violations::unexpected_completion, p);
       continue;
     }
-    if (s == Status::pending) {
+    if (s == Status::success) [[likely]] {
+      done[finished++] = p;
+    } else if (s == Status::pending) {
       move_state(p, PacketState::pending, std::memory_order_relaxed);
+      link_pending(p);
     } else if (s == Status::resources) {
       // R16/R17: this packet and every later one still in the miniport go back to the head,
       // in order, until the next send_complete or send_resources_available.
       requeue_from(batch, i, n);
-      return;
+      break;
     } else if (s == status_unset) {
       count_violation(&Violations::status_unset, p);
       complete(p, Status::failure);
     } else {
       complete(p, s);
     }
+  }
+  deliver_now(done, finished);
+}
+
+void Adapter::deliver_now(Packet* const* done, uint32_t n) noexcept {
+  if (n == 0) return;
+  const uint64_t now = read_cycles();
+  for (uint32_t i = 0; i < n;) {
+    // A run of consecutive packets of one binding becomes one handler call, as in deliver().
+    auto* binding = static_cast<Binding*>(done[i]->tracking.binding);
+    uint32_t j = i;
+    for (; j < n && done[j]->tracking.binding == binding; ++j) {
+      Packet* p = done[j];
+      latency_.record(now - p->tracking.submit_cycles);
+      // Release: the protocol (and any thread it passes the packet to) sees our writes.
+      move_state(p, PacketState::protocol, std::memory_order_release);
+    }
+    completed_by_status_[status_index(Status::success)].add(j - i);
+    binding->protocol_.send_complete(binding->context_, done + i, j - i);  // no lock held (R9)
+    binding->outstanding_.fetch_sub(j - i, std::memory_order_acq_rel);  // after: close waits for it
+    i = j;
   }
 }
 

@@ -171,6 +171,9 @@ class Adapter {
   void drain_remote_completions() noexcept;
   void dispatch() noexcept;
   void post_process_serialized(Packet* const* batch, uint32_t n) noexcept;
+  /// Hands packets that finished with success in the miniport call just made back to their
+  /// bindings at once (no completed-list round trip).
+  void deliver_now(Packet* const* done, uint32_t n) noexcept;
   /// R16/R17: batch[from..n) still in the miniport go back to the queue's head, in order.
   void requeue_from(Packet* const* batch, uint32_t from, uint32_t n) noexcept;
   void send_one_by_one(Packet* const* batch, uint32_t n) noexcept;

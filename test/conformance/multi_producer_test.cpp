@@ -106,7 +106,9 @@ void run_producers(uint64_t per_producer, bool verifier) {
   if (verifier) {  // every state change from three producers and the worker was legal
     const VerifierReport r = adapter->verifier_report();
     EXPECT_EQ(r.illegal, 0u) << format_verifier_report(r);
-    EXPECT_GE(r.transitions, producers * per_producer * 4);
+    // At least queued, in_miniport and back to protocol for each packet (a success goes
+    // back straight from the miniport; requeues and pends add more).
+    EXPECT_GE(r.transitions, producers * per_producer * 3);
     for (const int64_t n : r.census) EXPECT_EQ(n, 0);
   }
 }
