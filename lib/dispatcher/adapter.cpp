@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "binding.h"
@@ -560,13 +561,14 @@ void Adapter::dispatch() noexcept {
       send_one_by_one(batch, n);
     }
   }
+  deliver_finished();  // once per step, not per miniport call: small arrays stay cheap
 }
 
 void Adapter::post_process_serialized(Packet* const* batch, uint32_t n) noexcept {
-  // Successes go straight back to their protocols (deliver_now) instead of through the
+  // Successes are gathered for deliver_finished (at the end of dispatch(), or once about 64
+  // have gathered: handler calls of the size deliver() makes) instead of going through the
   // completed list; packets that pend are linked in hand-over order (R23's hang check).
-  Packet* done[max_batch];
-  uint32_t finished = 0;
+  if (finished_count_ + n > finished_.size()) deliver_finished();
   for (uint32_t i = 0; i < n; ++i) {
     Packet* p = batch[i];
     const Status s = p->oob.status;
@@ -577,7 +579,7 @@ void Adapter::post_process_serialized(Packet* const* batch, uint32_t n) noexcept
       continue;
     }
     if (s == Status::success) [[likely]] {
-      done[finished++] = p;
+      finished_[finished_count_++] = p;
     } else if (s == Status::pending) {
       move_state(p, PacketState::pending, std::memory_order_relaxed);
       link_pending(p);
@@ -593,11 +595,16 @@ void Adapter::post_process_serialized(Packet* const* batch, uint32_t n) noexcept
       complete(p, s);
     }
   }
-  deliver_now(done, finished);
+  if (finished_count_ >= 64) deliver_finished();
 }
 
-void Adapter::deliver_now(Packet* const* done, uint32_t n) noexcept {
+void Adapter::deliver_finished() noexcept {
+  const uint32_t n = finished_count_;
   if (n == 0) return;
+  // Taken out first, so that nothing a handler sets off can change what is being delivered.
+  Packet* done[max_batch];
+  std::copy_n(finished_.data(), n, done);
+  finished_count_ = 0;
   const uint64_t now = read_cycles();
   for (uint32_t i = 0; i < n;) {
     // A run of consecutive packets of one binding becomes one handler call, as in deliver().

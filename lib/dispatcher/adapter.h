@@ -171,9 +171,9 @@ class Adapter {
   void drain_remote_completions() noexcept;
   void dispatch() noexcept;
   void post_process_serialized(Packet* const* batch, uint32_t n) noexcept;
-  /// Hands packets that finished with success in the miniport call just made back to their
-  /// bindings at once (no completed-list round trip).
-  void deliver_now(Packet* const* done, uint32_t n) noexcept;
+  /// Hands the packets a serialized miniport finished with success during this dispatch
+  /// step (finished_) back to their bindings, without the completed-list round trip.
+  void deliver_finished() noexcept;
   /// R16/R17: batch[from..n) still in the miniport go back to the queue's head, in order.
   void requeue_from(Packet* const* batch, uint32_t from, uint32_t n) noexcept;
   void send_one_by_one(Packet* const* batch, uint32_t n) noexcept;
@@ -240,6 +240,8 @@ class Adapter {
   // Packets the run-to-completion path took (send_direct): counted by the worker alone, so
   // with a plain add instead of a locked one per call; counters() adds it to submitted_.
   WorkerCounter submitted_direct_;
+  std::array<Packet*, max_batch> finished_{};  // successes waiting for deliver_finished()
+  uint32_t finished_count_ = 0;
   WorkerCounter batches_, batch_packets_, resources_events_, requeued_, resets_;
   std::unique_ptr<WorkerCounter[]> batch_sizes_;
   LatencyHistogram latency_;
