@@ -76,6 +76,7 @@ Status Adapter::create(const MiniportCharacteristics& miniport, void* context,
                            ? 0
                            : static_cast<uint64_t>(static_cast<double>(config.send_timeout_ns) *
                                                    static_cast<double>(cycles_per_second()) / 1e9);
+  a->direct_poll_cycles_ = cycles_per_second() / 1'000'000;  // 1 us
   a->batch_sizes_ = std::make_unique<WorkerCounter[]>(a->max_send_ + 1);
   out = std::move(a);
   return Status::success;
@@ -125,6 +126,16 @@ struct AdapterAccess {
   }
   static void poll_unless_polling(Adapter& a) noexcept {
     if (!a.in_poll_) a.poll();
+  }
+  /// After a direct send that took the whole array: a poll step only if it left something
+  /// for one (completions to deliver, packets pending) or 1 us has passed since the last, so
+  /// that small arrays do not pay a whole step each; links, reaping and timeouts still run
+  /// at least every microsecond while the caller sends.
+  static void poll_after_direct(Adapter& a, uint64_t now) noexcept {
+    if (a.in_poll_) return;
+    if (a.completed_.empty() && a.pending_head_ == nullptr && now < a.direct_poll_at_) return;
+    a.direct_poll_at_ = now + a.direct_poll_cycles_;
+    a.poll();
   }
   static void submit_chain(Adapter& a, Packet* first, Packet* last) noexcept {
     a.submit_chain(first, last);
@@ -379,7 +390,7 @@ void send_packets(Binding* binding, Packet* const* packets, uint32_t n) noexcept
     last = p;
   }
   if (accepted == 0) {
-    if (here) AdapterAccess::poll_unless_polling(a);  // reap, link, timeouts after a direct send
+    if (here) AdapterAccess::poll_after_direct(a, now);  // reap, link, timeouts
     return;
   }
   // Counted before the packets can complete, so in_flight never goes below zero.

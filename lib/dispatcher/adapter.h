@@ -211,6 +211,7 @@ class Adapter {
   uint32_t max_send_ = 1;
   uint32_t max_total_size_ = 1514;
   uint64_t timeout_cycles_ = 0;
+  uint64_t direct_poll_cycles_ = 0;  // see AdapterAccess::poll_after_direct
 
   // Shared with producers.
   PacketMpscQueue submissions_;
@@ -242,6 +243,7 @@ class Adapter {
   WorkerCounter submitted_direct_;
   std::array<Packet*, max_batch> finished_{};  // successes waiting for deliver_finished()
   uint32_t finished_count_ = 0;
+  uint64_t direct_poll_at_ = 0;  // the next poll step a direct send makes regardless
   WorkerCounter batches_, batch_packets_, resources_events_, requeued_, resets_;
   std::unique_ptr<WorkerCounter[]> batch_sizes_;
   LatencyHistogram latency_;
