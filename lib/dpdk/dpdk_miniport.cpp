@@ -343,7 +343,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     if (!all_lent && !lent[j]) continue;
     Packet* p = packets[all_lent ? j : owner[j]];
     rte_mbuf* m = burst[j];
-    if (MbufSlots::single_released(m)) [[likely]] {
+    if (m->nb_segs == 1 && MbufSlots::released(m)) [[likely]] {
       released[released_count++] = m;
       p->oob.status = Status::success;
     } else if (m->nb_segs > 1 && MbufSlots::chain_released(m)) {

@@ -30,7 +30,6 @@
 
 #include <rte_mbuf.h>
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -115,16 +114,6 @@ class MbufSlots {
       put_back(&head, 1);
       head = next;
     }
-  }
-
-  /// True for a one-segment slot the holder has freed: its count and segment count both 1,
-  /// read with one 32-bit load (they are adjacent 16-bit fields) on the send path.
-  [[nodiscard]] static bool single_released(const rte_mbuf* m) noexcept {
-    static_assert(offsetof(rte_mbuf, nb_segs) == offsetof(rte_mbuf, refcnt) + 2);
-    using Word = uint32_t __attribute__((may_alias));
-    constexpr uint16_t ones[2] = {1, 1};  // refcnt, nb_segs: in memory order, any endianness
-    const uint32_t both = __atomic_load_n(reinterpret_cast<const Word*>(&m->refcnt), __ATOMIC_ACQUIRE);
-    return both == std::bit_cast<uint32_t>(ones);
   }
 
   /// True once the holder has freed `m` (its count is back to 1).
