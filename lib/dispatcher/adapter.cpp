@@ -590,6 +590,9 @@ void Adapter::post_process_serialized(Packet* const* batch, uint32_t n) noexcept
       continue;
     }
     if (s == Status::success) [[likely]] {
+      // Finished now, delivered later in this step: a second completion meanwhile (even
+      // from inside the next array's call) must find it no longer in the miniport (R20).
+      move_state(p, PacketState::completing, std::memory_order_relaxed);
       finished_[finished_count_++] = p;
     } else if (s == Status::pending) {
       move_state(p, PacketState::pending, std::memory_order_relaxed);

@@ -303,6 +303,32 @@ TEST(MiniportEdge, R20_ForeignDoubleAndNeverPendedCompletionsAreDetectedNotDeliv
   EXPECT_EQ(other_proto.count_of(b), 1);
 }
 
+// The worker answers a serialized miniport's successes in handler calls that gather several
+// arrays: a packet waiting there is already finished, so a second completion of it (here
+// from inside the next array's call) is refused, not delivered twice.
+TEST(MiniportEdge, R20_SecondCompletionOfAPacketWaitingToBeDeliveredIsRefused) {
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
+  mp.max_send_packets = 1;  // one array per packet
+  mp.decide = [](Packet*, uint32_t, uint32_t) { return Status::success; };
+  Packet* first = factory.make();
+  Packet* second = factory.make();
+  mp.inside_call = [&](Packet* p) {
+    if (p == second) send_complete(*adapter, first, Status::success);  // first's double
+  };
+  AdapterConfig config;
+  config.run_to_completion = false;  // the queued path; this thread polls as the worker
+  rig.start(config);
+  Packet* both[] = {first, second};
+  send_packets(proto.binding, both, 2);
+  adapter->poll();
+  adapter->poll();
+  EXPECT_EQ(mp.calls.size(), 2u);
+  EXPECT_EQ(proto.count_of(first), 1);
+  EXPECT_EQ(proto.count_of(second), 1);
+  EXPECT_EQ(adapter->counters().violations.unexpected_completion, 1u);
+}
+
 TEST(MiniportEdge, R20_DoubleCompletionFromAnotherThreadIsRefusedOnce) {
   Rig rig;
   auto& [mp, factory, proto, adapter] = rig;
