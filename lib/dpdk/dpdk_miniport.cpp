@@ -201,7 +201,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   // in `lendable`, so the burst is `lendable` itself and the two maps below are not
   // written: three stores less per packet on the common path.
   uint16_t owner[max_batch];  // burst index -> index in `packets`
-  bool lent[max_batch];       // burst index -> the mbuf is a slot (MbufSlots)
+  uint8_t lent[max_batch];    // burst index -> not a slot (0), a slot (1), a chain of slots (2)
   bool all_lent = true;
   uint32_t nb = 0;
   rte_mempool* const pool = port_.mempool();
@@ -242,7 +242,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
       const uint64_t iova = b->iova != 0 ? b->iova
                             : iova_is_va ? reinterpret_cast<uint64_t>(b->address)
                                          : iova_of(b);
-      MbufSlots::point(m, b->address, iova, b->length);
+      slots_->point(m, b->address, iova, b->length);
       if (tags_by_pmd && p->ieee8021q.wants_tag()) {
         m->vlan_tci = tci_of(p->ieee8021q);
         m->ol_flags |= RTE_MBUF_F_TX_VLAN;
@@ -250,7 +250,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
       if (!all_lent) {
         burst[nb] = m;
         owner[nb] = static_cast<uint16_t>(i);
-        lent[nb] = true;
+        lent[nb] = 1;
       }
       ++nb;
       continue;
@@ -260,7 +260,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
       for (uint32_t j = 0; j < nb; ++j) {
         burst_store[j] = lendable[j];
         owner[j] = static_cast<uint16_t>(j);
-        lent[j] = true;
+        lent[j] = 1;
       }
       burst = burst_store;
     }
@@ -327,7 +327,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     p->oob.status = zero_copy ? Status::pending : Status::success;
     burst[nb] = head;
     owner[nb] = static_cast<uint16_t>(i);
-    lent[nb] = chain_of_slots;
+    lent[nb] = chain_of_slots ? 2 : 0;
     ++nb;
   }
   slots_->put_back(lendable + lent_count, lendable_count - lent_count);  // taken, not used
@@ -340,17 +340,19 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   rte_mbuf* released[max_batch];
   uint32_t released_count = 0;
   for (uint32_t j = 0; j < sent; ++j) {
-    if (!all_lent && !lent[j]) continue;
+    const uint8_t kind = all_lent ? 1 : lent[j];
+    if (kind == 0) continue;
     Packet* p = packets[all_lent ? j : owner[j]];
     rte_mbuf* m = burst[j];
-    if (m->nb_segs == 1 && MbufSlots::released(m)) [[likely]] {
+    // The kind, not m->nb_segs: a PMD's free resets nb_segs and next.
+    if (kind == 1 && slots_->released(m)) [[likely]] {
       released[released_count++] = m;
       p->oob.status = Status::success;
-    } else if (m->nb_segs > 1 && MbufSlots::chain_released(m)) {
+    } else if (kind == 2 && slots_->chain_released(m)) {
       slots_->put_back_chain(m, false);
       p->oob.status = Status::success;
     } else {
-      slots_->hold(burst[j], p);
+      slots_->hold(m, p);
       p->oob.status = Status::pending;
     }
   }
@@ -411,7 +413,12 @@ rte_mbuf* DpdkMiniport::build_slot_chain(Packet* p, const PacketCounts& counts, 
   rte_mbuf* head = nullptr;
   rte_mbuf* tail = nullptr;
   auto append = [&](rte_mbuf* s) {
-    if (head == nullptr) head = s; else tail->next = s;
+    if (head == nullptr) {
+      head = s;
+    } else {
+      tail->next = s;
+      MbufSlots::link(tail) = s;  // what chain_released follows: a free clears next
+    }
     tail = s;
   };
   if (soft_tag) {  // header segment in the slot's own room: MAC addresses + tag
@@ -419,7 +426,7 @@ rte_mbuf* DpdkMiniport::build_slot_chain(Packet* p, const PacketCounts& counts, 
     char* own = MbufSlots::own_room(h);
     gather(counts.first_buffer, mac_addresses, reinterpret_cast<uint8_t*>(own));
     write_tag(reinterpret_cast<uint8_t*>(own) + mac_addresses, tci_of(p->ieee8021q));
-    MbufSlots::point(h, own, MbufSlots::own_room_iova(h), mac_addresses + vlan_tag);
+    slots_->point(h, own, MbufSlots::own_room_iova(h), mac_addresses + vlan_tag);
     append(h);
   }
   // Zero-copy pieces of at most a slot's room: a reset can then copy any frame a consumer
@@ -432,7 +439,7 @@ rte_mbuf* DpdkMiniport::build_slot_chain(Packet* p, const PacketCounts& counts, 
     for (uint32_t at = off; at < b->length;) {
       const uint32_t piece = std::min(b->length - at, room);
       rte_mbuf* s = m[k++];
-      MbufSlots::point(s, static_cast<uint8_t*>(b->address) + at, iova_of(b) + at, piece);
+      slots_->point(s, static_cast<uint8_t*>(b->address) + at, iova_of(b) + at, piece);
       append(s);
       at += piece;
     }
@@ -441,7 +448,7 @@ rte_mbuf* DpdkMiniport::build_slot_chain(Packet* p, const PacketCounts& counts, 
     rte_mbuf* s = m[k++];
     char* own = MbufSlots::own_room(s);
     std::memset(own, 0, pad);
-    MbufSlots::point(s, own, MbufSlots::own_room_iova(s), pad);
+    slots_->point(s, own, MbufSlots::own_room_iova(s), pad);
     append(s);
   }
   head->nb_segs = static_cast<uint16_t>(k);

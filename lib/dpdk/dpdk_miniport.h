@@ -15,8 +15,8 @@
 /// - on_free (default, "true completion"): a packet completes when the PMD frees its last
 ///   mbuf, so its memory is the protocol's again only when the device no longer reads it.
 ///   Each segment borrows one of the miniport's persistent mbufs (MbufSlots): the PMD's free
-///   drops its reference count and the miniport sees it, with no allocation or callback per
-///   packet; a packet freed inside tx_burst (net_null, pcap, af_packet, tap) is answered
+///   returns it to the slots' own pool, whose driver only marks it released, and the
+///   miniport sees the mark, with no allocation, locked instruction or callback per packet; a packet freed inside tx_burst (net_null, pcap, af_packet, tap) is answered
 ///   `success` at once, the others are `pending` and complete at a later poll. A reset or
 ///   halt gives frames a consumer still holds a copy, so their packets complete safely.
 ///   A buffer larger than a slot's room (jumbo frames, PortConfig::mtu) is sent in pieces,
@@ -71,8 +71,8 @@ struct MiniportConfig {
   /// (R18). The queue holds `backlog` packets; beyond that a packet completes with failure.
   bool deserialized = false;
   uint32_t backlog = 65536;  ///< deserialized: packets the miniport can hold back
-  /// on_free: persistent zero-copy mbufs (MbufSlots) taken from the port's pool; 0 = twice
-  /// the TX ring. When all are in flight, a packet is `resources` until one is freed.
+  /// on_free: persistent zero-copy mbufs (MbufSlots), in a pool of the miniport's own with
+  /// the port pool's data room; 0 = twice the TX ring. When all are in flight, a packet is `resources` until one is freed.
   uint32_t zero_copy_slots = 0;
 };
 
@@ -107,7 +107,7 @@ class DpdkMiniport {
   /// Tells the miniport its adapter (for link indications); call once after Adapter::create.
   void attach(Adapter& adapter) noexcept;
 
-  /// Persistent zero-copy mbufs this miniport took from the port's pool (MbufSlots).
+  /// Persistent zero-copy mbufs this miniport made (MbufSlots, in a pool of their own).
   [[nodiscard]] uint32_t zero_copy_slots() const noexcept;
   /// What reached and left the PMD (read on the worker thread, or at rest).
   [[nodiscard]] MiniportStats stats() const noexcept;

@@ -21,8 +21,9 @@ struct PortConfig {
   uint16_t tx_queues = 1;          ///< TX queues, each for one DpdkMiniport
   uint16_t tx_descriptors = 1024;  ///< TX ring size per queue (adjusted to the PMD's limits)
   uint16_t rx_descriptors = 512;   ///< the RX queue some PMDs need even when only sending
-  /// mbufs in the port's pool (zero-copy sends use one per buffer, plus one for padding or a
-  /// VLAN header). Shared by the port's queues.
+  /// mbufs in the port's pool: copy-mode sends (CompletionMode::on_accept) and the RX queue take them; its
+  /// data room sizes the zero-copy slots, which have a pool of their own. Shared by the
+  /// port's queues.
   uint32_t mbufs = 16383;
   /// Use the PMD's VLAN insertion offload if it has one (else the miniport inserts the tag).
   bool vlan_insert_offload = true;
