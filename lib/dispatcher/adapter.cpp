@@ -240,14 +240,35 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
   in_poll_ = true;
   WorkerScope scope(this);
   binding.outstanding_.fetch_add(n, std::memory_order_acq_rel);  // before any can complete
+  // Held in a local: the stores through Packet pointers below would otherwise make the
+  // compiler reload the member for every packet.
+  Verifier* const verifier = verifier_.get();
+  auto set_state = [verifier](Packet* p, PacketState to, std::memory_order order) noexcept {
+    if (verifier == nullptr) [[likely]]
+      p->tracking.state.store(to, order);
+    else
+      verifier->move(p, to, order);
+  };
   uint32_t i = 0, accepted = 0, counted = 0;
-  Packet* chunk[max_batch];
+  Packet* chunk_store[max_batch];
   Packet* done[max_batch];
   while (i < n && !blocked_on_resources_) {
+    // While every entry goes to the miniport, the chunk is the caller's array itself
+    // (`contiguous`): no copy. The first entry left out switches to chunk_store.
+    const uint32_t first = i;
+    bool contiguous = true;
     uint32_t k = 0;
     for (; i < n && k < max_send_; ++i) {
       Packet* p = packets[i];
-      if (!take_ownership(p)) [[unlikely]] {
+      const bool taken = take_ownership(p);
+      const Status s = !taken                     ? Status::failure
+                       : miniport_.checks_packets ? Status::success
+                                                  : admit_packet(p);  // R10
+      if (s != Status::success && contiguous) [[unlikely]] {
+        contiguous = false;
+        std::copy_n(packets + first, k, chunk_store);
+      }
+      if (!taken) [[unlikely]] {
         reject_entry(p);
         continue;
       }
@@ -257,18 +278,19 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
       if (p->tracking.binding != &binding) p->tracking.binding = &binding;
       if (p->tracking.adapter != this) p->tracking.adapter = this;
       ++accepted;
-      const Status s = miniport_.checks_packets ? Status::success : admit_packet(p);  // R10
       if (s != Status::success) [[unlikely]] {
         p->tracking.submit_cycles = now;
         p->tracking.final_status = s;
-        move_state(p, PacketState::completing, std::memory_order_relaxed);
+        set_state(p, PacketState::completing, std::memory_order_relaxed);
         completed_.push_back(p);
         continue;
       }
-      move_state(p, PacketState::in_miniport, std::memory_order_relaxed);
+      set_state(p, PacketState::in_miniport, std::memory_order_relaxed);
       p->oob.status = status_unset;
-      chunk[k++] = p;
+      if (!contiguous) chunk_store[k] = p;
+      ++k;
     }
+    Packet* const* chunk = contiguous ? packets + first : chunk_store;
     // Counted before any of the chunk can complete, so that a live reader of the counters
     // never sees more completed than submitted.
     submitted_direct_.add(accepted - counted);
@@ -289,6 +311,9 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
       }
       if (s == Status::success) [[likely]] {
         ++ok;
+        // Release: the protocol sees the miniport's writes. Before the handler call, so a
+        // handler may send the packet again.
+        set_state(p, PacketState::protocol, std::memory_order_release);
         done[finished++] = p;
         continue;
       }
@@ -309,8 +334,6 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
       }
     }
     if (finished == 0) continue;
-    for (uint32_t j = 0; j < finished; ++j)  // release: the protocol sees the miniport's writes
-      move_state(done[j], PacketState::protocol, std::memory_order_release);
     completed_by_status_[status_index(Status::success)].add(ok);
     latency_.record(read_cycles() - now, finished);
     binding.protocol_.send_complete(binding.context_, done, finished);  // no lock held (R9)

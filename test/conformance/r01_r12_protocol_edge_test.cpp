@@ -170,6 +170,22 @@ TEST_F(ProtocolEdge, R9_HandlerMaySendAgainFreeAndClose) {
   EXPECT_EQ(send(proto.binding, late), Status::closing);
 }
 
+TEST_F(ProtocolEdge, R2_EntriesLeftOutOfAnArrayNeverReachTheMiniportAndTheRestKeepTheirOrder) {
+  // The run-to-completion path hands the caller's array itself to the miniport while every
+  // entry goes; one left out (invalid, twice in the array, null) must switch it to a copy.
+  auto pkts = factory.make_many(3);
+  Packet* too_long = factory.make(1515);
+  Packet* batch[] = {pkts[0], too_long, pkts[1], pkts[0], nullptr, pkts[2]};
+  send_packets(proto.binding, batch, 6);
+  ASSERT_EQ(mp.calls.size(), 1u);
+  EXPECT_EQ(mp.calls[0], (std::vector<Packet*>{pkts[0], pkts[1], pkts[2]}));
+  mp.complete_held(Status::success);
+  ASSERT_TRUE(poll_until(*adapter, [&] { return proto.completed() == 4; }));
+  for (Packet* p : pkts) EXPECT_EQ(proto.count_of(p), 1);
+  EXPECT_EQ(proto.status_of(too_long), Status::invalid_packet);
+  EXPECT_EQ(adapter->counters().violations.rejected_entries, 2u);  // the repeat and the null
+}
+
 TEST_F(ProtocolEdge, R10_InvalidPacketsFailAndNeverReachTheMiniport) {
   Packet* zero = factory.make(0);
   Packet* too_long = factory.make(1515);
