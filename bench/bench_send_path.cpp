@@ -29,6 +29,8 @@ namespace {
 
 constexpr uint32_t frame_size = 64;
 constexpr uint32_t packets_in_pool = 2048;
+constexpr unsigned kept_mbufs = 1024;       // mbufs of the raw cases that keep theirs
+alignas(64) uint8_t raw_frame[frame_size];  // what the raw zero-copy cases send
 
 uint16_t port_id(const char* name) {
   uint16_t id = 0;
@@ -154,7 +156,6 @@ void BM_RawExtbufTxBurst(benchmark::State& state) {
   dpdk::Port* port = raw_port(state);
   if (port == nullptr) return;
   const auto burst = static_cast<uint16_t>(state.range(0));
-  alignas(64) static uint8_t frame[frame_size];
   uint64_t completed = 0;
   std::vector<rte_mbuf_ext_shared_info> shinfo(256);
   rte_mbuf* mbufs[256];
@@ -165,7 +166,7 @@ void BM_RawExtbufTxBurst(benchmark::State& state) {
       shinfo[i].free_cb = count_free;
       shinfo[i].fcb_opaque = &completed;
       rte_mbuf_ext_refcnt_set(&shinfo[i], 1);
-      rte_pktmbuf_attach_extbuf(mbufs[i], frame, reinterpret_cast<rte_iova_t>(frame), frame_size, &shinfo[i]);
+      rte_pktmbuf_attach_extbuf(mbufs[i], raw_frame, reinterpret_cast<rte_iova_t>(raw_frame), frame_size, &shinfo[i]);
       mbufs[i]->data_len = frame_size;
       mbufs[i]->pkt_len = frame_size;
     }
@@ -175,49 +176,38 @@ void BM_RawExtbufTxBurst(benchmark::State& state) {
   report(state, completed, rte_rdtsc() - start);
 }
 
-// Raw DPDK, completion by reference count: each mbuf is attached to its frame once and kept;
-// before a send its refcnt goes to 2, the PMD's free drops it back to 1, and seeing 1 again
-// means the device is done with it. No allocation, attach or detach per send: what the
-// miniport's zero-copy slots (lib/dpdk/mbuf_slots.h) do.
 void keep_forever(void*, void*) {}
 
-void BM_RawRefcntTxBurst(benchmark::State& state) {
-  dpdk::Port* port = raw_port(state);
-  if (port == nullptr) return;
-  const auto burst = static_cast<uint16_t>(state.range(0));
-  alignas(64) static uint8_t frame[frame_size];
-  constexpr unsigned kept = 1024;
-  static rte_mbuf_ext_shared_info shinfo[kept];
-  std::vector<rte_mbuf*> ready(kept);
-  if (rte_pktmbuf_alloc_bulk(port->mempool(), ready.data(), kept) != 0) {
-    state.SkipWithError("no mbufs");
-    return;
-  }
-  for (unsigned i = 0; i < kept; ++i) {
-    shinfo[i].free_cb = keep_forever;
-    shinfo[i].fcb_opaque = nullptr;
-    rte_mbuf_ext_refcnt_set(&shinfo[i], 1);
-    rte_pktmbuf_attach_extbuf(ready[i], frame, reinterpret_cast<rte_iova_t>(frame), frame_size, &shinfo[i]);
-    ready[i]->data_len = frame_size;
-    ready[i]->pkt_len = frame_size;
-  }
-  std::vector<rte_mbuf*> in_flight;
+/// Attaches `m` for good to raw_frame, its external-buffer info at `info` (count 1, never freed).
+void attach_kept(rte_mbuf* m, rte_mbuf_ext_shared_info* info) {
+  info->free_cb = keep_forever;
+  info->fcb_opaque = nullptr;
+  rte_mbuf_ext_refcnt_set(info, 1);
+  rte_pktmbuf_attach_extbuf(m, raw_frame, reinterpret_cast<rte_iova_t>(raw_frame), frame_size, info);
+  m->data_len = frame_size;
+  m->pkt_len = frame_size;
+}
+
+/// The timed loop of the kept-mbuf cases: lends `burst` mbufs from `ready` with a count of
+/// `lent`, sends them, and takes back those whose count is `released` again (the PMD freed
+/// them; one that holds them would complete later). Returns the packets completed.
+uint64_t run_kept_mbufs(benchmark::State& state, uint16_t port, uint16_t burst, std::vector<rte_mbuf*>& ready,
+                        std::vector<rte_mbuf*>& in_flight, uint16_t lent, uint16_t released) {
   rte_mbuf* mbufs[256];
   uint64_t completed = 0;
-  const uint64_t start = rte_rdtsc();
   for (auto _ : state) {
     for (uint16_t i = 0; i < burst; ++i) {
       mbufs[i] = ready.back();
       ready.pop_back();
-      rte_mbuf_refcnt_set(mbufs[i], 2);  // ours + the PMD's
+      rte_mbuf_refcnt_set(mbufs[i], lent);
     }
-    const uint16_t sent = rte_eth_tx_burst(port->id(), 0, mbufs, burst);
+    const uint16_t sent = rte_eth_tx_burst(port, 0, mbufs, burst);
     for (uint16_t i = sent; i < burst; ++i) {
-      rte_mbuf_refcnt_set(mbufs[i], 1);
+      rte_mbuf_refcnt_set(mbufs[i], released);
       ready.push_back(mbufs[i]);
     }
-    for (uint16_t i = 0; i < sent; ++i) {  // completion check (a PMD that holds them: later)
-      if (rte_mbuf_refcnt_read(mbufs[i]) == 1) {
+    for (uint16_t i = 0; i < sent; ++i) {
+      if (__atomic_load_n(&mbufs[i]->refcnt, __ATOMIC_ACQUIRE) == released) {
         ready.push_back(mbufs[i]);
         ++completed;
       } else {
@@ -225,6 +215,28 @@ void BM_RawRefcntTxBurst(benchmark::State& state) {
       }
     }
   }
+  return completed;
+}
+
+// Raw DPDK, completion by reference count: each mbuf is attached to its frame once and kept;
+// before a send its refcnt goes to 2, the PMD's free drops it back to 1 (a locked
+// decrement), and seeing 1 again means the device is done with it. No allocation, attach or
+// detach per send: what the miniport's zero-copy slots (lib/dpdk/mbuf_slots.h) fall back to
+// when their mempool driver cannot be registered.
+void BM_RawRefcntTxBurst(benchmark::State& state) {
+  dpdk::Port* port = raw_port(state);
+  if (port == nullptr) return;
+  const auto burst = static_cast<uint16_t>(state.range(0));
+  static rte_mbuf_ext_shared_info shinfo[kept_mbufs];
+  std::vector<rte_mbuf*> ready(kept_mbufs);
+  if (rte_pktmbuf_alloc_bulk(port->mempool(), ready.data(), kept_mbufs) != 0) {
+    state.SkipWithError("no mbufs");
+    return;
+  }
+  for (unsigned i = 0; i < kept_mbufs; ++i) attach_kept(ready[i], &shinfo[i]);
+  std::vector<rte_mbuf*> in_flight;
+  const uint64_t start = rte_rdtsc();
+  const uint64_t completed = run_kept_mbufs(state, port->id(), burst, ready, in_flight, 2, 1);  // ours + the PMD's
   report(state, completed, rte_rdtsc() - start);
   for (rte_mbuf* m : ready) rte_pktmbuf_free(m);
   for (rte_mbuf* m : in_flight) rte_pktmbuf_free(m);
@@ -242,13 +254,11 @@ void BM_RawPoolReturnTxBurst(benchmark::State& state) {
   dpdk::Port* port = raw_port(state);
   if (port == nullptr) return;
   const auto burst = static_cast<uint16_t>(state.range(0));
-  alignas(64) static uint8_t frame[frame_size];
-  constexpr unsigned kept = 1024;
   static rte_mempool* mp = nullptr;
   static std::vector<rte_mbuf*> all;
   constexpr uint16_t priv = 64;
   if (mp == nullptr) {
-    rte_mempool* made = rte_mempool_create_empty("raw_pool_return", kept, sizeof(rte_mbuf) + priv + 256, 0,
+    rte_mempool* made = rte_mempool_create_empty("raw_pool_return", kept_mbufs, sizeof(rte_mbuf) + priv + 256, 0,
                                                  sizeof(rte_pktmbuf_pool_private), SOCKET_ID_ANY, 0);
     rte_pktmbuf_pool_private layout{};
     layout.mbuf_data_room_size = 256;
@@ -264,40 +274,13 @@ void BM_RawPoolReturnTxBurst(benchmark::State& state) {
     rte_mempool_obj_iter(mp, rte_pktmbuf_init, nullptr);
     rte_mempool_obj_iter(mp, collect, &all);
     for (rte_mbuf* m : all) {
-      auto* info = static_cast<rte_mbuf_ext_shared_info*>(rte_mbuf_to_priv(m));
-      info->free_cb = keep_forever;
-      info->fcb_opaque = nullptr;
-      rte_mbuf_ext_refcnt_set(info, 1);
-      rte_pktmbuf_attach_extbuf(m, frame, reinterpret_cast<rte_iova_t>(frame), frame_size, info);
-      m->data_len = frame_size;
-      m->pkt_len = frame_size;
-      m->refcnt = 0;
+      attach_kept(m, static_cast<rte_mbuf_ext_shared_info*>(rte_mbuf_to_priv(m)));
+      m->refcnt = 0;  // released: in the pool, as far as the driver is concerned
     }
   }
   std::vector<rte_mbuf*> ready(all), in_flight;
-  rte_mbuf* mbufs[256];
-  uint64_t completed = 0;
   const uint64_t start = rte_rdtsc();
-  for (auto _ : state) {
-    for (uint16_t i = 0; i < burst; ++i) {
-      mbufs[i] = ready.back();
-      ready.pop_back();
-      rte_mbuf_refcnt_set(mbufs[i], 1);  // the PMD's
-    }
-    const uint16_t sent = rte_eth_tx_burst(port->id(), 0, mbufs, burst);
-    for (uint16_t i = sent; i < burst; ++i) {
-      rte_mbuf_refcnt_set(mbufs[i], 0);
-      ready.push_back(mbufs[i]);
-    }
-    for (uint16_t i = 0; i < sent; ++i) {
-      if (__atomic_load_n(&mbufs[i]->refcnt, __ATOMIC_ACQUIRE) == 0) {
-        ready.push_back(mbufs[i]);
-        ++completed;
-      } else {
-        in_flight.push_back(mbufs[i]);
-      }
-    }
-  }
+  const uint64_t completed = run_kept_mbufs(state, port->id(), burst, ready, in_flight, 1, 0);  // the PMD's
   report(state, completed, rte_rdtsc() - start);
 }
 
