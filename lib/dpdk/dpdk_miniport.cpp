@@ -143,6 +143,8 @@ MiniportStats DpdkMiniport::stats() const noexcept { return stats_; }
 
 uint32_t DpdkMiniport::zero_copy_slots() const noexcept { return slots_->capacity(); }
 
+uint32_t DpdkMiniport::zero_copy_slots_spare() const noexcept { return slots_->spare(); }
+
 uint32_t DpdkMiniport::maximum_total_size() const noexcept {
   // R26: MTU + 14, 4 less when the adapter inserts 802.1Q tags, so a tagged frame still fits.
   return port_.mtu() + 14u - (config_.priority_8021p ? vlan_tag : 0u);

@@ -109,6 +109,9 @@ class DpdkMiniport {
 
   /// Persistent zero-copy mbufs this miniport made (MbufSlots, in a pool of their own).
   [[nodiscard]] uint32_t zero_copy_slots() const noexcept;
+  /// Of those, the ones ready to lend: all of them at rest, once every frame is freed and a
+  /// poll has reaped it (none lost). On the worker thread, or at rest.
+  [[nodiscard]] uint32_t zero_copy_slots_spare() const noexcept;
   /// What reached and left the PMD (read on the worker thread, or at rest).
   [[nodiscard]] MiniportStats stats() const noexcept;
   /// The port this miniport sends on.

@@ -82,6 +82,7 @@ TEST(DpdkFaults, TxBurstReturningZeroForeverEndsAtTheTimeoutAndEveryPacketComple
   EXPECT_EQ(h.miniport->stats().accepted, 0u);
   EXPECT_EQ(rte_ring_count(ring.tx), 0u);
   EXPECT_EQ(rte_mempool_avail_count(h.port->mempool()), pool_before);
+  h.expect_all_slots_spare();
   // The device comes back: the same packets go through.
   faulty.heal();
   send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
@@ -124,6 +125,7 @@ TEST(DpdkFaults, PoisonPacketAtTheHeadOfTheQueueIsTimedOutAndNothingBehindItIsLo
   EXPECT_GE(h.adapter->counters().violations.hangs, 1u);
   faulty.heal();
   EXPECT_EQ(rte_mempool_avail_count(h.port->mempool()), pool_before);
+  h.expect_all_slots_spare();
 }
 
 TEST(DpdkFaults, EmptyMbufPoolGivesResourcesAndEverythingCompletesOnceInOrderWhenMbufsReturn) {
@@ -159,6 +161,7 @@ TEST(DpdkFaults, EmptyMbufPoolGivesResourcesAndEverythingCompletesOnceInOrderWhe
     EXPECT_EQ(h.proto.status_of(p), Status::success);
   }
   EXPECT_EQ(rte_mempool_avail_count(h.port->mempool()), pool_before);
+  h.expect_all_slots_spare();
 }
 
 TEST(DpdkFaults, InvalidPortAndQueueIdsGiveOneLineErrors) {

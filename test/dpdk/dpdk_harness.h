@@ -33,6 +33,13 @@ struct DpdkHarness {
     miniport->attach(*adapter);
     proto.open(*adapter);
   }
+  /// Every zero-copy slot is spare again (polling until the last freed ones are reaped): the
+  /// slots' pool is back at its starting level, as the port's pool must be.
+  void expect_all_slots_spare() {
+    EXPECT_TRUE(testing_support::poll_until(
+        *adapter, [&] { return miniport->zero_copy_slots_spare() == miniport->zero_copy_slots(); }))
+        << miniport->zero_copy_slots_spare() << " of " << miniport->zero_copy_slots() << " slots spare";
+  }
   ~DpdkHarness() {
     adapter.reset();  // halts: every packet completes before the port goes
     miniport.reset();

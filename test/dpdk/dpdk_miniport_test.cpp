@@ -81,6 +81,7 @@ TEST(NetNull, MillionsOfPacketsCompleteOnceAndCountersReconcile) {
   // Every mbuf back in the port's pool: zero-copy sends use the miniport's own slot pool.
   EXPECT_GT(h.miniport->zero_copy_slots(), 0u);
   EXPECT_EQ(rte_mempool_in_use_count(h.port->mempool()), 0u);
+  h.expect_all_slots_spare();
   EXPECT_EQ(f.packets->available(), 0u);  // all 512 are in our free list, none lost
   EXPECT_EQ(free_list.size(), 512u);
 }
@@ -475,6 +476,7 @@ TEST(NetRing, StuckConsumerFiresTheWatchdogAndEveryPacketStillCompletesOnce) {
   expect_held_frames_survive_reuse(h, ring, pkts, buffers, sent_bytes.data);  // consumer wakes
   EXPECT_EQ(h.miniport->stats().accepted, pkts.size());
   EXPECT_EQ(rte_mempool_avail_count(h.port->mempool()), pool_before);  // no mbuf lost
+  h.expect_all_slots_spare();
 }
 
 TEST(NetRing, CopyModeCompletesOnAcceptance) {
