@@ -1,5 +1,7 @@
 #include "frames.h"
 
+#include "restamp.h"
+
 #include <bit>
 #include <cstring>
 
@@ -35,26 +37,6 @@ void apply_delta(uint8_t* at, uint32_t delta, bool udp) noexcept {
 /// The change of one 16-bit word from `from` to `to`, for apply_delta.
 uint32_t word_delta(uint16_t from, uint16_t to) noexcept { return static_cast<uint16_t>(~from) + uint32_t{to}; }
 
-/// A 64-bit sum of machine-order words folded to 16 bits, as a big-endian delta. Two short
-/// steps instead of a chain of four: 64 to 32 bits with the end-around carry, then 32 to 16
-/// by adding the word to itself rotated (the high half gets both halves and their carry).
-uint32_t fold_delta(uint64_t sum) noexcept {
-  const auto low = static_cast<uint32_t>(sum);
-  uint32_t s = low + static_cast<uint32_t>(sum >> 32);
-  s += s < low ? 1u : 0u;  // cannot overflow again: the two halves sum to at most 2^33 - 2
-  const auto native = static_cast<uint16_t>((s + std::rotr(s, 16)) >> 16);
-  return get16(reinterpret_cast<const uint8_t*>(&native));  // its bytes in memory, read big-endian
-}
-
-/// The machine-order sum of the stamp's changing bytes (sequence number, 48-bit timestamp)
-/// as the fast path writes them; `invert` gives the sum of their complements (to take them out).
-uint64_t stamp_words(uint64_t sequence, uint64_t timestamp, bool invert) noexcept {
-  const uint32_t flip = invert ? 0xFFFFFFFFu : 0u;
-  const auto w = [flip](uint64_t v, unsigned shift) { return uint64_t{static_cast<uint32_t>(v >> shift) ^ flip}; };
-  const auto tail = uint64_t{static_cast<uint16_t>((timestamp >> 32) ^ flip)};  // bytes 4-5
-  return (w(sequence, 0) + w(sequence, 32)) + (w(timestamp, 0) + tail);
-}
-
 /// The change from the `length` bytes (even) at `from` to those at `to`, for apply_delta.
 /// Summed 4 bytes at a time in the machine's byte order into 64 bits (no carry is lost) and
 /// swapped once at the end: a one's-complement sum does not depend on byte order or word
@@ -74,7 +56,7 @@ uint32_t bytes_delta(const uint8_t* from, const uint8_t* to, uint32_t length) no
     std::memcpy(&b, to + i, 2);
     sum += uint64_t{static_cast<uint16_t>(~a)} + b;
   }
-  return fold_delta(sum);
+  return stamp_math::fold_delta(sum);
 }
 }  // namespace
 
@@ -82,11 +64,6 @@ uint32_t checksum_add(const uint8_t* data, uint32_t length, uint32_t sum) noexce
   for (; length > 1; data += 2, length -= 2) sum += get16(data);
   if (length) sum += static_cast<uint32_t>(data[0]) << 8;
   return sum;
-}
-
-uint16_t checksum_finish(uint32_t sum) noexcept {
-  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
 }
 
 FrameLayout layout_of(IpVersion ip, Transport transport) noexcept {
@@ -192,25 +169,8 @@ void stamp_frame(uint8_t* f, const FrameLayout& l, uint64_t sequence, uint64_t t
 }
 
 uint16_t unstamped_sum(uint16_t checksum, uint64_t sequence, uint64_t timestamp) noexcept {
-  const uint32_t sum = static_cast<uint16_t>(~checksum) + fold_delta(stamp_words(sequence, timestamp, true));
+  const uint32_t sum = static_cast<uint16_t>(~checksum) + stamp_math::fold_delta(stamp_math::stamp_words(sequence, timestamp, true));
   return static_cast<uint16_t>((sum & 0xFFFF) + (sum >> 16));  // one fold: at most 0x1FFFE
-}
-
-uint16_t restamp_frame(uint8_t* f, const FrameLayout& l, uint16_t unstamped, uint64_t sequence,
-                       uint64_t timestamp) noexcept {
-  // The stamp's sum comes from the values, not from bytes built and read back (that made a
-  // wide load wait for narrower stores: a store-forwarding stall), and the rest of the frame's
-  // sum was kept, so the frame is only written.
-  uint8_t* at = f + l.payload + 4;
-  const auto timestamp_low = static_cast<uint32_t>(timestamp);
-  const auto timestamp_high = static_cast<uint16_t>(timestamp >> 32);
-  std::memcpy(at, &sequence, 8);
-  std::memcpy(at + 8, &timestamp_low, 4);
-  std::memcpy(at + 12, &timestamp_high, 2);  // the low 48 bits, as stamp_frame writes them
-  const uint16_t c = checksum_finish(uint32_t{unstamped} + fold_delta(stamp_words(sequence, timestamp, false)));
-  const uint16_t stored = l.transport == Transport::udp && c == 0 ? 0xFFFF : c;
-  put16(f + l.l4_checksum, stored);
-  return stored;
 }
 
 uint16_t transport_checksum(const uint8_t* f, const FrameLayout& l) noexcept { return get16(f + l.l4_checksum); }

@@ -68,13 +68,7 @@ void clear_stamp(uint8_t* frame, const FrameLayout& layout) noexcept;
 /// timestamp (RFC 1624 eqn. 3: ~HC + ~m, kept so that each restamp only adds m'), from the
 /// frame's `checksum` and the stamp it carries.
 uint16_t unstamped_sum(uint16_t checksum, uint64_t sequence, uint64_t timestamp) noexcept;
-/// The fast path of stamp_frame for a frame that already carries a stamp and whose sum without
-/// it the caller kept (`unstamped`, from unstamped_sum): writes the new sequence number and
-/// timestamp and the checksum, and never reads the frame, so a frame that left the cache
-/// costs no load. Returns the new checksum.
-uint16_t restamp_frame(uint8_t* frame, const FrameLayout& layout, uint16_t unstamped, uint64_t sequence,
-                       uint64_t timestamp) noexcept;
-/// The transport checksum of a built frame (for restamp_frame).
+/// The transport checksum of a built frame (for restamp_frame, restamp.h).
 uint16_t transport_checksum(const uint8_t* frame, const FrameLayout& layout) noexcept;
 
 /// What a received frame says about itself (the receive side and the tests).
@@ -93,6 +87,9 @@ FrameInfo inspect_frame(const uint8_t* frame, uint32_t size) noexcept;
 /// The Internet checksum (RFC 1071) of `length` bytes, added to `initial`, not complemented.
 uint32_t checksum_add(const uint8_t* data, uint32_t length, uint32_t initial) noexcept;
 /// Folds a 32-bit sum to 16 bits and complements it.
-uint16_t checksum_finish(uint32_t sum) noexcept;
+inline uint16_t checksum_finish(uint32_t sum) noexcept {
+  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
 
 }  // namespace pkio::gen

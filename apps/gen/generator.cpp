@@ -9,6 +9,7 @@
 #include <random>
 
 #include "receiver.h"
+#include "restamp.h"
 
 namespace pkio::gen {
 
@@ -274,7 +275,7 @@ size_t QueueSender::free_packets() const noexcept {
   return n;
 }
 
-Packet* QueueSender::next_stream_packet(uint64_t now) noexcept {
+inline Packet* QueueSender::next_stream_packet(uint64_t now) noexcept {
   size_t index = 0;
   if (schedule_.size() > 1) {
     index = schedule_[next_in_schedule_];

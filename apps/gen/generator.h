@@ -73,7 +73,8 @@ class QueueSender {
   static void on_send_complete(void* context, Packet* const* packets, uint32_t n) noexcept;
   Status build_streams(uint16_t queue, int socket, std::string& error);
   Status build_replay(int socket, std::string& error);
-  Packet* next_stream_packet(uint64_t now) noexcept;
+  // Inlined into run(): it runs once per packet sent (a call cost a few percent of the rate).
+  [[gnu::always_inline]] inline Packet* next_stream_packet(uint64_t now) noexcept;
   Packet* next_replay_packet() noexcept;
   void log_completions(Packet* const* packets, uint32_t n) noexcept;
   [[nodiscard]] size_t free_packets() const noexcept;

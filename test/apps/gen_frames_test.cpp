@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "frames.h"
+#include "restamp.h"
 #include "pacer.h"
 #include "receiver.h"
 
