@@ -240,15 +240,7 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
   in_poll_ = true;
   WorkerScope scope(this);
   binding.outstanding_.fetch_add(n, std::memory_order_acq_rel);  // before any can complete
-  // Held in a local: the stores through Packet pointers below would otherwise make the
-  // compiler reload the member for every packet.
-  Verifier* const verifier = verifier_.get();
-  auto set_state = [verifier](Packet* p, PacketState to, std::memory_order order) noexcept {
-    if (verifier == nullptr) [[likely]]
-      p->tracking.state.store(to, order);
-    else
-      verifier->move(p, to, order);
-  };
+  Verifier* const verifier = verifier_.get();  // read once (see move_state)
   uint32_t i = 0, accepted = 0, counted = 0;
   Packet* chunk_store[max_batch];
   Packet* done[max_batch];
@@ -281,11 +273,11 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
       if (s != Status::success) [[unlikely]] {
         p->tracking.submit_cycles = now;
         p->tracking.final_status = s;
-        set_state(p, PacketState::completing, std::memory_order_relaxed);
+        move_state(verifier, p, PacketState::completing, std::memory_order_relaxed);
         completed_.push_back(p);
         continue;
       }
-      set_state(p, PacketState::in_miniport, std::memory_order_relaxed);
+      move_state(verifier, p, PacketState::in_miniport, std::memory_order_relaxed);
       p->oob.status = status_unset;
       if (!contiguous) chunk_store[k] = p;
       ++k;
@@ -313,7 +305,7 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
         ++ok;
         // Release: the protocol sees the miniport's writes. Before the handler call, so a
         // handler may send the packet again.
-        set_state(p, PacketState::protocol, std::memory_order_release);
+        move_state(verifier, p, PacketState::protocol, std::memory_order_release);
         done[finished++] = p;
         continue;
       }

@@ -200,10 +200,15 @@ class Adapter {
   void reject_entry(const Packet* packet) noexcept;
   /// Every packet state change goes through here: a plain store, or the verifier's check.
   void move_state(Packet* p, PacketState to, std::memory_order order) noexcept {
-    if (verifier_ == nullptr) [[likely]]
+    move_state(verifier_.get(), p, to, order);
+  }
+  /// The same with the verifier given: a loop that changes many packets reads it once (the
+  /// stores through Packet pointers would otherwise make the compiler reload the member).
+  static void move_state(Verifier* verifier, Packet* p, PacketState to, std::memory_order order) noexcept {
+    if (verifier == nullptr) [[likely]]
       p->tracking.state.store(to, order);
     else
-      verifier_->move(p, to, order);
+      verifier->move(p, to, order);
   }
   bool on_worker() const noexcept;
 
