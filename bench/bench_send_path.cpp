@@ -284,7 +284,12 @@ void BM_RawPoolReturnTxBurst(benchmark::State& state) {
   report(state, completed, rte_rdtsc() - start);
 }
 
-/// Packets over one frame of memory, and the protocol that recycles them on completion.
+/// Where the pkio cases' frames are: each packet's own frame in the miniport's mbufs
+/// (DpdkMiniport::allocate_frames, as a generator builds them), or one frame of our own
+/// memory shared by every packet (each send then borrows a zero-copy slot).
+enum class FrameMemory { miniport_frames, shared_buffer };
+
+/// Packets over their frames, and the protocol that recycles them on completion.
 struct Sender {
   std::unique_ptr<PacketPool> packets = PacketPool::create(packets_in_pool, 0);
   std::unique_ptr<BufferPool> buffers = BufferPool::create(packets_in_pool);
@@ -294,16 +299,23 @@ struct Sender {
   bool cross_thread = false;
   uint64_t completed = 0;
 
-  Sender() {
+  bool build(dpdk::DpdkMiniport& miniport, FrameMemory memory) {
+    std::vector<dpdk::FrameMemory> lent;
+    if (memory == FrameMemory::miniport_frames &&
+        miniport.allocate_frames(packets_in_pool, frame_size, lent, nullptr) != Status::success)
+      return false;
     for (uint32_t i = 0; i < packets_in_pool; ++i) {
+      uint8_t* f = lent.empty() ? frame : lent[i].address;
+      if (f != frame) std::memcpy(f, frame, frame_size);
       Packet* p = nullptr;
       Buffer* b = nullptr;
       (void)packets->allocate(p);
-      (void)buffers->allocate(b, frame, frame_size);
-      b->iova = reinterpret_cast<uint64_t>(frame);
+      (void)buffers->allocate(b, f, frame_size);
+      b->iova = lent.empty() ? reinterpret_cast<uint64_t>(frame) : lent[i].iova;
       (void)p->chain_at_back(b);
       free_list.push_back(p);
     }
+    return true;
   }
   static void on_complete(void* ctx, Packet* const* pkts, uint32_t n) noexcept {
     auto& self = *static_cast<Sender*>(ctx);
@@ -327,11 +339,16 @@ struct PkioPath {
   Binding* binding = nullptr;
   Sender sender;
 
-  bool open(const char* name, uint32_t burst, bool cross_thread, bool verifier, std::string& error) {
+  bool open(const char* name, uint32_t burst, bool cross_thread, bool verifier, FrameMemory memory,
+            std::string& error) {
     if (dpdk::Port::open(port_id(name), {}, port, &error) != Status::success) return false;
     dpdk::MiniportConfig mc;
     mc.maximum_send_packets = burst;
     if (dpdk::DpdkMiniport::create(*port, mc, miniport, &error) != Status::success) return false;
+    if (!sender.build(*miniport, memory)) {
+      error = "cannot make the miniport's frames";
+      return false;
+    }
     AdapterConfig ac;
     ac.run_to_completion = !cross_thread;
     ac.verifier = verifier;
@@ -355,7 +372,8 @@ struct PkioPath {
 /// pkio inline (the sending thread is the worker) or cross-thread (a worker on another core,
 /// completions handed back through an MPSC queue): send bursts from the free list, refill it
 /// from completions, report packets completed and vs_raw.
-void run_pkio_case(benchmark::State& state, bool cross_thread, bool verifier = false) {
+void run_pkio_case(benchmark::State& state, bool cross_thread, bool verifier = false,
+                   FrameMemory memory = FrameMemory::miniport_frames) {
   const auto burst = static_cast<uint32_t>(state.range(0));
   if (cross_thread && std::thread::hardware_concurrency() < 2) {
     state.SkipWithError("needs two cores");
@@ -363,7 +381,7 @@ void run_pkio_case(benchmark::State& state, bool cross_thread, bool verifier = f
   }
   PkioPath path;
   std::string error;
-  if (!path.open("net_null1", burst, cross_thread, verifier, error)) {
+  if (!path.open("net_null1", burst, cross_thread, verifier, memory, error)) {
     state.SkipWithError(error.c_str());
     return;
   }
@@ -399,18 +417,23 @@ void run_pkio_case(benchmark::State& state, bool cross_thread, bool verifier = f
 }
 
 void BM_PkioInline(benchmark::State& state) { run_pkio_case(state, false); }
+// Inline, every packet over one buffer of our own: each send borrows a zero-copy slot.
+void BM_PkioInlineSharedBuffer(benchmark::State& state) {
+  run_pkio_case(state, false, false, FrameMemory::shared_buffer);
+}
 void BM_PkioCrossThread(benchmark::State& state) { run_pkio_case(state, true); }
 // The inline path with AdapterConfig::verifier: what checking every state change costs.
 void BM_PkioInlineVerifier(benchmark::State& state) { run_pkio_case(state, false, true); }
 
 // The DPDK miniport alone, its send_packets called directly: the floor under the
-// dispatcher. Each packet borrows a zero-copy slot and net_null frees it inside tx_burst, so
-// every packet comes back with its final status (success) set: a per-packet completion.
-void BM_MiniportOnly(benchmark::State& state) {
+// dispatcher. Each packet goes as its frame's mbuf (or borrows a zero-copy slot) and net_null
+// frees it inside tx_burst, so every packet comes back with its final status (success) set:
+// a per-packet completion.
+void run_miniport_case(benchmark::State& state, FrameMemory memory) {
   const auto burst = static_cast<uint32_t>(state.range(0));
   PkioPath path;
   std::string error;
-  if (!path.open("net_null1", burst, false, false, error)) {
+  if (!path.open("net_null1", burst, false, false, memory, error)) {
     state.SkipWithError(error.c_str());
     return;
   }
@@ -431,12 +454,17 @@ void BM_MiniportOnly(benchmark::State& state) {
   interleaved.report(state, packets, cycles);
 }
 
+void BM_MiniportOnly(benchmark::State& state) { run_miniport_case(state, FrameMemory::miniport_frames); }
+void BM_MiniportOnlySharedBuffer(benchmark::State& state) { run_miniport_case(state, FrameMemory::shared_buffer); }
+
 BENCHMARK(BM_RawTxBurst)->RangeMultiplier(2)->Range(1, 64);
 BENCHMARK(BM_RawExtbufTxBurst)->RangeMultiplier(2)->Range(1, 64);
 BENCHMARK(BM_RawRefcntTxBurst)->RangeMultiplier(2)->Range(1, 64);
 BENCHMARK(BM_RawPoolReturnTxBurst)->RangeMultiplier(2)->Range(1, 64);
 BENCHMARK(BM_MiniportOnly)->RangeMultiplier(2)->Range(1, 64);
+BENCHMARK(BM_MiniportOnlySharedBuffer)->RangeMultiplier(2)->Range(1, 64);
 BENCHMARK(BM_PkioInline)->RangeMultiplier(2)->Range(1, 64);
+BENCHMARK(BM_PkioInlineSharedBuffer)->RangeMultiplier(2)->Range(1, 64);
 BENCHMARK(BM_PkioInlineVerifier)->RangeMultiplier(2)->Range(1, 64);
 BENCHMARK(BM_PkioCrossThread)->RangeMultiplier(2)->Range(1, 64)->UseRealTime();
 

@@ -83,15 +83,23 @@ struct Protocol {
 
   ~Protocol() { rte_free(frames); }
 
-  bool build(uint32_t count, uint32_t frame_size) {
+  /// Frames in the miniport's own mbufs where it can make them (as a generator would: the
+  /// cheapest send), else in memory of our own.
+  bool build(uint32_t count, uint32_t frame_size, dpdk::DpdkMiniport& miniport, bool copy) {
     packets = PacketPool::create(count, 0);
     buffers = BufferPool::create(count);
+    std::vector<dpdk::FrameMemory> lent;
     const uint32_t stride = (frame_size + 63) / 64 * 64;
-    frames = static_cast<uint8_t*>(rte_zmalloc("pkio_bench_frames", static_cast<size_t>(stride) * count, 64));
-    if (!packets || !buffers || frames == nullptr) return false;
+    if (copy || miniport.allocate_frames(count, frame_size, lent, nullptr) != Status::success) {
+      lent.clear();
+      frames = static_cast<uint8_t*>(rte_zmalloc("pkio_bench_frames", static_cast<size_t>(stride) * count, 64));
+      if (frames == nullptr) return false;
+    }
+    if (!packets || !buffers) return false;
     ready.reserve(count);
     for (uint32_t i = 0; i < count; ++i) {
-      uint8_t* f = frames + static_cast<size_t>(i) * stride;
+      uint8_t* f = lent.empty() ? frames + static_cast<size_t>(i) * stride : lent[i].address;
+      std::fill(f, f + frame_size, 0);
       std::fill(f, f + 6, 0xFF);  // broadcast destination, locally administered source
       f[6] = 0x02;
       f[12] = 0x88;  // local experimental ethertype
@@ -143,7 +151,7 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
   }
   Protocol proto;
   proto.cross_thread = cross;
-  if (!proto.build(spec.in_flight_packets, spec.frame_size)) {
+  if (!proto.build(spec.in_flight_packets, spec.frame_size, *miniport, spec.copy)) {
     error = "cannot allocate the packets and frames (raise EAL -m)";
     return Status::failure;
   }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <random>
+#include <utility>
 
 #include "receiver.h"
 #include "restamp.h"
@@ -144,13 +145,23 @@ Status QueueSender::build_streams(uint16_t queue, int socket, std::string& error
     packets += share[i];
     bytes += static_cast<size_t>(share[i]) * ((specs[i].size.max + 63) / 64 * 64);
   }
-  frames_ = static_cast<uint8_t*>(rte_malloc_socket("pkio_gen_frames", bytes, 64, socket));
-  if (frames_ == nullptr) {
-    error = "cannot allocate " + std::to_string(bytes >> 20) + " MiB of frames (raise EAL -m, or lower --pool)";
-    return Status::failure;
+  // Frames in the miniport's own mbufs are sent as those mbufs (the cheapest send and free);
+  // memory of our own (rte_malloc, DMA-able) where they cannot be made, or in copy mode.
+  uint32_t largest = 0;
+  for (const auto& spec : specs) largest = std::max(largest, spec.size.max);
+  std::vector<dpdk::FrameMemory> lent;
+  if (options_.copy ||
+      miniport_->allocate_frames(static_cast<uint32_t>(packets), largest, lent, nullptr) != Status::success) {
+    lent.clear();
+    frames_ = static_cast<uint8_t*>(rte_malloc_socket("pkio_gen_frames", bytes, 64, socket));
+    if (frames_ == nullptr) {
+      error = "cannot allocate " + std::to_string(bytes >> 20) + " MiB of frames (raise EAL -m, or lower --pool)";
+      return Status::failure;
+    }
   }
   streams_.resize(specs.size());
-  uint8_t* frame = frames_;
+  uint8_t* own = frames_;  // the next frame of our own memory, or of the miniport's:
+  size_t next_lent = 0;
   for (size_t i = 0; i < specs.size(); ++i) {
     const StreamSpec& spec = specs[i];
     Stream& st = streams_[i];
@@ -171,9 +182,10 @@ Status QueueSender::build_streams(uint16_t queue, int socket, std::string& error
     const size_t stride = (spec.size.max + 63) / 64 * 64;
     const uint32_t first_size = spec.size.kind == SizeSpec::Kind::mix ? st.sizes[0] : spec.size.min;
     st.free.reserve(share[i]);  // completions never make it grow: no heap on the hot path
-    for (uint32_t k = 0; k < share[i]; ++k, frame += stride) {
+    for (uint32_t k = 0; k < share[i]; ++k) {
       Packet* p = nullptr;
       Buffer* b = nullptr;
+      uint8_t* frame = lent.empty() ? std::exchange(own, own + stride) : lent[next_lent++].address;
       build_frame(frame, first_size, st.layout, values);
       (void)packets_->allocate(p);
       (void)buffers_->allocate(b, frame, first_size);

@@ -141,6 +141,13 @@ void DpdkMiniport::attach(Adapter& adapter) noexcept {
 
 MiniportStats DpdkMiniport::stats() const noexcept { return stats_; }
 
+Status DpdkMiniport::allocate_frames(uint32_t count, uint32_t largest, std::vector<FrameMemory>& out,
+                                     std::string* error) {
+  return slots_->create_frames(count, largest, out, error);
+}
+
+uint32_t DpdkMiniport::frames_spare() const noexcept { return slots_->frames_spare(); }
+
 uint32_t DpdkMiniport::zero_copy_slots() const noexcept { return slots_->capacity(); }
 
 uint32_t DpdkMiniport::zero_copy_slots_spare() const noexcept { return slots_->spare(); }
@@ -198,12 +205,12 @@ void DpdkMiniport::flush_backlog() noexcept {
 }
 
 void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
-  rte_mbuf* burst_store[max_batch];
-  // While every packet so far took a slot (`all_lent`), burst index = packet index = index
-  // in `lendable`, so the burst is `lendable` itself and the two maps below are not
-  // written: three stores less per packet on the common path.
+  rte_mbuf* burst[max_batch];
+  // While every packet so far is a frame or took one slot (`all_lent`), burst index = packet
+  // index, and the two maps below are not written: two stores less per packet on the common
+  // path.
   uint16_t owner[max_batch];  // burst index -> index in `packets`
-  uint8_t lent[max_batch];    // burst index -> not a slot (0), a slot (1), a chain of slots (2)
+  uint8_t lent[max_batch];    // burst index -> not a slot (0), a slot or frame (1), a chain of slots (2)
   bool all_lent = true;
   uint32_t nb = 0;
   rte_mempool* const pool = port_.mempool();
@@ -213,44 +220,68 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
       std::min({static_cast<uint32_t>(port_.max_segments()), max_plan_segments, slots_->capacity()});
   const bool zero_copy = config_.completion == CompletionMode::on_free;
 
-  // A valid single-buffer frame of 60 bytes or more that fits a slot, untagged or tagged by
-  // the PMD, borrows a slot on the fast path below (the common case); chains, short frames,
-  // software tags and buffers larger than a slot's room (split into pieces) borrow a chain
-  // of slots (build_slot_chain).
+  // A valid single-buffer frame of 60 bytes or more, untagged or tagged by the PMD, is the
+  // common case (the fast path below): one of our frames (create_frames) goes as its own
+  // mbuf, any other buffer that fits a slot borrows one. Chains, short frames, software tags
+  // and buffers larger than a slot's room (split into pieces) borrow a chain of slots
+  // (build_slot_chain).
   const bool slots_on = zero_copy && slots_->capacity() > 0;
-  const uint32_t slot_max = std::min(max_total, slots_->frame_room());
+  const uint32_t slot_room = slots_->frame_room();
   const bool tags_in_software = config_.priority_8021p && !port_.vlan_offload();
   const bool tags_by_pmd = config_.priority_8021p && port_.vlan_offload();
   const bool iova_is_va = iova_is_va_;
+  // Slots are taken in bulk, at the first packet that needs one (frames do not).
   rte_mbuf* lendable[max_batch];
-  const uint32_t lendable_count = slots_on ? slots_->take(lendable, n) : 0;
-  rte_mbuf** burst = lendable;  // burst_store once a packet does not take the next slot
+  uint32_t lendable_count = 0;
+  bool slots_taken = false;
   uint32_t lent_count = 0;
 
   uint32_t i = 0;
   for (; i < n; ++i) {
     Packet* p = packets[i];
     PacketCounts c;
-    if (slots_on && p->query(c) == Status::success && c.buffer_count == 1 &&
-        c.total_length >= min_frame && c.total_length <= slot_max && p->ieee8021q.is_valid() &&
-        !(tags_in_software && p->ieee8021q.wants_tag())) [[likely]] {
-      if (lent_count == lendable_count) [[unlikely]] {
-        ++stats_.slots_busy;
-        break;  // resources from here on
-      }
+    rte_mbuf* m = nullptr;
+    bool simple = slots_on && p->query(c) == Status::success && c.buffer_count == 1 &&
+                  c.total_length >= min_frame && c.total_length <= max_total && p->ieee8021q.is_valid() &&
+                  !(tags_in_software && p->ieee8021q.wants_tag());
+    if (simple) {
+      m = slots_->frame_of(c.first_buffer->address, c.total_length);
+      simple = m != nullptr || c.total_length <= slot_room;
+    }
+    if (simple) [[likely]] {
       const Buffer* b = c.first_buffer;
-      rte_mbuf* m = lendable[lent_count++];
-      // IOVA as VA (every virtual device, most NICs): no call, no member load per packet.
-      const uint64_t iova = b->iova != 0 ? b->iova
-                            : iova_is_va ? reinterpret_cast<uint64_t>(b->address)
-                                         : iova_of(b);
-      slots_->point(m, b->address, iova, b->length);
-      if (tags_by_pmd && p->ieee8021q.wants_tag()) {
-        m->vlan_tci = tci_of(p->ieee8021q);
-        m->ol_flags |= RTE_MBUF_F_TX_VLAN;
+      if (m != nullptr) {
+        // Its own mbuf, a direct one: the PMD's free is DPDK's shortest.
+        slots_->lend_frame(m, b->length);
+        if (tags_by_pmd) {
+          const bool tag = p->ieee8021q.wants_tag();
+          m->vlan_tci = tag ? tci_of(p->ieee8021q) : 0;
+          m->ol_flags = tag ? RTE_MBUF_F_TX_VLAN : 0;
+        }
+      } else {
+        if (lent_count == lendable_count) [[unlikely]] {
+          if (!slots_taken) {
+            slots_taken = true;
+            lendable_count = slots_->take(lendable, n - i);
+          }
+          if (lent_count == lendable_count) {
+            ++stats_.slots_busy;
+            break;  // resources from here on
+          }
+        }
+        m = lendable[lent_count++];
+        // IOVA as VA (every virtual device, most NICs): no call, no member load per packet.
+        const uint64_t iova = b->iova != 0 ? b->iova
+                              : iova_is_va ? reinterpret_cast<uint64_t>(b->address)
+                                           : iova_of(b);
+        slots_->point(m, b->address, iova, b->length);
+        if (tags_by_pmd && p->ieee8021q.wants_tag()) {
+          m->vlan_tci = tci_of(p->ieee8021q);
+          m->ol_flags |= RTE_MBUF_F_TX_VLAN;
+        }
       }
+      burst[nb] = m;
       if (!all_lent) {
-        burst[nb] = m;
         owner[nb] = static_cast<uint16_t>(i);
         lent[nb] = 1;
       }
@@ -260,11 +291,9 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     if (all_lent) {  // from here on the maps are needed
       all_lent = false;
       for (uint32_t j = 0; j < nb; ++j) {
-        burst_store[j] = lendable[j];
         owner[j] = static_cast<uint16_t>(j);
         lent[j] = 1;
       }
-      burst = burst_store;
     }
     const uint8_t segments = zero_copy ? plan_segments(p, max_total, max_segments) : 0;
     PacketCounts counts;
@@ -284,14 +313,14 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
 
     bool chain_of_slots = false;
     if (zero_copy) {
-      rte_mbuf* m[max_plan_segments];
-      const uint32_t got = slots_->take(m, segments);
+      rte_mbuf* pieces[max_plan_segments];
+      const uint32_t got = slots_->take(pieces, segments);
       if (got < segments) {
-        slots_->put_back(m, got);
+        slots_->put_back(pieces, got);
         ++stats_.slots_busy;
         break;  // resources from here on
       }
-      head = build_slot_chain(p, counts, m, soft_tag, pad);
+      head = build_slot_chain(p, counts, pieces, soft_tag, pad);
       chain_of_slots = true;
     } else {
       head = rte_pktmbuf_alloc(pool);
@@ -348,7 +377,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     rte_mbuf* m = burst[j];
     // The kind, not m->nb_segs: a PMD's free resets nb_segs and next.
     if (kind == 1 && slots_->released(m)) [[likely]] {
-      released[released_count++] = m;
+      if (!slots_->is_frame(m)) released[released_count++] = m;
       p->oob.status = Status::success;
     } else if (kind == 2 && slots_->chain_released(m)) {
       slots_->put_back_chain(m, false);

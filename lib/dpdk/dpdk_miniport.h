@@ -16,9 +16,13 @@
 ///   mbuf, so its memory is the protocol's again only when the device no longer reads it.
 ///   Each segment borrows one of the miniport's persistent mbufs (MbufSlots): the PMD's free
 ///   returns it to the slots' own pool, whose driver only marks it released, and the
-///   miniport sees the mark, with no allocation, locked instruction or callback per packet; a packet freed inside tx_burst (net_null, pcap, af_packet, tap) is answered
-///   `success` at once, the others are `pending` and complete at a later poll. A reset or
-///   halt gives frames a consumer still holds a copy, so their packets complete safely.
+///   miniport sees the mark, with no allocation, locked instruction or callback per packet;
+///   a packet freed inside tx_burst (net_null, pcap, af_packet, tap) is answered `success`
+///   at once, the others are `pending` and complete at a later poll. A protocol that builds
+///   frames once and resends them can build them in the miniport's own mbufs
+///   (allocate_frames): those go as their own mbufs, the cheapest send and free there is.
+///   A reset or halt gives frames a consumer still holds a copy, so their packets complete
+///   safely.
 ///   A buffer larger than a slot's room (jumbo frames, PortConfig::mtu) is sent in pieces,
 ///   one slot each, still zero-copy, so every frame a consumer holds at a reset fits the
 ///   slots' own rooms and is copied there.
@@ -38,6 +42,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dpdk/port.h"
 
@@ -47,6 +52,12 @@ struct rte_mbuf;
 namespace pkio::dpdk {
 
 class MbufSlots;
+
+/// One frame of DpdkMiniport::allocate_frames: where the protocol builds it.
+struct FrameMemory {
+  uint8_t* address;  ///< the frame's first byte (Buffer::address)
+  uint64_t iova;     ///< its IO address (Buffer::iova)
+};
 
 /// When a packet sent through the DPDK miniport completes.
 enum class CompletionMode {
@@ -106,6 +117,20 @@ class DpdkMiniport {
   [[nodiscard]] MiniportCharacteristics characteristics() noexcept;
   /// Tells the miniport its adapter (for link indications); call once after Adapter::create.
   void attach(Adapter& adapter) noexcept;
+
+  /// NDIS 5.1: shared memory a miniport allocates for its sends (NdisMAllocateSharedMemory),
+  /// here lent to the protocol: `count` frames of up to `largest` bytes (at most 16384) in the
+  /// miniport's own mbufs, for a protocol that builds its frames once and resends them (a
+  /// generator). A single-buffer packet whose buffer starts at one of these frames is sent as
+  /// that mbuf itself: no slot is pointed at it, and the PMD's free is DPDK's cheapest (about
+  /// a sixth of pkio-gen's time on net_null, against a slot). Any other buffer, or a frame
+  /// still held by a consumer, takes a slot as usual. Once per miniport, in on_free mode;
+  /// `out` lists them in address order; the memory lives as long as the miniport. failure
+  /// with a one-line error if they cannot be made (the protocol can use memory of its own).
+  [[nodiscard]] Status allocate_frames(uint32_t count, uint32_t largest, std::vector<FrameMemory>& out,
+                                       std::string* error);
+  /// Of the frames of allocate_frames, those no PMD or consumer holds: all of them at rest.
+  [[nodiscard]] uint32_t frames_spare() const noexcept;
 
   /// Persistent zero-copy mbufs this miniport made (MbufSlots, in a pool of their own).
   [[nodiscard]] uint32_t zero_copy_slots() const noexcept;

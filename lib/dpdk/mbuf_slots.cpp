@@ -3,8 +3,11 @@
 #include <rte_errno.h>
 #include <rte_log.h>
 #include <rte_mbuf_pool_ops.h>
+#include <rte_memzone.h>
 #include <rte_mempool.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cerrno>
@@ -45,6 +48,62 @@ void collect(rte_mempool*, void* out, void* object, unsigned index) {
 
 }  // namespace
 
+namespace {
+void free_zone(rte_mempool_memhdr*, void* zone) { rte_memzone_free(static_cast<const rte_memzone*>(zone)); }
+
+/// Populates `pool` with objects exactly `stride` bytes apart (a power of two) in one memzone
+/// aligned to the page: no object then straddles a page, so none is skipped.
+int populate_evenly(rte_mempool* pool, const std::string& name, uint32_t count, uint32_t stride, int socket) {
+  const size_t align = std::max<size_t>(stride, static_cast<size_t>(getpagesize()));
+  const size_t length = size_t{count} * stride;
+  const rte_memzone* zone = rte_memzone_reserve_aligned(name.c_str(), length, socket, RTE_MEMZONE_IOVA_CONTIG, align);
+  if (zone == nullptr) zone = rte_memzone_reserve_aligned(name.c_str(), length, socket, 0, align);
+  if (zone == nullptr) return -rte_errno;
+  const int made = rte_mempool_populate_iova(pool, static_cast<char*>(zone->addr), zone->iova, zone->len, free_zone,
+                                             const_cast<rte_memzone*>(zone));
+  if (made < 0) rte_memzone_free(zone);
+  return made;
+}
+
+/// A pool of `count` mbufs with `priv` bytes of private area and `room` bytes of data room,
+/// whose frees are only marked (`signal`, which falls back to reference_count if the
+/// "pkio_slots" driver is not available); `stride` (0: DPDK's layout) lays the objects out
+/// evenly. Returns null with `why` on failure.
+rte_mempool* make_slot_pool(const char* what, uint32_t count, uint16_t priv, uint32_t room, int socket,
+                            unsigned mempool_flags, uint32_t pool_flags, uint32_t stride, ReleaseSignal& signal,
+                            std::string& why) {
+  static std::atomic<unsigned> pools_made{0};  // names must be unique within the process
+  const std::string name = std::string("pkio_") + what + "_" + std::to_string(pools_made++);
+  // No per-lcore cache: every free must reach the driver at once.
+  rte_mempool* pool = rte_mempool_create_empty(name.c_str(), count, sizeof(rte_mbuf) + priv + room, 0,
+                                               sizeof(rte_pktmbuf_pool_private), socket, mempool_flags);
+  if (pool == nullptr) {
+    why = rte_strerror(rte_errno);
+    return nullptr;
+  }
+  if (signal == ReleaseSignal::pool_return && rte_mempool_set_ops_byname(pool, slot_pool_ops_name, nullptr) != 0)
+    signal = ReleaseSignal::reference_count;  // DPDK's driver table was full
+  if (signal == ReleaseSignal::reference_count &&
+      rte_mempool_set_ops_byname(pool, rte_mbuf_best_mempool_ops(), nullptr) != 0) {
+    why = "no mempool driver";
+    rte_mempool_free(pool);
+    return nullptr;
+  }
+  rte_pktmbuf_pool_private layout{};
+  layout.mbuf_data_room_size = static_cast<uint16_t>(room);
+  layout.mbuf_priv_size = priv;
+  layout.flags = pool_flags;
+  rte_pktmbuf_pool_init(pool, &layout);
+  if ((stride != 0 ? populate_evenly(pool, "z" + name, count, stride, socket) : rte_mempool_populate_default(pool)) < 0) {
+    why = rte_strerror(rte_errno);
+    rte_mempool_free(pool);
+    return nullptr;
+  }
+  rte_mempool_obj_iter(pool, rte_pktmbuf_init, nullptr);
+  return pool;
+}
+}  // namespace
+
 Status MbufSlots::create(rte_mempool* like, uint32_t count, std::string* error, ReleaseSignal signal) {
   static_assert(std::string_view{slot_pool_ops_name} == std::string_view{"pkio_slots"});
   if (count == 0) return Status::success;
@@ -53,36 +112,18 @@ Status MbufSlots::create(rte_mempool* like, uint32_t count, std::string* error, 
     if (error) *error = "mbuf data room of " + std::to_string(room) + " bytes is too small for zero-copy slots";
     return Status::failure;
   }
-  static std::atomic<unsigned> pools_made{0};  // names must be unique within the process
-  const std::string name = "pkio_slots_" + std::to_string(pools_made++);
   const uint16_t priv = RTE_ALIGN(sizeof(SlotPrivate), RTE_MBUF_PRIV_ALIGN);
-  auto fail = [&](const std::string& why) {
+  std::string why;
+  // Pinned buffers: a free leaves a slot attached where it was pointed.
+  pool_ = make_slot_pool("slots", count, priv, room, like->socket_id, 0, RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF, 0, signal,
+                         why);
+  if (pool_ == nullptr) {
     if (error) *error = "cannot make " + std::to_string(count) + " zero-copy slots: " + why;
-    if (pool_ != nullptr) rte_mempool_free(pool_);
-    pool_ = nullptr;
     return Status::failure;
-  };
-  // No per-lcore cache: every free must reach the driver at once.
-  pool_ = rte_mempool_create_empty(name.c_str(), count, sizeof(rte_mbuf) + priv + room, 0,
-                                   sizeof(rte_pktmbuf_pool_private), like->socket_id, 0);
-  if (pool_ == nullptr) return fail(rte_strerror(rte_errno));
-  if (signal == ReleaseSignal::pool_return && rte_mempool_set_ops_byname(pool_, slot_pool_ops_name, nullptr) != 0)
-    signal = ReleaseSignal::reference_count;  // DPDK's driver table was full
-  if (signal == ReleaseSignal::reference_count &&
-      rte_mempool_set_ops_byname(pool_, rte_mbuf_best_mempool_ops(), nullptr) != 0)
-    return fail("no mempool driver");
-  rte_pktmbuf_pool_private layout{};
-  layout.mbuf_data_room_size = static_cast<uint16_t>(room);
-  layout.mbuf_priv_size = priv;
-  layout.flags = RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF;  // a free leaves a slot attached
-  rte_pktmbuf_pool_init(pool_, &layout);
-  if (rte_mempool_populate_default(pool_) < 0) return fail(rte_strerror(rte_errno));
-  rte_mempool_obj_iter(pool_, rte_pktmbuf_init, nullptr);
-
+  }
+  socket_ = like->socket_id;
   spare_ = std::make_unique<rte_mbuf*[]>(count);
-  const uint32_t ring = std::bit_ceil(count);
-  held_ = std::make_unique<Held[]>(ring);
-  held_mask_ = ring - 1;
+  size_held(count);
   rte_mempool_obj_iter(pool_, collect, spare_.get());
   signal_ = signal;
   released_count_ = signal == ReleaseSignal::pool_return ? 0 : 1;
@@ -104,11 +145,86 @@ Status MbufSlots::create(rte_mempool* like, uint32_t count, std::string* error, 
   return Status::success;
 }
 
+void MbufSlots::size_held(uint32_t count) {
+  const uint32_t ring = std::bit_ceil(count);
+  held_ = std::make_unique<Held[]>(ring);
+  held_mask_ = ring - 1;
+}
+
+Status MbufSlots::create_frames(uint32_t count, uint32_t largest, std::vector<FrameMemory>& out,
+                                std::string* error) {
+  auto fail = [&](const std::string& why) {
+    if (error) *error = "cannot make " + std::to_string(count) + " frames of " + std::to_string(largest) + " bytes: " + why;
+    return Status::failure;
+  };
+  if (pool_ == nullptr) return fail("the miniport has no zero-copy slots (copy mode)");
+  if (frames_pool_ != nullptr) return fail("the miniport already has frames");
+  if (count == 0 || largest == 0 || largest > 16384) return fail("1 to 16384 bytes each, at least one");
+  // Each frame's room holds the frame and, behind it, the room for its copy (orphan). The room
+  // is padded so that objects lie a power of two apart: frame_of() then needs no division.
+  const uint32_t capacity = (largest + 63) / 64 * 64;
+  const unsigned flags = RTE_MEMPOOL_F_NO_SPREAD;
+  rte_mempool_objsz size{};
+  const uint32_t header = sizeof(rte_mbuf) + RTE_ALIGN(sizeof(SlotPrivate), RTE_CACHE_LINE_SIZE);
+  uint32_t room = 2 * capacity;
+  const uint32_t stride = std::bit_ceil(rte_mempool_calc_obj_size(header + room, flags, &size));
+  room += stride - size.total_size;
+  if (rte_mempool_calc_obj_size(header + room, flags, &size) != stride || room > UINT16_MAX)
+    return fail("no power-of-two object size");
+  ReleaseSignal signal = signal_;
+  std::string why;
+  // A private area like the slots' (link() reads it), a cache line long: frames stay aligned.
+  const uint16_t priv = RTE_ALIGN(sizeof(SlotPrivate), RTE_CACHE_LINE_SIZE);
+  frames_pool_ = make_slot_pool("frames", count, priv, room, socket_, flags, 0, stride, signal, why);
+  if (frames_pool_ == nullptr) return fail(why);
+  std::vector<rte_mbuf*> frames(count);
+  rte_mempool_obj_iter(frames_pool_, collect, frames.data());
+  uintptr_t first = UINTPTR_MAX, last = 0;
+  for (rte_mbuf* m : frames) {
+    first = std::min(first, reinterpret_cast<uintptr_t>(m->buf_addr));
+    last = std::max(last, reinterpret_cast<uintptr_t>(m->buf_addr));
+  }
+  // frame_of() reads nothing to find a frame: the objects must lie in one run of memory.
+  if (signal != signal_ || last - first != uint64_t{stride} * (count - 1)) {
+    rte_mempool_free(frames_pool_);
+    frames_pool_ = nullptr;
+    return fail(signal != signal_ ? "mempool drivers differ" : "not in one piece of memory");
+  }
+  size_held(capacity_ + count);
+  for (rte_mbuf* m : frames) static_cast<SlotPrivate*>(rte_mbuf_to_priv(m))->link = nullptr;
+  frames_header_ = header;
+  frames_first_ = first;
+  frames_span_ = last - first + 1;
+  frames_mask_ = stride - 1;
+  frame_capacity_ = capacity;
+  frame_count_ = count;
+  out.clear();
+  for (rte_mbuf* m : frames) {
+    m->buf_len = static_cast<uint16_t>(capacity);  // the copy room behind is not the frame's
+    m->port = RTE_MBUF_PORT_INVALID;
+    rte_mbuf_refcnt_set(m, released_count_);
+    out.push_back(FrameMemory{static_cast<uint8_t*>(m->buf_addr), m->buf_iova});
+  }
+  std::sort(out.begin(), out.end(), [](const FrameMemory& a, const FrameMemory& b) { return a.address < b.address; });
+  return Status::success;
+}
+
+uint32_t MbufSlots::frames_spare() const noexcept {
+  if (frames_pool_ == nullptr) return 0;
+  uint32_t spare = 0;
+  for (uint32_t k = 0; k < frame_count_; ++k) {
+    const auto* m = reinterpret_cast<const rte_mbuf*>(frames_first_ + uint64_t{k} * (frames_mask_ + 1) - frames_header_);
+    if (released(m)) ++spare;
+  }
+  return spare;
+}
+
 MbufSlots::~MbufSlots() {
   if (pool_ == nullptr) return;
   (void)orphan_held();
   if (held_count_ == 0) {
     rte_mempool_free(pool_);
+    if (frames_pool_ != nullptr) rte_mempool_free(frames_pool_);
     return;
   }
   // A holder (a ring consumer) still has slots and will free them into the pool later.
@@ -117,6 +233,18 @@ MbufSlots::~MbufSlots() {
 }
 
 void MbufSlots::orphan(rte_mbuf* m) noexcept {
+  if (is_frame(m)) {
+    // A frame is the protocol's memory: the holder is moved to the copy room behind it, by
+    // the data offset alone, so the mbuf stays direct and its own. Copy, then widen the
+    // buffer, then move the offset: a reader sees the frame or its identical copy.
+    if (m->data_off != 0) return;
+    char* own = static_cast<char*>(m->buf_addr);
+    std::memcpy(own + frame_capacity_, own, m->data_len);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    __atomic_store_n(&m->buf_len, static_cast<uint16_t>(2 * frame_capacity_), __ATOMIC_RELEASE);
+    __atomic_store_n(&m->data_off, static_cast<uint16_t>(frame_capacity_), __ATOMIC_RELEASE);
+    return;
+  }
   char* own = own_room(m);
   if (m->buf_addr == own) return;
   // Copy first, then switch the pointers (each an aligned 8-byte store): a reader sees the

@@ -34,6 +34,17 @@
 /// room); it completes when every segment is released. A free clears the mbufs' own chain
 /// links, so each slot also keeps its successor in its private area (link()).
 ///
+/// Frames (create_frames): mbufs whose own data room is lent to the protocol to build a frame
+/// in, once, and resend it. Such a packet goes as the frame's mbuf itself: nothing is pointed,
+/// and the mbuf is a plain direct one, so the PMD's free is DPDK's shortest (no detach of an
+/// external buffer: on net_null that was a sixth of pkio-gen's time), and a consumer may clone
+/// it (DPDK finds a direct mbuf from its buffer address, which is why only the mbuf's own room
+/// can be sent this way). Released like a slot; a frame still held when it is wanted again
+/// is sent through a slot pointed at it. Each room is twice the frame: at an orphaning the
+/// frame is copied into the second half and the holder moved there by the data offset alone.
+/// The objects lie a power of two apart in one memzone, so frame_of() finds a frame's mbuf by
+/// address arithmetic, reading nothing else.
+///
 /// Threading: the miniport's worker only; the holder's free may run on any thread (the
 /// release mark or count is atomic and read with acquire order).
 #pragma once
@@ -45,7 +56,9 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "dpdk/dpdk_miniport.h"
 #include "packet/packet.h"
 
 namespace pkio::dpdk {
@@ -74,6 +87,36 @@ class MbufSlots {
   /// failure with a one-line error if the pool cannot be made.
   [[nodiscard]] Status create(rte_mempool* like, uint32_t count, std::string* error,
                               ReleaseSignal signal = ReleaseSignal::pool_return);
+
+  /// Makes `count` frames of up to `largest` bytes in mbufs of their own (see the file
+  /// comment: Frames), listed in `out` in address order. Once, after create(). failure with
+  /// a one-line error if they cannot be made (the caller can keep frames of its own).
+  [[nodiscard]] Status create_frames(uint32_t count, uint32_t largest, std::vector<FrameMemory>& out,
+                                     std::string* error);
+
+  /// The frame mbuf whose frame starts at `address`, if it can carry `length` bytes and is
+  /// not held (by a PMD or a consumer); else null. Reads nothing but the mbuf's count.
+  [[nodiscard]] rte_mbuf* frame_of(const void* address, uint32_t length) const noexcept {
+    const uintptr_t offset = reinterpret_cast<uintptr_t>(address) - frames_first_;
+    if (offset >= frames_span_ || (offset & frames_mask_) != 0 || length > frame_capacity_) return nullptr;
+    auto* m = reinterpret_cast<rte_mbuf*>(reinterpret_cast<uintptr_t>(address) - frames_header_);
+    return released(m) ? m : nullptr;
+  }
+
+  /// Lends a frame mbuf (from frame_of) to the PMD with `length` bytes: two stores.
+  void lend_frame(rte_mbuf* m, uint32_t length) const noexcept {
+    std::memcpy(&m->rearm_data, &lent_rearm_, sizeof lent_rearm_);
+    const uint64_t lengths = length | uint64_t{length} << 32;  // pkt_len, data_len, vlan_tci 0
+    std::memcpy(&m->pkt_len, &lengths, sizeof lengths);
+  }
+
+  /// True for a frame mbuf (create_frames), false for a slot.
+  [[nodiscard]] bool is_frame(const rte_mbuf* m) const noexcept { return m->pool == frames_pool_; }
+
+  /// Frames not held by a PMD or consumer (all of them at rest). Walks them: for tests.
+  [[nodiscard]] uint32_t frames_spare() const noexcept;
+  /// Frames made by create_frames.
+  [[nodiscard]] uint32_t frames() const noexcept { return frame_count_; }
 
   /// How releases are seen (create() may have fallen back to reference_count).
   [[nodiscard]] ReleaseSignal signal() const noexcept { return signal_; }
@@ -138,8 +181,14 @@ class MbufSlots {
     return true;
   }
 
-  /// A released (or never sent, `unsent`) chain of slots is spare again, segment by segment.
+  /// A released (or never sent, `unsent`) chain of slots is spare again, segment by segment;
+  /// a frame is its protocol's again (it never joins the spare slots).
   void put_back_chain(rte_mbuf* head, bool unsent) noexcept {
+    if (is_frame(head)) {
+      if (unsent) rte_mbuf_refcnt_set(head, released_count_);
+      head->buf_len = static_cast<uint16_t>(frame_capacity_);  // as before an orphan
+      return;
+    }
     while (head != nullptr) {
       rte_mbuf* next = link(head);
       link(head) = nullptr;
@@ -215,8 +264,17 @@ class MbufSlots {
     Packet* packet;
   };
   void orphan(rte_mbuf* m) noexcept;
+  void size_held(uint32_t count);
 
   rte_mempool* pool_ = nullptr;
+  rte_mempool* frames_pool_ = nullptr;
+  uintptr_t frames_first_ = 0;  // frame_of(): the first frame's address,
+  uintptr_t frames_span_ = 0;   // the bytes from it to the last frame's (0: no frames),
+  uintptr_t frames_mask_ = 0;   // their distance (a power of two) less one,
+  uint32_t frames_header_ = 0;  // and the mbuf header and private area before each
+  uint32_t frame_capacity_ = 0;
+  uint32_t frame_count_ = 0;
+  int socket_ = 0;
   std::unique_ptr<rte_mbuf*[]> spare_;
   std::unique_ptr<Held[]> held_;
   uint64_t lent_rearm_ = 0;  // rte_mbuf::rearm_data of a lent slot

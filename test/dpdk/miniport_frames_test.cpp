@@ -1,0 +1,221 @@
+// Frames in the miniport's own mbufs (DpdkMiniport::allocate_frames): a packet over one goes
+// as that mbuf, byte for byte and in order, completes only when its holder frees it, survives
+// a consumer's clone and a reset, and falls back to a slot while its mbuf is still held.
+#include <gtest/gtest.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <cstring>
+#include <vector>
+
+#include "dpdk_harness.h"
+
+namespace pkio {
+namespace {
+
+using testing_support::DpdkHarness;
+using testing_support::frame_bytes;
+using testing_support::PacketFactory;
+using testing_support::poll_until;
+using testing_support::RingPort;
+using testing_support::unique_name;
+
+/// A packet over all `length` bytes of `frame`, byte j = seed + j.
+Packet* packet_on(PacketFactory& f, const dpdk::FrameMemory& frame, uint32_t length, uint8_t seed) {
+  for (uint32_t j = 0; j < length; ++j) frame.address[j] = static_cast<uint8_t>(seed + j);
+  Packet* p = nullptr;
+  Buffer* b = nullptr;
+  EXPECT_EQ(f.packets->allocate(p), Status::success);
+  EXPECT_EQ(f.buffers->allocate(b, frame.address, length), Status::success);
+  b->iova = frame.iova;
+  EXPECT_EQ(p->chain_at_back(b), Status::success);
+  return p;
+}
+
+/// Forgets the completions recorded so far (a packet sent again counts from zero).
+void forget(testing_support::RecordingProtocol& proto) {
+  std::lock_guard lock(proto.mutex);
+  proto.completions.clear();
+  proto.times_completed.clear();
+}
+
+std::vector<uint8_t> expected_bytes(uint32_t length, uint8_t seed) {
+  std::vector<uint8_t> out;
+  for (uint32_t j = 0; j < length; ++j) out.push_back(static_cast<uint8_t>(seed + j));
+  return out;
+}
+
+struct FramesOnRing {
+  RingPort ring{unique_name("ring_frames")};
+  PacketFactory f{64};  // outlives the adapter, which may still hold packets
+  DpdkHarness h;
+  std::vector<dpdk::FrameMemory> frames;
+  explicit FramesOnRing(uint32_t count, uint32_t largest = 128) {
+    h.open(ring.port_id);
+    std::string error;
+    EXPECT_EQ(h.miniport->allocate_frames(count, largest, frames, &error), Status::success) << error;
+  }
+};
+
+TEST(MiniportFrames, AreEvenlyLaidOutDmaMemoryAndCanBeMadeOnlyOnce) {
+  FramesOnRing t(16, 100);
+  ASSERT_EQ(t.frames.size(), 16u);
+  for (size_t i = 1; i < t.frames.size(); ++i) {
+    EXPECT_EQ(t.frames[i].address - t.frames[i - 1].address, t.frames[1].address - t.frames[0].address);
+    EXPECT_EQ(t.frames[i].iova, rte_mem_virt2iova(t.frames[i].address));
+  }
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t.frames[0].address) % 64, 0u);
+  EXPECT_EQ(t.h.miniport->frames_spare(), 16u);
+  std::vector<dpdk::FrameMemory> again;
+  std::string error;
+  EXPECT_EQ(t.h.miniport->allocate_frames(4, 64, again, &error), Status::failure);
+  EXPECT_NE(error.find("already"), std::string::npos) << error;
+}
+
+TEST(MiniportFrames, GoAsTheirOwnMbufsInOrderAndCompleteWhenTheConsumerFrees) {
+  FramesOnRing t(8);
+  std::vector<Packet*> pkts;
+  for (uint32_t i = 0; i < 8; ++i) pkts.push_back(packet_on(t.f, t.frames[i], 64 + i, static_cast<uint8_t>(i * 11)));
+  const uint32_t slots_spare = t.h.miniport->zero_copy_slots_spare();
+  send_packets(t.h.proto.binding, pkts.data(), 8);
+  for (int i = 0; i < 5; ++i) t.h.adapter->poll();
+  EXPECT_EQ(t.h.proto.completed(), 0u);  // the consumer holds every frame
+  EXPECT_EQ(t.h.miniport->frames_spare(), 0u);
+  EXPECT_EQ(t.h.miniport->zero_copy_slots_spare(), slots_spare);  // no slot was borrowed
+  auto got = t.ring.take();
+  ASSERT_EQ(got.size(), 8u);
+  for (uint32_t i = 0; i < 8; ++i) {
+    EXPECT_TRUE(RTE_MBUF_DIRECT(got[i])) << "frame " << i;  // the frame's own mbuf
+    EXPECT_EQ(rte_pktmbuf_mtod(got[i], uint8_t*), t.frames[i].address);
+    EXPECT_EQ(frame_bytes(got[i]), expected_bytes(64 + i, static_cast<uint8_t>(i * 11))) << "frame " << i;
+  }
+  for (uint32_t i = 0; i < 4; ++i) rte_pktmbuf_free(got[i]);
+  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.completed() == 4; }));
+  for (uint32_t i = 0; i < 8; ++i) EXPECT_EQ(t.h.proto.count_of(pkts[i]), i < 4 ? 1 : 0) << "packet " << i;
+  for (uint32_t i = 4; i < 8; ++i) rte_pktmbuf_free(got[i]);
+  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.completed() == 8; }));
+  for (Packet* p : pkts) EXPECT_EQ(t.h.proto.status_of(p), Status::success);
+  EXPECT_EQ(t.h.miniport->frames_spare(), 8u);
+}
+
+TEST(MiniportFrames, AConsumersCloneKeepsTheFrameUntilItIsFreedToo) {
+  FramesOnRing t(2);
+  rte_mempool* clones = rte_pktmbuf_pool_create(unique_name("clones").c_str(), 7, 0, 0, 0, SOCKET_ID_ANY);
+  ASSERT_NE(clones, nullptr);
+  Packet* p = packet_on(t.f, t.frames[0], 80, 3);
+  send_packets(t.h.proto.binding, &p, 1);
+  auto got = t.ring.take();
+  ASSERT_EQ(got.size(), 1u);
+  rte_mbuf* clone = rte_pktmbuf_clone(got[0], clones);  // multicast-style replication
+  ASSERT_NE(clone, nullptr);
+  rte_pktmbuf_free(got[0]);
+  for (int i = 0; i < 5; ++i) t.h.adapter->poll();
+  EXPECT_EQ(t.h.proto.completed(), 0u);  // the clone still reads the frame
+  EXPECT_EQ(frame_bytes(clone), expected_bytes(80, 3));
+  rte_pktmbuf_free(clone);  // finds the frame's mbuf from its buffer address: it is its own
+  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.completed() == 1; }));
+  EXPECT_EQ(rte_mempool_in_use_count(clones), 0u);
+  rte_mempool_free(clones);
+}
+
+TEST(MiniportFrames, R12_AResetGivesAHeldFrameACopyAndAResendBorrowsASlotMeanwhile) {
+  FramesOnRing t(2);
+  Packet* p = packet_on(t.f, t.frames[0], 96, 50);
+  send_packets(t.h.proto.binding, &p, 1);
+  EXPECT_EQ(t.h.adapter->reset(), Status::success);
+  ASSERT_EQ(t.h.proto.count_of(p), 1);  // completed by the reset, while the consumer holds it
+  EXPECT_EQ(t.h.proto.status_of(p), Status::reset_in_progress);
+  std::memset(t.frames[0].address, 0xEE, 96);  // the protocol writes its frame again...
+  auto held = t.ring.take();
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(frame_bytes(held[0]), expected_bytes(96, 50));  // ...the holder still reads the copy
+  EXPECT_TRUE(RTE_MBUF_DIRECT(held[0]));
+
+  // Sent again while its mbuf is held: the frame borrows a slot pointed at it.
+  forget(t.h.proto);
+  const uint32_t slots_spare = t.h.miniport->zero_copy_slots_spare();
+  send_packets(t.h.proto.binding, &p, 1);
+  auto resent = t.ring.take();
+  ASSERT_EQ(resent.size(), 1u);
+  EXPECT_FALSE(RTE_MBUF_DIRECT(resent[0]));
+  EXPECT_EQ(t.h.miniport->zero_copy_slots_spare(), slots_spare - 1);
+  EXPECT_EQ(frame_bytes(resent[0]), std::vector<uint8_t>(96, 0xEE));
+  rte_pktmbuf_free(resent[0]);
+  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.count_of(p) == 1; }));
+  rte_pktmbuf_free(held[0]);
+  t.h.expect_all_slots_spare();
+  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.miniport->frames_spare() == 2; }));
+
+  // Free again, the frame goes as its own mbuf once more, at its start and at its length.
+  forget(t.h.proto);
+  send_packets(t.h.proto.binding, &p, 1);
+  auto third = t.ring.take();
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_TRUE(RTE_MBUF_DIRECT(third[0]));
+  EXPECT_EQ(rte_pktmbuf_mtod(third[0], uint8_t*), t.frames[0].address);
+  EXPECT_EQ(third[0]->buf_len, 128u);
+  rte_pktmbuf_free(third[0]);
+  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.count_of(p) == 1; }));
+}
+
+TEST(MiniportFrames, ABufferInsideAFrameOrLongerThanItBorrowsASlot) {
+  FramesOnRing t(2, 64);
+  Packet* inside = nullptr;
+  Buffer* b = nullptr;
+  ASSERT_EQ(t.f.packets->allocate(inside), Status::success);
+  ASSERT_EQ(t.f.buffers->allocate(b, t.frames[0].address + 2, 62), Status::success);
+  ASSERT_EQ(inside->chain_at_back(b), Status::success);
+  Packet* longer = packet_on(t.f, t.frames[1], 100, 9);  // runs past the frame (64 bytes)
+  Packet* pkts[] = {inside, longer};
+  send_packets(t.h.proto.binding, pkts, 2);
+  auto got = t.ring.take();
+  ASSERT_EQ(got.size(), 2u);
+  for (rte_mbuf* m : got) {
+    EXPECT_FALSE(RTE_MBUF_DIRECT(m));
+    rte_pktmbuf_free(m);
+  }
+  EXPECT_EQ(t.h.miniport->frames_spare(), 2u);
+  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.completed() == 2; }));
+}
+
+TEST(MiniportFrames, MillionsOnNetNullCompleteOnceAndEveryFrameIsSpareAtRest) {
+  PacketFactory f(256);
+  DpdkHarness h;
+  uint16_t id = 0;
+  std::string error;
+  ASSERT_EQ(dpdk::Port::find("net_null0", id, &error), Status::success) << error;
+  h.open(id);
+  std::vector<dpdk::FrameMemory> frames;
+  ASSERT_EQ(h.miniport->allocate_frames(256, 64, frames, &error), Status::success) << error;
+  std::vector<Packet*> free_list;
+  for (const auto& frame : frames) free_list.push_back(packet_on(f, frame, 64, 1));
+  h.proto.on_complete = [&](Packet* p) { free_list.push_back(p); };
+  constexpr uint64_t total = 1'000'000;
+  uint64_t sent = 0;
+  while (sent < total) {
+    const auto n = static_cast<uint32_t>(std::min<uint64_t>({32, free_list.size(), total - sent}));
+    if (n == 0) {
+      h.adapter->poll();
+      continue;
+    }
+    Packet* batch[32];
+    std::copy(free_list.end() - n, free_list.end(), batch);
+    free_list.resize(free_list.size() - n);
+    send_packets(h.proto.binding, batch, n);
+    sent += n;
+    std::lock_guard lock(h.proto.mutex);
+    h.proto.completions.clear();
+    h.proto.times_completed.clear();
+  }
+  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.adapter->idle(); }));
+  const auto c = h.adapter->counters();
+  EXPECT_EQ(c.completed_ok, total);
+  EXPECT_EQ(c.completed_error, 0u);
+  EXPECT_EQ(free_list.size(), 256u);
+  EXPECT_EQ(h.miniport->frames_spare(), 256u);
+  h.expect_all_slots_spare();
+  EXPECT_EQ(h.miniport->stats().slots_busy, 0u);
+}
+
+}  // namespace
+}  // namespace pkio
