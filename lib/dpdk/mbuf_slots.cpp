@@ -94,8 +94,10 @@ rte_mempool* make_slot_pool(const char* what, uint32_t count, uint16_t priv, uin
   layout.mbuf_priv_size = priv;
   layout.flags = pool_flags;
   rte_pktmbuf_pool_init(pool, &layout);
-  if ((stride != 0 ? populate_evenly(pool, "z" + name, count, stride, socket) : rte_mempool_populate_default(pool)) < 0) {
-    why = rte_strerror(rte_errno);
+  const int made = stride != 0 ? populate_evenly(pool, "z" + name, count, stride, socket)
+                                : rte_mempool_populate_default(pool);
+  if (made < 0 || pool->populated_size != count) {
+    why = made < 0 ? rte_strerror(-made) : "the pool is short of objects";
     rte_mempool_free(pool);
     return nullptr;
   }

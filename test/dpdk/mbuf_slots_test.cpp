@@ -1,7 +1,8 @@
 // MbufSlots on its own: a slot lent to the "PMD" (here the test, freeing as a PMD or a ring
 // consumer does) is seen released exactly when it is freed, with either release signal; a
 // chain freed segment by segment is released only when its last segment is; a slot still
-// held when the slots go keeps a valid copy of its frame.
+// held when the slots go keeps a valid copy of its frame; a frame (create_frames) is found
+// from its address only at its start, within its length and while no one holds it.
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -123,6 +124,36 @@ TEST_P(MbufSlotsBySignal, ASlotHeldWhenTheSlotsGoKeepsACopyOfItsFrame) {
   ASSERT_EQ(rte_pktmbuf_pkt_len(held), 100u);
   EXPECT_EQ(std::memcmp(rte_pktmbuf_mtod(held, uint8_t*), expected.data(), expected.size()), 0);
   rte_pktmbuf_free(held);  // the consumer's late free reaches a pool that still exists
+}
+
+TEST_P(MbufSlotsBySignal, AFrameIsFoundOnlyAtItsStartWithinItsLengthAndWhileNotHeld) {
+  SlotsFixture f;
+  MbufSlots slots;
+  std::string error;
+  ASSERT_EQ(slots.create(f.like, 4, &error, GetParam()), Status::success) << error;
+  std::vector<FrameMemory> frames;
+  ASSERT_EQ(slots.create_frames(3, 100, frames, &error), Status::success) << error;
+  ASSERT_EQ(frames.size(), 3u);
+  rte_mbuf* m = slots.frame_of(frames[1].address, 100);
+  ASSERT_NE(m, nullptr);
+  EXPECT_TRUE(slots.is_frame(m));
+  EXPECT_TRUE(RTE_MBUF_DIRECT(m));
+  EXPECT_EQ(m->buf_addr, frames[1].address);
+  EXPECT_EQ(m->buf_iova, frames[1].iova);
+  EXPECT_EQ(slots.frame_of(frames[1].address, 129), nullptr);   // longer than its 128 bytes
+  EXPECT_EQ(slots.frame_of(frames[1].address + 64, 60), nullptr);  // inside a frame
+  EXPECT_EQ(slots.frame_of(f.frame.data(), 64), nullptr);         // memory of our own
+  EXPECT_EQ(slots.frame_of(frames[2].address + (frames[2].address - frames[1].address), 64), nullptr);  // past the last
+
+  slots.lend_frame(m, 100);
+  EXPECT_EQ(slots.frame_of(frames[1].address, 100), nullptr);  // lent: the PMD has it
+  EXPECT_EQ(slots.frames_spare(), 2u);
+  EXPECT_EQ(rte_pktmbuf_pkt_len(m), 100u);
+  EXPECT_EQ(rte_pktmbuf_mtod(m, uint8_t*), frames[1].address);
+  rte_pktmbuf_free(m);
+  EXPECT_EQ(slots.frame_of(frames[1].address, 100), m);
+  EXPECT_EQ(slots.frames_spare(), 3u);
+  EXPECT_EQ(slots.spare(), 4u);  // a frame never joins the spare slots
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, MbufSlotsBySignal,
