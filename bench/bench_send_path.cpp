@@ -45,9 +45,11 @@ void report(benchmark::State& state, uint64_t packets, uint64_t cycles) {
       packets ? static_cast<double>(cycles) / static_cast<double>(packets) : 0.0;
 }
 
-/// net_null0, opened once for the raw baselines.
+/// net_null0, opened once for the raw baselines (closed before EAL cleanup, in main).
+std::unique_ptr<dpdk::Port> raw_port_kept;
+
 dpdk::Port* raw_port(benchmark::State& state) {
-  static std::unique_ptr<dpdk::Port> port;
+  std::unique_ptr<dpdk::Port>& port = raw_port_kept;
   if (!port) {
     std::string error;
     if (dpdk::Port::open(port_id("net_null0"), {}, port, &error) != Status::success) {
@@ -471,4 +473,6 @@ BENCHMARK(BM_PkioCrossThread)->RangeMultiplier(2)->Range(1, 64)->UseRealTime();
 }  // namespace
 }  // namespace pkio
 
-int main(int argc, char** argv) { return pkio::bench::run_benchmarks_with_eal(argc, argv, {"net_null0", "net_null1"}); }
+int main(int argc, char** argv) {
+  return pkio::bench::run_benchmarks_with_eal(argc, argv, {"net_null0", "net_null1"}, [] { pkio::raw_port_kept.reset(); });
+}

@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,10 @@
 
 namespace pkio::bench {
 
-inline int run_benchmarks_with_eal(int argc, char** argv, const std::vector<std::string>& vdevs) {
+/// `before_cleanup` releases what the benchmarks kept open across cases (ports): after EAL
+/// cleanup, a port closed by a static destructor would crash the exit.
+inline int run_benchmarks_with_eal(int argc, char** argv, const std::vector<std::string>& vdevs,
+                                   const std::function<void()>& before_cleanup = {}) {
   benchmark::Initialize(&argc, argv);
   std::vector<std::string> eal = {argv[0], "--no-huge", "--no-shconf", "-m", "512", "--no-pci",
                                   "-l", "0", "--log-level=lib.eal:error"};
@@ -24,6 +28,7 @@ inline int run_benchmarks_with_eal(int argc, char** argv, const std::vector<std:
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  if (before_cleanup) before_cleanup();
   dpdk::eal_cleanup();
   return 0;
 }
