@@ -7,7 +7,7 @@
 /// Threading: one worker thread per adapter runs poll(): either a thread the adapter starts
 /// (start_worker) or, in run-to-completion mode, the thread that sends (send_packets hands
 /// the array to the miniport itself, with no ring hop, and runs a poll step when that left
-/// work or a microsecond has passed; call poll() when you stop sending). Producers on other
+/// work or 10 us have passed; call poll() when you stop sending). Producers on other
 /// threads hand packets over through a lock-free intrusive MPSC queue (one atomic exchange
 /// per send_packets call). The data path takes no lock and does no heap allocation; control
 /// calls (create, reset, query) may.
