@@ -203,9 +203,7 @@ TEST(MiniportFrames, MillionsOnNetNullCompleteOnceAndEveryFrameIsSpareAtRest) {
     free_list.resize(free_list.size() - n);
     send_packets(h.proto.binding, batch, n);
     sent += n;
-    std::lock_guard lock(h.proto.mutex);
-    h.proto.completions.clear();
-    h.proto.times_completed.clear();
+    forget(h.proto);  // a million records would only slow the loop
   }
   ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.adapter->idle(); }));
   const auto c = h.adapter->counters();
