@@ -124,7 +124,8 @@ class DpdkMiniport {
   /// generator). A single-buffer packet whose buffer starts at one of these frames is sent as
   /// that mbuf itself: no slot is pointed at it, and the PMD's free is DPDK's cheapest (about
   /// a sixth of pkio-gen's time on net_null, against a slot). Any other buffer, or a frame
-  /// still held by a consumer, takes a slot as usual. Once per miniport, in on_free mode;
+  /// still held by a consumer, takes a slot as usual. Once per miniport, in on_free mode,
+  /// before the first send or on the worker thread (it is not synchronized with a worker);
   /// `out` lists them in address order; the memory lives as long as the miniport. failure
   /// with a one-line error if they cannot be made (the protocol can use memory of its own).
   [[nodiscard]] Status allocate_frames(uint32_t count, uint32_t largest, std::vector<FrameMemory>& out,

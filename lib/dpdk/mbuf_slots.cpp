@@ -46,9 +46,6 @@ void collect(rte_mempool*, void* out, void* object, unsigned index) {
   static_cast<rte_mbuf**>(out)[index] = static_cast<rte_mbuf*>(object);
 }
 
-}  // namespace
-
-namespace {
 void free_zone(rte_mempool_memhdr*, void* zone) { rte_memzone_free(static_cast<const rte_memzone*>(zone)); }
 
 /// Populates `pool` with objects exactly `stride` bytes apart (a power of two) in one memzone
@@ -148,8 +145,12 @@ Status MbufSlots::create(rte_mempool* like, uint32_t count, std::string* error, 
 }
 
 void MbufSlots::size_held(uint32_t count) {
+  // Room for every slot and frame to be held at once; what is held now keeps its order.
   const uint32_t ring = std::bit_ceil(count);
-  held_ = std::make_unique<Held[]>(ring);
+  auto held = std::make_unique<Held[]>(ring);
+  for (uint32_t i = 0; i < held_count_; ++i) held[i] = held_[(held_head_ + i) & held_mask_];
+  held_ = std::move(held);
+  held_head_ = 0;
   held_mask_ = ring - 1;
 }
 
@@ -202,7 +203,7 @@ Status MbufSlots::create_frames(uint32_t count, uint32_t largest, std::vector<Fr
   frame_count_ = count;
   out.clear();
   for (rte_mbuf* m : frames) {
-    m->buf_len = static_cast<uint16_t>(capacity);  // the copy room behind is not the frame's
+    m->buf_len = static_cast<uint16_t>(capacity);  // lend_frame sets it to the frame's length
     m->port = RTE_MBUF_PORT_INVALID;
     rte_mbuf_refcnt_set(m, released_count_);
     out.push_back(FrameMemory{static_cast<uint8_t*>(m->buf_addr), m->buf_iova});
@@ -243,7 +244,7 @@ void MbufSlots::orphan(rte_mbuf* m) noexcept {
     char* own = static_cast<char*>(m->buf_addr);
     std::memcpy(own + frame_capacity_, own, m->data_len);
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    __atomic_store_n(&m->buf_len, static_cast<uint16_t>(2 * frame_capacity_), __ATOMIC_RELEASE);
+    __atomic_store_n(&m->buf_len, static_cast<uint16_t>(frame_capacity_ + m->data_len), __ATOMIC_RELEASE);
     __atomic_store_n(&m->data_off, static_cast<uint16_t>(frame_capacity_), __ATOMIC_RELEASE);
     return;
   }

@@ -20,7 +20,8 @@
 ///
 /// Held slots (not yet released) are kept in submission order; reap() completes them from the
 /// oldest while they are released, so a PMD that frees out of order delays the younger ones
-/// until the older are freed (every PMD in DPDK frees a queue's mbufs in order).
+/// until the older are freed (every PMD in DPDK frees a queue's mbufs in order). An orphan
+/// (below), whose packet already completed, holds no one up: reap() moves it to the back.
 ///
 /// Orphaning (reset, halt, destruction): a slot still held by someone else (a net_ring
 /// consumer that has not freed it) gets a copy of its frame in its own data room and is
@@ -103,11 +104,15 @@ class MbufSlots {
     return released(m) ? m : nullptr;
   }
 
-  /// Lends a frame mbuf (from frame_of) to the PMD with `length` bytes: two stores.
+  /// Lends a frame mbuf (from frame_of) to the PMD with `length` bytes: three stores. The
+  /// buffer ends with the frame (no tailroom into the protocol's memory), and an orphan's
+  /// wider buffer and offset are undone here, not when its entry is reaped (which may come
+  /// after the frame was lent again).
   void lend_frame(rte_mbuf* m, uint32_t length) const noexcept {
-    std::memcpy(&m->rearm_data, &lent_rearm_, sizeof lent_rearm_);
+    std::memcpy(&m->rearm_data, &lent_rearm_, sizeof lent_rearm_);  // data_off 0
     const uint64_t lengths = length | uint64_t{length} << 32;  // pkt_len, data_len, vlan_tci 0
     std::memcpy(&m->pkt_len, &lengths, sizeof lengths);
+    m->buf_len = static_cast<uint16_t>(length);
   }
 
   /// True for a frame mbuf (create_frames), false for a slot.
@@ -186,7 +191,6 @@ class MbufSlots {
   void put_back_chain(rte_mbuf* head, bool unsent) noexcept {
     if (is_frame(head)) {
       if (unsent) rte_mbuf_refcnt_set(head, released_count_);
-      head->buf_len = static_cast<uint16_t>(frame_capacity_);  // as before an orphan
       return;
     }
     while (head != nullptr) {
@@ -227,9 +231,15 @@ class MbufSlots {
   template <typename Complete>
   uint32_t reap(Complete&& complete) noexcept {
     uint32_t done = 0;
-    while (held_count_ > 0) {
-      Held& h = held_[held_head_];
-      if (!chain_released(h.mbuf)) break;
+    for (uint32_t looked = 0, count = held_count_; held_count_ > 0 && looked < count; ++looked) {
+      const Held h = held_[held_head_];
+      if (!chain_released(h.mbuf)) {
+        if (h.packet != nullptr) break;  // a packet's completion waits its turn
+        // An orphan (its packet completed at a reset) holds no one up: to the back.
+        held_head_ = (held_head_ + 1) & held_mask_;
+        held_[(held_head_ + held_count_ - 1) & held_mask_] = h;
+        continue;
+      }
       Packet* p = h.packet;
       put_back_chain(h.mbuf, false);
       held_head_ = (held_head_ + 1) & held_mask_;
