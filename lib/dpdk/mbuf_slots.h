@@ -8,13 +8,16 @@
 /// of the miniport's own, attached to a buffer inside its own data room; a send only points
 /// it at the packet's buffer. The PMD's free then tells us the device is done with it, in one
 /// of two ways (ReleaseSignal), chosen at create():
-/// - pool_return (the normal case): the pool's mempool driver ("pkio_slots") does nothing on
-///   a free but mark the slot released (reference count 0, one release store). The slot is
-///   lent with a count of 1, so the PMD's free is DPDK's plain free to a pool without a cache:
-///   no locked instruction, about 17 cycles a packet less than the other way on net_null.
-/// - reference_count (if DPDK's table of 16 mempool drivers had no room for ours): the slot
-///   is lent with a count of 2 (ours + the PMD's); the PMD's free is a locked decrement back
-///   to 1, and a count of 1 means released.
+/// - reference_count (the default): the slot is lent with a count of 2 (ours + the PMD's);
+///   the PMD's free is one locked decrement back to 1 and goes no further (no mempool put,
+///   no lcore lookup, no driver call), and a count of 1 means released. In the miniport this
+///   is the faster way: bench_send_path's BM_MiniportOnly/32 took 0.70-0.78 of the time of
+///   pool_return, and pkio-gen sent a third more packets (measured on net_null, 2026-11-22).
+/// - pool_return: the pool's mempool driver ("pkio_slots") does nothing on a free but mark
+///   the slot released (reference count 0, one release store). The slot is lent with a count
+///   of 1, so the PMD's free has no locked instruction, but it is DPDK's whole free to a pool
+///   without a cache: a TLS lookup of the lcore and an indirect call into the driver per mbuf.
+///   Kept for the tests and for comparison (BM_RawPoolReturnTxBurst).
 /// The pool's buffers are "pinned" (RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF), so a free leaves each
 /// slot attached where it was pointed. No allocation, attach, detach or callback per packet.
 ///
@@ -66,8 +69,8 @@ namespace pkio::dpdk {
 
 /// How a slot's release by the PMD is seen; see the file comment.
 enum class ReleaseSignal {
+  reference_count,  ///< the PMD's free drops a count of 2 back to 1 (a locked decrement); the default
   pool_return,      ///< the slot pool's driver marks a freed slot (count 0); no locked op
-  reference_count,  ///< the PMD's free drops a count of 2 back to 1 (a locked decrement)
 };
 
 /// The name of the mempool driver that marks freed slots released (ReleaseSignal::pool_return).
@@ -84,10 +87,10 @@ class MbufSlots {
 
   /// Makes `count` slots (count 0: none) in a pool of their own, with the data room and NUMA
   /// node of `like` (the port's pool). `signal`: pool_return falls back to reference_count if
-  /// the slot pool driver could not be registered; reference_count is there for tests.
+  /// the slot pool driver could not be registered.
   /// failure with a one-line error if the pool cannot be made.
   [[nodiscard]] Status create(rte_mempool* like, uint32_t count, std::string* error,
-                              ReleaseSignal signal = ReleaseSignal::pool_return);
+                              ReleaseSignal signal = ReleaseSignal::reference_count);
 
   /// Makes `count` frames of up to `largest` bytes in mbufs of their own (see the file
   /// comment: Frames), listed in `out` in address order. Once, after create(). failure with
@@ -289,7 +292,7 @@ class MbufSlots {
   std::unique_ptr<Held[]> held_;
   uint64_t lent_rearm_ = 0;  // rte_mbuf::rearm_data of a lent slot
   uint16_t released_count_ = 0;
-  ReleaseSignal signal_ = ReleaseSignal::pool_return;
+  ReleaseSignal signal_ = ReleaseSignal::reference_count;
   uint32_t spare_count_ = 0;
   uint32_t held_head_ = 0;
   uint32_t held_count_ = 0;
