@@ -14,9 +14,9 @@
 /// Completion (CompletionMode):
 /// - on_free (default, "true completion"): a packet completes when the PMD frees its last
 ///   mbuf, so its memory is the protocol's again only when the device no longer reads it.
-///   Each segment borrows one of the miniport's persistent mbufs (MbufSlots): the PMD's free
-///   returns it to the slots' own pool, whose driver only marks it released, and the
-///   miniport sees the mark, with no allocation, locked instruction or callback per packet;
+///   Each segment borrows one of the miniport's persistent mbufs (MbufSlots), lent with a
+///   reference count of 2: the PMD's free is one locked decrement back to 1, and the miniport
+///   sees the count, with no allocation, mempool put or callback per packet;
 ///   a packet freed inside tx_burst (net_null, pcap, af_packet, tap) is answered `success`
 ///   at once, the others are `pending` and complete at a later poll. A protocol that builds
 ///   frames once and resends them can build them in the miniport's own mbufs
