@@ -82,24 +82,38 @@ struct PacketCounts {
 /// The framework's own bookkeeping of a packet, outside both reserved areas.
 /// Written by the dispatcher; a protocol or miniport reads none of it.
 struct PacketTracking {
+  // The first six fields, with PacketOob::status just before them, share one cache line
+  // (see Packet): a packet sent from one thread and sent and completed on another costs one
+  // line moving each way, not two.
   /// Written by the pool, the submitting thread and the adapter's worker, each while it owns
   /// the packet; atomic so that a packet freed or resubmitted out of turn is seen.
   std::atomic<PacketState> state{PacketState::free};
-  /// Set by a send_complete from a thread other than the worker: a second one is a double
-  /// completion and is refused before it can reach the queue (contract R8, R20).
-  std::atomic<bool> remote_claim{false};
   Status final_status = Status::success;  ///< the completion status, until it is delivered
+  std::atomic<Packet*> next{nullptr};  ///< intrusive link for the dispatcher's queues
   void* binding = nullptr;    ///< the binding that submitted it (R5)
   void* adapter = nullptr;    ///< the adapter it was submitted to (R20: foreign completions)
   uint64_t submit_cycles = 0; ///< cycle counter at submission, for latency
   Status remote_status = Status::success;  ///< status of a send_complete from another thread
-  std::atomic<Packet*> next{nullptr};  ///< intrusive link for the dispatcher's queues
+  /// Set by a send_complete from a thread other than the worker: a second one is a double
+  /// completion and is refused before it can reach the queue (contract R8, R20).
+  std::atomic<bool> remote_claim{false};
   Packet* pending_prev = nullptr;      ///< links in the adapter's list of packets in the miniport
   Packet* pending_next = nullptr;      ///< (see pending_prev)
 };
 
 /// NDIS 5.1: NDIS_PACKET, allocated from a PacketPool with NdisAllocatePacket.
 class Packet {
+  // Layout, for the cross-thread path: the first cache line holds what query() and the
+  // checks read (the chain fields below, flags, 802.1Q info), written only while the
+  // protocol builds the packet; oob.status and the hot part of tracking (state to
+  // submit_cycles) fall in the second, the only one both the submitting thread and the
+  // worker write (checked by the PacketLayout tests).
+  Buffer* head_ = nullptr;
+  Buffer* tail_ = nullptr;
+  uint32_t buffer_count_ = 0;
+  uint32_t total_length_ = 0;
+  bool valid_counts_ = true;
+
  public:
   /// Size of the miniport-reserved area: 16 bytes on 64-bit (MiniportReserved), 24 for a
   /// deserialized miniport (MiniportReservedEx).
@@ -149,10 +163,12 @@ class Packet {
 
   /// Per-packet flags (NdisGetPacketFlags / NdisSetPacketFlags), see packet_flag.
   uint32_t flags = 0;
-  /// Out-of-band data (NDIS_OOB_DATA_FROM_PACKET).
-  PacketOob oob{};
   /// 802.1Q per-packet info (NDIS_PER_PACKET_INFO_FROM_PACKET(p, Ieee8021QInfo)).
   Ieee8021qInfo ieee8021q{};
+  /// Out-of-band data (NDIS_OOB_DATA_FROM_PACKET).
+  PacketOob oob{};
+  /// The framework's bookkeeping (see PacketTracking). Not for protocols or miniports.
+  PacketTracking tracking;
 
   /// NDIS 5.1: MiniportReserved / MiniportReservedEx. The miniport's while it owns the packet.
   [[nodiscard]] std::span<std::byte, miniport_reserved_size> miniport_reserved() noexcept {
@@ -167,9 +183,6 @@ class Packet {
   /// The pool this packet returns to (NDIS: Private.Pool); null for a packet not from a pool.
   [[nodiscard]] PacketPool* pool() const noexcept { return pool_; }
 
-  /// The framework's bookkeeping (see PacketTracking). Not for protocols or miniports.
-  PacketTracking tracking;
-
  private:
   friend class PacketPool;
   /// Walks `chain`, returning its last buffer and counts; null on a cycle or overlong chain.
@@ -177,11 +190,6 @@ class Packet {
   Status recount(PacketCounts& out) noexcept;
   void reset_fresh() noexcept;
 
-  Buffer* head_ = nullptr;
-  Buffer* tail_ = nullptr;
-  uint32_t buffer_count_ = 0;
-  uint32_t total_length_ = 0;
-  bool valid_counts_ = true;
   uint32_t protocol_reserved_size_ = 0;
   uint32_t pool_index_ = 0;
   PacketPool* pool_ = nullptr;
