@@ -513,7 +513,10 @@ uint32_t Adapter::poll() noexcept {
     mailbox_.store(nullptr, std::memory_order_relaxed);
     run_control(*request);
   }
-  drain_submissions();
+  // Normally dispatch() takes submissions itself, each packet touched once while it is
+  // fresh; while the miniport is blocked they are moved along here, so that a packet that
+  // failed at submission still completes.
+  if (blocked_on_resources_) drain_submissions();
   drain_remote_completions();
   if (resources_signal_.load(std::memory_order_relaxed) &&
       resources_signal_.exchange(false, std::memory_order_acquire))
@@ -531,12 +534,15 @@ uint32_t Adapter::poll() noexcept {
 
 void Adapter::drain_submissions() noexcept {
   if (config_.run_to_completion) return;
+  while (Packet* p = next_submission()) queue_.push_back(p);
+}
+
+Packet* Adapter::next_submission() noexcept {
   while (Packet* p = submissions_.pop()) {
-    if (p->tracking.state.load(std::memory_order_relaxed) == PacketState::completing)
-      completed_.push_back(p);
-    else
-      queue_.push_back(p);
+    if (p->tracking.state.load(std::memory_order_relaxed) != PacketState::completing) return p;
+    completed_.push_back(p);  // failed at submission (R2, R10): it completes, in no queue
   }
+  return nullptr;
 }
 
 void Adapter::drain_remote_completions() noexcept {
@@ -557,10 +563,17 @@ void Adapter::drain_remote_completions() noexcept {
 void Adapter::dispatch() noexcept {
   Packet* batch[max_batch];
   const bool serialized_array = miniport_.send_packets != nullptr && !miniport_.deserialized;
-  while (!queue_.empty() && !blocked_on_resources_) {
+  // Bounded, so that producers that never pause cannot hold up the rest of the step.
+  uint32_t from_submissions = config_.run_to_completion ? 0 : std::max(1024u, 4 * max_send_);
+  while (!blocked_on_resources_) {
     uint32_t n = 0;
     while (n < max_send_) {
+      // Requeued packets first: they were submitted before anything still in submissions_.
       Packet* p = queue_.pop_front();
+      if (p == nullptr && from_submissions > 0) {
+        p = next_submission();
+        --from_submissions;
+      }
       if (p == nullptr) break;
       move_state(p, PacketState::in_miniport, std::memory_order_relaxed);
       p->oob.status = status_unset;
@@ -569,6 +582,7 @@ void Adapter::dispatch() noexcept {
       if (!serialized_array) link_pending(p);
       batch[n++] = p;
     }
+    if (n == 0) break;
     batches_.add(1);
     batch_packets_.add(n);
     batch_sizes_[n].add(1);

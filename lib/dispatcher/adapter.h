@@ -170,6 +170,9 @@ class Adapter {
   void submit_chain(Packet* first, Packet* last) noexcept;
   // Worker.
   void drain_submissions() noexcept;
+  /// The oldest submitted packet that is to be sent, or null; packets that failed at
+  /// submission go to the completed list on the way.
+  Packet* next_submission() noexcept;
   void drain_remote_completions() noexcept;
   void dispatch() noexcept;
   void post_process_serialized(Packet* const* batch, uint32_t n) noexcept;
