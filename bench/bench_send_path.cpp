@@ -12,12 +12,12 @@
 #include <cstdio>
 #include <cstring>
 #include <rte_mempool.h>
+#include <rte_ring.h>
 #include <thread>
 #include <vector>
 
 #include "dispatcher/adapter.h"
 #include "eal_benchmark_main.h"
-#include "dispatcher/packet_queue.h"
 #include "dpdk/dpdk_miniport.h"
 #include "dpdk/mbuf_slots.h"
 #include "dpdk/port.h"
@@ -299,11 +299,20 @@ struct Sender {
   std::unique_ptr<BufferPool> buffers = BufferPool::create(packets_in_pool);
   alignas(64) uint8_t frame[frame_size] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
   std::vector<Packet*> free_list;
-  PacketMpscQueue returned;  // completions from a worker thread come back through this
+  // Completions from the worker thread come back through a DPDK ring (one writer, one
+  // reader, room for the whole pool): taken in bulk, not by walking a chain across cores.
+  rte_ring* returned = nullptr;
   bool cross_thread = false;
   uint64_t completed = 0;
 
+  ~Sender() { rte_ring_free(returned); }
+
   bool build(dpdk::DpdkMiniport& miniport, FrameMemory memory) {
+    static uint32_t rings = 0;
+    const std::string name = "bench_returned" + std::to_string(rings++);
+    returned = rte_ring_create(name.c_str(), rte_align32pow2(packets_in_pool + 1), SOCKET_ID_ANY,
+                               RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (returned == nullptr) return false;
     std::vector<dpdk::FrameMemory> lent;
     if (memory == FrameMemory::miniport_frames &&
         miniport.allocate_frames(packets_in_pool, frame_size, lent, nullptr) != Status::success)
@@ -324,15 +333,16 @@ struct Sender {
   static void on_complete(void* ctx, Packet* const* pkts, uint32_t n) noexcept {
     auto& self = *static_cast<Sender*>(ctx);
     if (self.cross_thread) {
-      for (uint32_t i = 0; i + 1 < n; ++i) pkts[i]->tracking.next.store(pkts[i + 1], std::memory_order_relaxed);
-      self.returned.push_chain(pkts[0], pkts[n - 1]);
+      (void)rte_ring_sp_enqueue_bulk(self.returned, reinterpret_cast<void* const*>(pkts), n, nullptr);
     } else {
       self.free_list.insert(self.free_list.end(), pkts, pkts + n);
       self.completed += n;
     }
   }
   void take_returned() {
-    while (Packet* p = returned.pop()) free_list.push_back(p);
+    Packet* got[256];
+    const uint32_t n = rte_ring_sc_dequeue_burst(returned, reinterpret_cast<void**>(got), 256, nullptr);
+    free_list.insert(free_list.end(), got, got + n);
   }
 };
 
@@ -374,7 +384,7 @@ struct PkioPath {
 };
 
 /// pkio inline (the sending thread is the worker) or cross-thread (a worker on another core,
-/// completions handed back through an MPSC queue): send bursts from the free list, refill it
+/// completions handed back through a DPDK ring): send bursts from the free list, refill it
 /// from completions, report packets completed and vs_raw.
 void run_pkio_case(benchmark::State& state, bool cross_thread, bool verifier = false,
                    FrameMemory memory = FrameMemory::miniport_frames) {

@@ -5,13 +5,15 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include <algorithm>
+#include <atomic>
+#include <string>
 #include <thread>
 
 #include "dispatcher/adapter.h"
 #include "dispatcher/cycles.h"
-#include "dispatcher/packet_queue.h"
 #include "dpdk/dpdk_miniport.h"
 #include "packet/buffer_pool.h"
 #include "packet/packet_pool.h"
@@ -71,17 +73,21 @@ void run_raw(dpdk::Port& port, const RunSpec& spec, RunResult& r) {
 }
 
 /// The protocol side of a pkio measurement: a pool of packets over one frame each, recycled
-/// on completion (through a lock-free queue when completions come from another thread).
+/// on completion (through a DPDK ring, one writer and one reader, when completions come from
+/// the worker thread: taken in bulk, not by walking a chain of packets across cores).
 struct Protocol {
   std::unique_ptr<PacketPool> packets;
   std::unique_ptr<BufferPool> buffers;
   uint8_t* frames = nullptr;
   std::vector<Packet*> ready;
-  PacketMpscQueue returned;
+  rte_ring* returned = nullptr;  // completions from the worker: one writer, one reader
   bool cross_thread = false;
   uint64_t errors = 0;
 
-  ~Protocol() { rte_free(frames); }
+  ~Protocol() {
+    rte_ring_free(returned);
+    rte_free(frames);
+  }
 
   /// Frames in the miniport's own mbufs where it can make them (as a generator would: the
   /// cheapest send), else in memory of our own.
@@ -97,6 +103,10 @@ struct Protocol {
     }
     if (!packets || !buffers) return false;
     ready.reserve(count);
+    static std::atomic<uint32_t> rings{0};
+    const std::string name = "pkio_bench_ret" + std::to_string(rings.fetch_add(1));
+    returned = rte_ring_create(name.c_str(), rte_align32pow2(count + 1), SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (returned == nullptr) return false;
     for (uint32_t i = 0; i < count; ++i) {
       uint8_t* f = lent.empty() ? frames + static_cast<size_t>(i) * stride : lent[i].address;
       std::fill(f, f + frame_size, 0);
@@ -119,14 +129,16 @@ struct Protocol {
     auto& self = *static_cast<Protocol*>(ctx);
     for (uint32_t i = 0; i < n; ++i) self.errors += pkts[i]->oob.status != Status::success;
     if (self.cross_thread) {
-      for (uint32_t i = 0; i + 1 < n; ++i) pkts[i]->tracking.next.store(pkts[i + 1], std::memory_order_relaxed);
-      self.returned.push_chain(pkts[0], pkts[n - 1]);
+      // Room for every packet of the pool: it never fails.
+      (void)rte_ring_sp_enqueue_bulk(self.returned, reinterpret_cast<void* const*>(pkts), n, nullptr);
     } else {
       self.ready.insert(self.ready.end(), pkts, pkts + n);
     }
   }
   void take_returned() {
-    while (Packet* p = returned.pop()) ready.push_back(p);
+    Packet* got[256];
+    const uint32_t n = rte_ring_sc_dequeue_burst(returned, reinterpret_cast<void**>(got), 256, nullptr);
+    ready.insert(ready.end(), got, got + n);
   }
 };
 
