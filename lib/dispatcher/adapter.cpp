@@ -649,17 +649,18 @@ void Adapter::deliver_finished() noexcept {
   Packet* done[max_batch];
   std::copy_n(finished_.data(), n, done);
   finished_count_ = 0;
-  const uint64_t now = read_cycles();
+  LatencyRuns latency(latency_, read_cycles());
   for (uint32_t i = 0; i < n;) {
     // A run of consecutive packets of one binding becomes one handler call, as in deliver().
     auto* binding = static_cast<Binding*>(done[i]->tracking.binding);
     uint32_t j = i;
     for (; j < n && done[j]->tracking.binding == binding; ++j) {
       Packet* p = done[j];
-      latency_.record(now - p->tracking.submit_cycles);
+      latency.add(p->tracking.submit_cycles);
       // Release: the protocol (and any thread it passes the packet to) sees our writes.
       move_state(p, PacketState::protocol, std::memory_order_release);
     }
+    latency.flush();  // counted before the protocol sees them (R40)
     completed_by_status_[status_index(Status::success)].add(j - i);
     binding->protocol_.send_complete(binding->context_, done + i, j - i);  // no lock held (R9)
     binding->outstanding_.fetch_sub(j - i, std::memory_order_acq_rel);  // after: close waits for it
@@ -741,7 +742,7 @@ void Adapter::complete_from_remote(Packet* p, Status status) noexcept {
 
 uint32_t Adapter::deliver() noexcept {
   if (completed_.empty()) return 0;
-  const uint64_t now = read_cycles();
+  LatencyRuns latency(latency_, read_cycles());
   uint32_t total = 0;
   Packet* run[64];
   while (!completed_.empty()) {
@@ -754,11 +755,12 @@ uint32_t Adapter::deliver() noexcept {
       const Status s = p->tracking.final_status;
       p->oob.status = s;
       completed_by_status_[status_index(s)].add(1);
-      latency_.record(now - p->tracking.submit_cycles);
+      latency.add(p->tracking.submit_cycles);
       // Release: the protocol (and any thread it passes the packet to) sees our writes.
       move_state(p, PacketState::protocol, std::memory_order_release);
       run[n++] = p;
     }
+    latency.flush();  // counted before the protocol sees them (R40)
     total += n;
     binding->protocol_.send_complete(binding->context_, run, n);  // no lock held (R9)
     binding->outstanding_.fetch_sub(n, std::memory_order_acq_rel);  // after: close waits for it

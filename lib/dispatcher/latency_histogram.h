@@ -87,4 +87,39 @@ class LatencyHistogram {
   std::atomic<uint64_t> total_{0};
 };
 
+/// Records the latencies of packets completed at one instant, `now`, into a histogram, one
+/// record() per run of packets submitted at the same instant (every packet of one
+/// send_packets call shares its submit time) instead of one per packet: per packet a compare.
+class LatencyRuns {
+ public:
+  /// Packets added are recorded into `histogram` as completed at cycle `now`.
+  LatencyRuns(LatencyHistogram& histogram, uint64_t now) noexcept : histogram_(histogram), now_(now) {}
+  LatencyRuns(const LatencyRuns&) = delete;
+  LatencyRuns& operator=(const LatencyRuns&) = delete;
+  ~LatencyRuns() { flush(); }
+
+  /// A packet submitted at `submit_cycles`.
+  void add(uint64_t submit_cycles) noexcept {
+    if (submit_cycles == submit_ && count_ != 0) {
+      ++count_;
+      return;
+    }
+    flush();
+    submit_ = submit_cycles;
+    count_ = 1;
+  }
+
+  /// Records the current run now (the destructor does it too).
+  void flush() noexcept {
+    if (count_ != 0) histogram_.record(now_ - submit_, count_);
+    count_ = 0;
+  }
+
+ private:
+  LatencyHistogram& histogram_;
+  uint64_t now_;
+  uint64_t submit_ = 0;
+  uint64_t count_ = 0;
+};
+
 }  // namespace pkio
