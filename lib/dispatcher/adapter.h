@@ -226,9 +226,11 @@ class Adapter {
   // Shared with producers.
   PacketMpscQueue submissions_;
   PacketMpscQueue remote_completions_;
-  std::atomic<uint64_t> submitted_{0};
+  // Written by producers at every call: on a line of their own, away from the flags below
+  // that the worker reads at every poll step (or each call would take that line from it).
+  alignas(64) std::atomic<uint64_t> submitted_{0};
   std::atomic<uint64_t> rejected_sync_{0};
-  std::atomic<bool> resetting_{false};
+  alignas(64) std::atomic<bool> resetting_{false};
   std::atomic<bool> halting_{false};
   std::atomic<bool> resources_signal_{false};
   std::atomic<MediaState> media_state_{MediaState::connected};
