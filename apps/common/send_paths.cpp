@@ -17,6 +17,7 @@
 #include "dpdk/dpdk_miniport.h"
 #include "packet/buffer_pool.h"
 #include "packet/packet_pool.h"
+#include "threads.h"
 
 namespace pkio::apps {
 
@@ -174,7 +175,7 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
     error = "open_adapter failed";
     return Status::failure;
   }
-  if (cross && adapter->start_worker(spec.worker_cpu) != Status::success) {
+  if (cross && adapter->start_worker(spec.worker_cpu >= 0 ? spec.worker_cpu : cpu_of_lcore(1)) != Status::success) {
     error = "cannot start the worker thread";
     return Status::failure;
   }

@@ -23,7 +23,8 @@ struct RunSpec {
   double seconds = 0.5;
   double offered_pps = 0;          ///< 0: as fast as possible; else paced at this rate
   uint32_t in_flight_packets = 2048;  ///< packets in the protocol's pool
-  int worker_cpu = 1;              ///< cross_thread: where the adapter's worker runs (-1: anywhere)
+  /// cross_thread: the CPU of the adapter's worker; -1: the next EAL lcore's after the main one
+  int worker_cpu = -1;
   bool deserialized = false;       ///< the DPDK miniport in deserialized mode
   bool copy = false;               ///< complete on acceptance (copy) instead of on the mbuf free
 };

@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
   if (rx_port != nullptr) {
     receiver = std::make_unique<gen::Receiver>(rx_port->id(), static_cast<uint32_t>(flows));
     receiver_thread = std::thread([&] {
-      apps::run_on(o.queues);  // beside the senders, where the machine has a core for it
+      apps::run_on_lcore(o.queues);  // beside the senders, if EAL was given a core for it
       if (rte_lcore_id() == LCORE_ID_ANY) (void)rte_thread_register();
       receiver->run(senders_done, 200, 5000);
     });
@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
   for (uint16_t q = 0; q < o.queues; ++q) {
     const uint64_t count = o.count ? o.count / o.queues + (q < o.count % o.queues ? 1 : 0) : 0;
     threads.emplace_back([&, q, count] {
-      apps::run_on(q);  // one core per queue (EAL left us the main lcore's mask only)
+      apps::run_on_lcore(q);  // queue q on the q-th EAL lcore, the main one first
       if (rte_lcore_id() == LCORE_ID_ANY) (void)rte_thread_register();  // mempool cache
       senders[q]->run(stop_requested, count, o.duration_s, rate_pps / o.queues, 5.0);
       --running;

@@ -65,7 +65,7 @@ struct RingSink {
       return false;
     }
     consumer = std::thread([this, drain_mpps] {
-      apps::run_on(std::thread::hardware_concurrency() - 1);  // beside the sender, not on its core
+      apps::run_on_lcore(1);  // beside the sender, on the next EAL lcore
       if (rte_lcore_id() == LCORE_ID_ANY) (void)rte_thread_register();
       void* mbufs[64];
       const double per_cycle = drain_mpps * 1e6 / static_cast<double>(rte_get_tsc_hz());

@@ -194,6 +194,29 @@ def telemetry_checks(tmp):
           and j["submitted"] >= c.get("submitted", 1 << 62), err[-300:])
 
 
+def lcore_checks():
+    """Sending threads go on the cores given to EAL with -l, the main lcore first."""
+    if (os.cpu_count() or 1) < 2:
+        print("NOTE lcore placement not checked: this machine has one core")
+        return
+    p = subprocess.Popen([GEN] + EAL + ["--vdev=net_null0", "-l", "1", "--", "--duration", "3", "--quiet"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    allowed = {}
+    for tid in os.listdir("/proc/%d/task" % p.pid):
+        try:
+            name = open("/proc/%d/task/%s/comm" % (p.pid, tid)).read().strip()
+            status = open("/proc/%d/task/%s/status" % (p.pid, tid)).read()
+        except OSError:
+            continue
+        cpus = [line.split()[1] for line in status.splitlines() if line.startswith("Cpus_allowed_list")]
+        if name == "pkio-gen":
+            allowed[tid] = cpus[0] if cpus else "?"
+    out, err = p.communicate(timeout=60)
+    check("-l 1: the main and sending threads run on CPU 1 only", p.returncode == 0 and len(allowed) >= 2
+          and set(allowed.values()) == {"1"}, str(allowed) + err[-300:])
+
+
 def pacing_checks(tmp):
     report = os.path.join(tmp, "pace.json")
     for pacing in ("poisson", "burst:64"):
@@ -244,6 +267,7 @@ with tempfile.TemporaryDirectory() as tmp:
     receive_checks(tmp)
     veth_checks(tmp)
     telemetry_checks(tmp)
+    lcore_checks()
     pacing_checks(tmp)
     bad_profile = os.path.join(tmp, "bad.toml")
     open(bad_profile, "w").write("[run]\nbatch = 16\n\n[[stream]]\nsize = \"huge\"\n")
