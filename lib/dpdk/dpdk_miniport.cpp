@@ -370,6 +370,9 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   // packet's status); one it still holds completes at a later poll.
   rte_mbuf* released[max_batch];
   uint32_t released_count = 0;
+  // A burst of frames alone (a generator's) needs no is_frame(), which reads a second line
+  // of each mbuf: with frames a power of two apart, L1 sets are what a burst runs short of.
+  const bool only_frames = all_lent && lent_count == 0;
   for (uint32_t j = 0; j < sent; ++j) {
     const uint8_t kind = all_lent ? 1 : lent[j];
     if (kind == 0) continue;
@@ -377,7 +380,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     rte_mbuf* m = burst[j];
     // The kind, not m->nb_segs: a PMD's free resets nb_segs and next.
     if (kind == 1 && slots_->released(m)) [[likely]] {
-      if (!slots_->is_frame(m)) released[released_count++] = m;
+      if (!only_frames && !slots_->is_frame(m)) released[released_count++] = m;
       p->oob.status = Status::success;
     } else if (kind == 2 && slots_->chain_released(m)) {
       slots_->put_back_chain(m, false);
