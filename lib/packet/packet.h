@@ -102,7 +102,9 @@ struct PacketTracking {
 };
 
 /// NDIS 5.1: NDIS_PACKET, allocated from a PacketPool with NdisAllocatePacket.
-class Packet {
+/// A whole number of cache lines, so that the ProtocolReserved area after it starts on a
+/// line of its own (a protocol touching a few bytes of it per send touches one line).
+class alignas(64) Packet {
   // Layout, for the cross-thread path: the first cache line holds what query() and the
   // checks read (the chain fields below, flags, 802.1Q info), written only while the
   // protocol builds the packet; oob.status and the hot part of tracking (state to
