@@ -199,19 +199,26 @@ def lcore_checks():
     if (os.cpu_count() or 1) < 2:
         print("NOTE lcore placement not checked: this machine has one core")
         return
-    p = subprocess.Popen([GEN] + EAL + ["--vdev=net_null0", "-l", "1", "--", "--duration", "3", "--quiet"],
+    p = subprocess.Popen([GEN] + EAL + ["--vdev=net_null0", "-l", "1", "--", "--duration", "4", "--quiet"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
     allowed = {}
-    for tid in os.listdir("/proc/%d/task" % p.pid):
+    deadline = time.time() + 3.5  # until the sending thread is there (slower under ASan)
+    while len(allowed) < 2 and time.time() < deadline and p.poll() is None:
+        time.sleep(0.1)
+        allowed = {}
         try:
-            name = open("/proc/%d/task/%s/comm" % (p.pid, tid)).read().strip()
-            status = open("/proc/%d/task/%s/status" % (p.pid, tid)).read()
-        except OSError:
-            continue
-        cpus = [line.split()[1] for line in status.splitlines() if line.startswith("Cpus_allowed_list")]
-        if name == "pkio-gen":
-            allowed[tid] = cpus[0] if cpus else "?"
+            tids = os.listdir("/proc/%d/task" % p.pid)
+        except OSError:  # it has already exited: the check below says so
+            break
+        for tid in tids:
+            try:
+                name = open("/proc/%d/task/%s/comm" % (p.pid, tid)).read().strip()
+                status = open("/proc/%d/task/%s/status" % (p.pid, tid)).read()
+            except OSError:
+                continue
+            cpus = [line.split()[1] for line in status.splitlines() if line.startswith("Cpus_allowed_list")]
+            if name == "pkio-gen":
+                allowed[tid] = cpus[0] if cpus else "?"
     out, err = p.communicate(timeout=60)
     check("-l 1: the main and sending threads run on CPU 1 only", p.returncode == 0 and len(allowed) >= 2
           and set(allowed.values()) == {"1"}, str(allowed) + err[-300:])
