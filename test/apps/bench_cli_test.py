@@ -31,6 +31,15 @@ with tempfile.TemporaryDirectory() as tmp:
         check("median within spread (%s)" % c["name"], c["mpps_min"] <= c["mpps"] <= c["mpps_max"])
     check("table printed", "vs raw" in r.stdout)
 
+    # One EAL lcore: cross_thread's worker would share the sender's CPU, so it is skipped.
+    r = subprocess.run([BENCH, "--no-huge", "--no-shconf", "-m", "256", "--no-pci", "--vdev=net_null0", "-l", "0",
+                        "--", "--sizes", "64", "--bursts", "32", "--reps", "1", "--seconds", "0.05", "--json", out],
+                       capture_output=True, text=True, timeout=120)
+    one = json.load(open(out)) if r.returncode == 0 else []
+    check("-l 0: cross_thread skipped with a reason, the others measured", r.returncode == 0
+          and "skipped: needs two EAL lcores" in r.stdout and {c["path"] for c in one} == {"raw", "inline"},
+          r.stdout[-400:] + r.stderr[-300:])
+
     for bad in (["--sizes", "10"], ["--bursts", "0"], ["--paths", "warp"], ["--reps", "0"], ["--sizes", "1518", "--seconds", "0.05", "--reps", "1"]):
         r = subprocess.run([BENCH, "--"] + bad, capture_output=True, text=True, timeout=60)
         check("bad input %s exits 2 with one line" % bad,
