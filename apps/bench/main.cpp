@@ -16,6 +16,7 @@
 #include "dpdk/eal.h"
 #include "send_paths.h"
 #include "text.h"
+#include "threads.h"
 #include "version.h"
 
 namespace {
@@ -88,7 +89,7 @@ int main(int argc, char** argv) {
   }
   // The worker goes on the next EAL lcore (apps/common/threads.h): with one lcore it would
   // share the sender's CPU and measure the scheduler, not the path.
-  const bool two_lcores = rte_lcore_count() >= 2;
+  const bool two_lcores = apps::eal_lcore_count() >= 2;
   std::printf("pkio-bench %s: %s; link %.0f Gbit/s; %u rep(s) of %.2f s per case\n", PKIO_VERSION,
               port->placement().c_str(), link_gbps, reps, seconds);
   std::printf("%-13s %6s %6s %10s %17s %9s %9s %8s %8s\n", "path", "size", "burst", "Mpps", "[min - max]",

@@ -9,14 +9,28 @@
 
 namespace pkio::apps {
 
-/// The `slot`-th EAL lcore: slot 0 is the main lcore, then the others in their order (as
-/// -l or --lcores gave them), wrapping around when there are fewer lcores than slots. So
-/// threads go on the cores the user gave EAL, as in any DPDK application.
+/// The EAL lcores in slot order: the main lcore, then the others by id. Only lcores EAL was
+/// given (-l, --lcores): threads registered later (rte_thread_register) are not among them,
+/// though rte_lcore_count() counts them. Returns how many, at most RTE_MAX_LCORE.
+inline unsigned eal_lcores(unsigned (&order)[RTE_MAX_LCORE]) noexcept {
+  unsigned n = 0;
+  order[n++] = rte_get_main_lcore();
+  for (unsigned lcore = 0; lcore < RTE_MAX_LCORE; ++lcore)
+    if (rte_lcore_is_enabled(lcore) && lcore != order[0]) order[n++] = lcore;
+  return n;
+}
+
+/// How many lcores EAL was given (see eal_lcores).
+inline unsigned eal_lcore_count() noexcept {
+  unsigned order[RTE_MAX_LCORE];
+  return eal_lcores(order);
+}
+
+/// The `slot`-th EAL lcore (see eal_lcores), wrapping around when there are fewer lcores than
+/// slots. So threads go on the cores the user gave EAL, as in any DPDK application.
 inline unsigned lcore_of_slot(unsigned slot) noexcept {
-  const unsigned count = rte_lcore_count();
-  unsigned lcore = rte_get_main_lcore();
-  for (unsigned k = 0; k < (count ? slot % count : 0); ++k) lcore = rte_get_next_lcore(lcore, 1, 1);
-  return lcore;
+  unsigned order[RTE_MAX_LCORE];
+  return order[slot % eal_lcores(order)];
 }
 
 /// Pins the calling thread to the CPUs of the `slot`-th EAL lcore (see lcore_of_slot).

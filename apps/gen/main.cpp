@@ -118,6 +118,13 @@ int main(int argc, char** argv) {
               o.duration_s > 0 ? (std::string(o.count ? " for at most " : " for ") + std::to_string(o.duration_s).substr(0, 5) + " s").c_str() : "",
               what.c_str(), o.queues, o.batch, how.c_str(), rx_port ? (", receiving on " + rx_port->name()).c_str() : "");
 
+  // Threads go on the EAL lcores in order (apps/common/threads.h); more threads than lcores
+  // share cores, which a rate must not be read without knowing.
+  const unsigned threads_wanted = o.queues + (rx_port != nullptr ? 1u : 0u);
+  if (threads_wanted > apps::eal_lcore_count())
+    std::fprintf(stderr, "pkio-gen: note: %u sending/receiving thread(s) on %u EAL lcore(s): some share a core (give -l more cores)\n",
+                 threads_wanted, apps::eal_lcore_count());
+
   size_t flows = o.queues * o.streams.size();
   std::atomic<bool> senders_done{false};
   std::unique_ptr<gen::Receiver> receiver;

@@ -195,15 +195,17 @@ def telemetry_checks(tmp):
 
 
 def lcore_checks():
-    """Sending threads go on the cores given to EAL with -l, the main lcore first."""
+    """Sending threads go on the cores given to EAL with -l, the main lcore first; two queues on
+    one lcore share it (with a note) and still finish."""
     if (os.cpu_count() or 1) < 2:
         print("NOTE lcore placement not checked: this machine has one core")
         return
-    p = subprocess.Popen([GEN] + EAL + ["--vdev=net_null0", "-l", "1", "--", "--duration", "4", "--quiet"],
+    p = subprocess.Popen([GEN] + EAL + ["--vdev=net_null0", "-l", "1", "--", "--queues", "2", "--duration", "4",
+                          "--quiet"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     allowed = {}
     deadline = time.time() + 3.5  # until the sending thread is there (slower under ASan)
-    while len(allowed) < 2 and time.time() < deadline and p.poll() is None:
+    while len(allowed) < 3 and time.time() < deadline and p.poll() is None:
         time.sleep(0.1)
         allowed = {}
         try:
@@ -220,8 +222,9 @@ def lcore_checks():
             if name == "pkio-gen":
                 allowed[tid] = cpus[0] if cpus else "?"
     out, err = p.communicate(timeout=60)
-    check("-l 1: the main and sending threads run on CPU 1 only", p.returncode == 0 and len(allowed) >= 2
-          and set(allowed.values()) == {"1"}, str(allowed) + err[-300:])
+    check("-l 1, two queues: the main and both sending threads run on CPU 1 only", p.returncode == 0
+          and len(allowed) >= 3 and set(allowed.values()) == {"1"}, str(allowed) + err[-300:])
+    check("-l 1, two queues: a note says they share a core", "some share a core" in err, err[-300:])
 
 
 def pacing_checks(tmp):
