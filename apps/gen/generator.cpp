@@ -176,6 +176,8 @@ Status QueueSender::build_streams(uint16_t queue, int socket, std::string& error
                                       {st.layout.l4, 2, spec.src_port}, {st.layout.l4 + 2, 2, spec.dst_port}};
     for (const auto& f : fields)
       if (f.range.varies()) st.varying.push_back(f);
+    st.stamp_only = spec.size.kind == SizeSpec::Kind::fixed && st.varying.empty() &&
+                    spec.transport != Transport::tcp_syn && spec.size.min >= st.layout.stamped();
     HeaderValues values = first_values(spec);
     // Queues differ in their source port (receivers spreading flows by hash see them apart).
     if (!spec.src_port.varies() && spec.src_port.start + queue <= 65535) values.src_port = static_cast<uint16_t>(spec.src_port.start + queue);
@@ -346,6 +348,38 @@ inline Packet* QueueSender::next_stream_packet(uint64_t now) noexcept {
   return p;
 }
 
+inline uint32_t QueueSender::next_stamped_packets(Packet** out, uint32_t due, uint64_t now) noexcept {
+  Stream& st = streams_[0];
+  const auto take = static_cast<uint32_t>(std::min<size_t>(due, st.free.size()));
+  Packet* const* const back = st.free.data() + st.free.size();  // taken from the back, as pop_back
+  const bool keep_records = csv_ != nullptr;                     // only the CSV reads them
+  // Locals, not the stream's members: each byte stored into a frame might alias those, and
+  // they would be read again for every packet.
+  const FrameLayout layout = st.layout;
+  const uint32_t flow = st.flow;
+  const uint64_t first = st.sent;
+  for (uint32_t k = 0; k < take; ++k) {
+    Packet* p = back[-1 - static_cast<ptrdiff_t>(k)];
+    Reserved& r = reserved_of(p);
+    const uint64_t sequence = make_sequence(flow, first + k);
+    if (r.stamped) [[likely]] {
+      (void)restamp_frame(r.frame, layout, r.unstamped, sequence, now);
+    } else {
+      stamp_frame(r.frame, layout, sequence, now);
+      r.unstamped = unstamped_sum(transport_checksum(r.frame, layout), sequence, now);
+      r.stamped = true;
+    }
+    if (keep_records) [[unlikely]] {
+      r.sequence = first + k;
+      r.submit_cycles = now;
+    }
+    out[k] = p;
+  }
+  st.free.resize(st.free.size() - take);
+  st.sent = first + take;
+  return take;
+}
+
 Packet* QueueSender::next_replay_packet() noexcept {
   Stream& st = streams_[0];
   if (st.free.empty() || (replay_limit_ != 0 && replayed_ >= replay_limit_)) return nullptr;
@@ -380,6 +414,8 @@ void QueueSender::run(const std::atomic<bool>& stop, uint64_t count, double dura
     pacer = Pacer(options_.pacing, rate_pps, static_cast<double>(hz), start, 777 + queue_);
   }
   const uint32_t window = options_.window;
+  const bool stamp_only = trace_ == nullptr && streams_.size() == 1 && streams_[0].stamp_only;
+  const uint32_t stamp_only_size = stamp_only ? streams_[0].spec->size.min : 0;
   uint64_t sent = 0, bytes = 0;
   Packet* batch[1024];
   while (!stop.load(std::memory_order_relaxed) && (count == 0 || sent < count)) {
@@ -394,7 +430,11 @@ void QueueSender::run(const std::atomic<bool>& stop, uint64_t count, double dura
     if (count > 0) allowed = std::min(allowed, count - sent);
     const uint32_t due = pacer.due(now, static_cast<uint32_t>(allowed));
     uint32_t n = 0;
-    while (n < due) {
+    if (stamp_only) {
+      n = next_stamped_packets(batch, due, now);
+      bytes += uint64_t{n} * stamp_only_size;
+    }
+    while (!stamp_only && n < due) {
       Packet* p = trace_ ? next_replay_packet() : next_stream_packet(now);
       if (p == nullptr) break;
       bytes += reserved_of(p).size;

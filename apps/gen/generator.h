@@ -67,6 +67,7 @@ class QueueSender {
       FieldRange range;
     };
     std::vector<Varying> varying;     // fields that change per packet
+    bool stamp_only = false;          // one size, no varying field, not SYN: a send only restamps
   };
 
   QueueSender() = default;
@@ -75,6 +76,9 @@ class QueueSender {
   Status build_replay(int socket, std::string& error);
   // Inlined into run(): it runs once per packet sent (a call cost a few percent of the rate).
   [[gnu::always_inline]] inline Packet* next_stream_packet(uint64_t now) noexcept;
+  /// next_stream_packet for up to `due` packets of a lone stamp-only stream: the generator's
+  /// common case, with none of the per-packet checks for sizes, fields or streams.
+  [[gnu::always_inline]] inline uint32_t next_stamped_packets(Packet** out, uint32_t due, uint64_t now) noexcept;
   Packet* next_replay_packet() noexcept;
   void log_completions(Packet* const* packets, uint32_t n) noexcept;
   [[nodiscard]] size_t free_packets() const noexcept;

@@ -27,6 +27,12 @@ inline uint32_t fold_delta(uint64_t sum) noexcept {
   return static_cast<uint32_t>(bytes[0] << 8 | bytes[1]);         // read big-endian
 }
 
+/// A big-endian 16-bit value in machine order, and back (a swap on little-endian machines).
+inline uint16_t to_machine(uint16_t v) noexcept {
+  if constexpr (std::endian::native == std::endian::little) return static_cast<uint16_t>(v >> 8 | v << 8);
+  return v;
+}
+
 /// The machine-order sum of the stamp's changing bytes (sequence number, 48-bit timestamp)
 /// as the fast path writes them; `invert` gives the sum of their complements (to take them out).
 inline uint64_t stamp_words(uint64_t sequence, uint64_t timestamp, bool invert) noexcept {
@@ -53,12 +59,18 @@ inline uint16_t restamp_frame(uint8_t* f, const FrameLayout& l, uint16_t unstamp
   std::memcpy(at, &sequence, 8);
   std::memcpy(at + 8, &timestamp_low, 4);
   std::memcpy(at + 12, &timestamp_high, 2);  // the low 48 bits, as stamp_frame writes them
-  const uint16_t c =
-      checksum_finish(uint32_t{unstamped} + stamp_math::fold_delta(stamp_math::stamp_words(sequence, timestamp, false)));
-  const uint16_t stored = l.transport == Transport::udp && c == 0 ? 0xFFFF : c;
-  f[l.l4_checksum] = static_cast<uint8_t>(stored >> 8);
-  f[l.l4_checksum + 1] = static_cast<uint8_t>(stored);
-  return stored;
+  // The sum is taken in machine order (RFC 1071: the one's-complement sum does not depend on
+  // byte order, and every word here starts at an even offset from the transport header), so
+  // the stamp's words are added as written and the checksum stored as computed: no byte is
+  // assembled or swapped but the kept sum's.
+  const uint64_t sum = uint64_t{stamp_math::to_machine(unstamped)} + stamp_math::stamp_words(sequence, timestamp, false);
+  const auto low = static_cast<uint32_t>(sum);
+  uint32_t folded = low + static_cast<uint32_t>(sum >> 32);  // sum < 2^34: one carry at most
+  folded += folded < low ? 1u : 0u;
+  auto machine = static_cast<uint16_t>(~((folded + std::rotr(folded, 16)) >> 16));
+  if (l.transport == Transport::udp && machine == 0) machine = 0xFFFF;  // the same in either order
+  std::memcpy(f + l.l4_checksum, &machine, 2);
+  return stamp_math::to_machine(machine);  // big-endian, as transport_checksum reads it
 }
 
 }  // namespace pkio::gen
