@@ -230,6 +230,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   const bool tags_in_software = config_.priority_8021p && !port_.vlan_offload();
   const bool tags_by_pmd = config_.priority_8021p && port_.vlan_offload();
   const bool iova_is_va = iova_is_va_;
+  const FrameFinder frames = slots_->frame_finder();  // in registers for the loops below
   // Slots are taken in bulk, at the first packet that needs one (frames do not).
   rte_mbuf* lendable[max_batch];
   uint32_t lendable_count = 0;
@@ -245,14 +246,14 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
                   c.total_length >= min_frame && c.total_length <= max_total && p->ieee8021q.is_valid() &&
                   !(tags_in_software && p->ieee8021q.wants_tag());
     if (simple) {
-      m = slots_->frame_of(c.first_buffer->address, c.total_length);
+      m = frames.frame_of(c.first_buffer->address, c.total_length);
       simple = m != nullptr || c.total_length <= slot_room;
     }
     if (simple) [[likely]] {
       const Buffer* b = c.first_buffer;
       if (m != nullptr) {
         // Its own mbuf, a direct one: the PMD's free is DPDK's shortest.
-        slots_->lend_frame(m, b->length);
+        frames.lend_frame(m, b->length);
         if (tags_by_pmd) {
           const bool tag = p->ieee8021q.wants_tag();
           m->vlan_tci = tag ? tci_of(p->ieee8021q) : 0;
@@ -373,13 +374,22 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   // A burst of frames alone (a generator's) needs no is_frame(), which reads a second line
   // of each mbuf: with frames a power of two apart, L1 sets are what a burst runs short of.
   const bool only_frames = all_lent && lent_count == 0;
-  for (uint32_t j = 0; j < sent; ++j) {
+  uint32_t j = 0;
+  if (only_frames) {  // the same as the loop below for kind 1, and nothing else
+    for (; j < sent; ++j) {
+      Packet* p = packets[j];
+      if (!frames.released(burst[j])) [[unlikely]]
+        break;  // still held: the loop below holds it
+      p->oob.status = Status::success;
+    }
+  }
+  for (; j < sent; ++j) {
     const uint8_t kind = all_lent ? 1 : lent[j];
     if (kind == 0) continue;
     Packet* p = packets[all_lent ? j : owner[j]];
     rte_mbuf* m = burst[j];
     // The kind, not m->nb_segs: a PMD's free resets nb_segs and next.
-    if (kind == 1 && slots_->released(m)) [[likely]] {
+    if (kind == 1 && frames.released(m)) [[likely]] {
       if (!only_frames && !slots_->is_frame(m)) released[released_count++] = m;
       p->oob.status = Status::success;
     } else if (kind == 2 && slots_->chain_released(m)) {
@@ -398,12 +408,12 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   if (sent < nb) {
     stats_.refused += nb - sent;
     first_refused = all_lent ? sent : owner[sent];
-    for (uint32_t j = sent; j < nb; ++j) {
-      if (all_lent || lent[j]) {
-        slots_->put_back_chain(burst[j], true);
+    for (uint32_t u = sent; u < nb; ++u) {  // unsent
+      if (all_lent || lent[u]) {
+        slots_->put_back_chain(burst[u], true);
         continue;
       }
-      rte_pktmbuf_free(burst[j]);
+      rte_pktmbuf_free(burst[u]);
     }
   }
   // R16: resources at the first packet the PMD did not take, and for all after it.

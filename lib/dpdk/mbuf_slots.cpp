@@ -125,8 +125,8 @@ Status MbufSlots::create(rte_mempool* like, uint32_t count, std::string* error, 
   size_held(count);
   rte_mempool_obj_iter(pool_, collect, spare_.get());
   signal_ = signal;
-  released_count_ = signal == ReleaseSignal::pool_return ? 0 : 1;
-  lent_rearm_ = uint64_t{released_count_ + 1u} << 16 | uint64_t{1} << 32 |
+  finder_.released_count = signal == ReleaseSignal::pool_return ? 0 : 1;
+  finder_.lent_rearm = uint64_t{finder_.released_count + 1u} << 16 | uint64_t{1} << 32 |
                 uint64_t{RTE_MBUF_PORT_INVALID} << 48;  // data_off 0, refcnt, nb_segs 1, port
   for (uint32_t i = 0; i < count; ++i) {
     rte_mbuf* m = spare_[i];
@@ -137,7 +137,7 @@ Status MbufSlots::create(rte_mempool* like, uint32_t count, std::string* error, 
     slot->link = nullptr;
     rte_pktmbuf_attach_extbuf(m, own_room(m), own_room_iova(m), static_cast<uint16_t>(room), &slot->info);
     m->port = RTE_MBUF_PORT_INVALID;  // as initialized; point() relies on it
-    rte_mbuf_refcnt_set(m, released_count_);
+    rte_mbuf_refcnt_set(m, finder_.released_count);
   }
   spare_count_ = capacity_ = count;
   frame_room_ = room;
@@ -195,17 +195,17 @@ Status MbufSlots::create_frames(uint32_t count, uint32_t largest, std::vector<Fr
   }
   size_held(capacity_ + count);
   for (rte_mbuf* m : frames) static_cast<SlotPrivate*>(rte_mbuf_to_priv(m))->link = nullptr;
-  frames_header_ = header;
-  frames_first_ = first;
-  frames_span_ = last - first + 1;
-  frames_mask_ = stride - 1;
-  frame_capacity_ = capacity;
+  finder_.header = header;
+  finder_.first = first;
+  finder_.span = last - first + 1;
+  finder_.mask = stride - 1;
+  finder_.capacity = capacity;
   frame_count_ = count;
   out.clear();
   for (rte_mbuf* m : frames) {
     m->buf_len = static_cast<uint16_t>(capacity);  // lend_frame sets it to the frame's length
     m->port = RTE_MBUF_PORT_INVALID;
-    rte_mbuf_refcnt_set(m, released_count_);
+    rte_mbuf_refcnt_set(m, finder_.released_count);
     out.push_back(FrameMemory{static_cast<uint8_t*>(m->buf_addr), m->buf_iova});
   }
   std::sort(out.begin(), out.end(), [](const FrameMemory& a, const FrameMemory& b) { return a.address < b.address; });
@@ -216,7 +216,7 @@ uint32_t MbufSlots::frames_spare() const noexcept {
   if (frames_pool_ == nullptr) return 0;
   uint32_t spare = 0;
   for (uint32_t k = 0; k < frame_count_; ++k) {
-    const auto* m = reinterpret_cast<const rte_mbuf*>(frames_first_ + uint64_t{k} * (frames_mask_ + 1) - frames_header_);
+    const auto* m = reinterpret_cast<const rte_mbuf*>(finder_.first + uint64_t{k} * (finder_.mask + 1) - finder_.header);
     if (released(m)) ++spare;
   }
   return spare;
@@ -242,10 +242,10 @@ void MbufSlots::orphan(rte_mbuf* m) noexcept {
     // buffer, then move the offset: a reader sees the frame or its identical copy.
     if (m->data_off != 0) return;
     char* own = static_cast<char*>(m->buf_addr);
-    std::memcpy(own + frame_capacity_, own, m->data_len);
+    std::memcpy(own + finder_.capacity, own, m->data_len);
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    __atomic_store_n(&m->buf_len, static_cast<uint16_t>(frame_capacity_ + m->data_len), __ATOMIC_RELEASE);
-    __atomic_store_n(&m->data_off, static_cast<uint16_t>(frame_capacity_), __ATOMIC_RELEASE);
+    __atomic_store_n(&m->buf_len, static_cast<uint16_t>(finder_.capacity + m->data_len), __ATOMIC_RELEASE);
+    __atomic_store_n(&m->data_off, static_cast<uint16_t>(finder_.capacity), __ATOMIC_RELEASE);
     return;
   }
   char* own = own_room(m);

@@ -67,6 +67,39 @@
 
 namespace pkio::dpdk {
 
+/// What finds, lends and checks frames and slots (MbufSlots::frame_of, lend_frame, released),
+/// as a value. A send loop works on a copy (MbufSlots::frame_finder()), which stays in
+/// registers: members read through the MbufSlots would be read again after every store
+/// through an mbuf pointer, which the compiler must assume may alias them.
+struct FrameFinder {
+  uintptr_t first = 0;          ///< the first frame's address
+  uintptr_t span = 0;           ///< bytes from it to the last frame's (0: no frames)
+  uintptr_t mask = 0;           ///< the frames' distance (a power of two) less one
+  uint32_t header = 0;          ///< the mbuf header and private area before each frame
+  uint32_t capacity = 0;        ///< the longest frame
+  uint64_t lent_rearm = 0;      ///< rte_mbuf::rearm_data of a lent slot or frame
+  uint16_t released_count = 0;  ///< the reference count of a slot or frame no one holds
+
+  /// True once no one but the miniport holds `m` (see MbufSlots::released).
+  [[nodiscard]] bool released(const rte_mbuf* m) const noexcept {
+    return __atomic_load_n(&m->refcnt, __ATOMIC_ACQUIRE) == released_count;
+  }
+  /// The frame mbuf at `address`, if free to lend with `length` bytes (MbufSlots::frame_of).
+  [[nodiscard]] rte_mbuf* frame_of(const void* address, uint32_t length) const noexcept {
+    const uintptr_t offset = reinterpret_cast<uintptr_t>(address) - first;
+    if (offset >= span || (offset & mask) != 0 || length > capacity) return nullptr;
+    auto* m = reinterpret_cast<rte_mbuf*>(reinterpret_cast<uintptr_t>(address) - header);
+    return released(m) ? m : nullptr;
+  }
+  /// Lends frame `m` with `length` bytes (MbufSlots::lend_frame).
+  void lend_frame(rte_mbuf* m, uint32_t length) const noexcept {
+    std::memcpy(&m->rearm_data, &lent_rearm, sizeof lent_rearm);  // data_off 0
+    const uint64_t lengths = length | uint64_t{length} << 32;  // pkt_len, data_len, vlan_tci 0
+    std::memcpy(&m->pkt_len, &lengths, sizeof lengths);
+    m->buf_len = static_cast<uint16_t>(length);
+  }
+};
+
 /// How a slot's release by the PMD is seen; see the file comment.
 enum class ReleaseSignal {
   reference_count,  ///< the PMD's free drops a count of 2 back to 1 (a locked decrement); the default
@@ -101,22 +134,17 @@ class MbufSlots {
   /// The frame mbuf whose frame starts at `address`, if it can carry `length` bytes and is
   /// not held (by a PMD or a consumer); else null. Reads nothing but the mbuf's count.
   [[nodiscard]] rte_mbuf* frame_of(const void* address, uint32_t length) const noexcept {
-    const uintptr_t offset = reinterpret_cast<uintptr_t>(address) - frames_first_;
-    if (offset >= frames_span_ || (offset & frames_mask_) != 0 || length > frame_capacity_) return nullptr;
-    auto* m = reinterpret_cast<rte_mbuf*>(reinterpret_cast<uintptr_t>(address) - frames_header_);
-    return released(m) ? m : nullptr;
+    return finder_.frame_of(address, length);
   }
 
   /// Lends a frame mbuf (from frame_of) to the PMD with `length` bytes: three stores. The
   /// buffer ends with the frame (no tailroom into the protocol's memory), and an orphan's
   /// wider buffer and offset are undone here, not when its entry is reaped (which may come
   /// after the frame was lent again).
-  void lend_frame(rte_mbuf* m, uint32_t length) const noexcept {
-    std::memcpy(&m->rearm_data, &lent_rearm_, sizeof lent_rearm_);  // data_off 0
-    const uint64_t lengths = length | uint64_t{length} << 32;  // pkt_len, data_len, vlan_tci 0
-    std::memcpy(&m->pkt_len, &lengths, sizeof lengths);
-    m->buf_len = static_cast<uint16_t>(length);
-  }
+  void lend_frame(rte_mbuf* m, uint32_t length) const noexcept { finder_.lend_frame(m, length); }
+
+  /// frame_of, lend_frame and released as a value, for a loop over a burst (see FrameFinder).
+  [[nodiscard]] FrameFinder frame_finder() const noexcept { return finder_; }
 
   /// True for a frame mbuf (create_frames), false for a slot.
   [[nodiscard]] bool is_frame(const rte_mbuf* m) const noexcept { return m->pool == frames_pool_; }
@@ -155,7 +183,7 @@ class MbufSlots {
     std::memcpy(&m->buf_addr, &pair, sizeof pair);
     // Every slot's port field is RTE_MBUF_PORT_INVALID (create()), so the word is fixed per
     // pool: no load of the mbuf before its stores.
-    std::memcpy(&m->rearm_data, &lent_rearm_, sizeof lent_rearm_);
+    std::memcpy(&m->rearm_data, &finder_.lent_rearm, sizeof finder_.lent_rearm);
     static_assert(offsetof(rte_mbuf, data_len) == offsetof(rte_mbuf, pkt_len) + 4 &&
                   offsetof(rte_mbuf, vlan_tci) == offsetof(rte_mbuf, pkt_len) + 6);
     const uint64_t lengths = length | uint64_t{length} << 32;  // pkt_len, data_len, vlan_tci 0
@@ -179,7 +207,7 @@ class MbufSlots {
 
   /// True once the holder has freed `m`.
   [[nodiscard]] bool released(const rte_mbuf* m) const noexcept {
-    return __atomic_load_n(&m->refcnt, __ATOMIC_ACQUIRE) == released_count_;
+    return finder_.released(m);
   }
 
   /// True once the holder has freed every segment of the chain of slots at `head`.
@@ -193,7 +221,7 @@ class MbufSlots {
   /// a frame is its protocol's again (it never joins the spare slots).
   void put_back_chain(rte_mbuf* head, bool unsent) noexcept {
     if (is_frame(head)) {
-      if (unsent) rte_mbuf_refcnt_set(head, released_count_);
+      if (unsent) rte_mbuf_refcnt_set(head, finder_.released_count);
       return;
     }
     while (head != nullptr) {
@@ -201,7 +229,7 @@ class MbufSlots {
       link(head) = nullptr;
       head->next = nullptr;
       head->nb_segs = 1;
-      if (unsent) rte_mbuf_refcnt_set(head, released_count_);
+      if (unsent) rte_mbuf_refcnt_set(head, finder_.released_count);
       put_back(&head, 1);
       head = next;
     }
@@ -281,17 +309,11 @@ class MbufSlots {
 
   rte_mempool* pool_ = nullptr;
   rte_mempool* frames_pool_ = nullptr;
-  uintptr_t frames_first_ = 0;  // frame_of(): the first frame's address,
-  uintptr_t frames_span_ = 0;   // the bytes from it to the last frame's (0: no frames),
-  uintptr_t frames_mask_ = 0;   // their distance (a power of two) less one,
-  uint32_t frames_header_ = 0;  // and the mbuf header and private area before each
-  uint32_t frame_capacity_ = 0;
+  FrameFinder finder_;
   uint32_t frame_count_ = 0;
   int socket_ = 0;
   std::unique_ptr<rte_mbuf*[]> spare_;
   std::unique_ptr<Held[]> held_;
-  uint64_t lent_rearm_ = 0;  // rte_mbuf::rearm_data of a lent slot
-  uint16_t released_count_ = 0;
   ReleaseSignal signal_ = ReleaseSignal::reference_count;
   uint32_t spare_count_ = 0;
   uint32_t held_head_ = 0;
