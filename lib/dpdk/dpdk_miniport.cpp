@@ -42,6 +42,31 @@ void write_tag(uint8_t* at, uint16_t tci) noexcept {
   at[3] = static_cast<uint8_t>(tci & 0xFF);
 }
 
+/// The common burst, a generator's: leading packets that are each one valid buffer holding a
+/// frame of the miniport's own (create_frames), untagged, go as the frames' mbufs. Returns how
+/// many it lent (burst[k] for packets[k]); the caller's general loop takes the rest. A function
+/// of its own so that its few values stay in registers: inside send_packets, which handles
+/// every other case too, they were spilled to the stack (about 70 instructions a packet, now
+/// about 30, counted with callgrind).
+[[gnu::noinline]] uint32_t lend_leading_frames(Packet* const* packets, uint32_t n, rte_mbuf** burst,
+                                               const FrameFinder& frames, uint32_t max_total) noexcept {
+  const FrameFinder f = frames;  // a copy no store can alias: kept in registers
+  uint32_t k = 0;
+  for (; k < n; ++k) {
+    Packet* p = packets[k];
+    PacketCounts c;
+    if (!p->query_kept(c) || c.buffer_count != 1 || c.total_length < min_frame ||
+        c.total_length > max_total || !p->ieee8021q.is_valid()) [[unlikely]]
+      break;
+    rte_mbuf* m = f.frame_of(c.first_buffer->address, c.total_length);
+    if (m == nullptr) [[unlikely]]
+      break;
+    f.lend_frame(m, c.total_length);
+    burst[k] = m;
+  }
+  return k;
+}
+
 /// Appends bytes to a chain of direct mbufs, taking new segments from `pool` as needed.
 struct MbufWriter {
   rte_mempool* pool;
@@ -238,6 +263,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   uint32_t lent_count = 0;
 
   uint32_t i = 0;
+  if (slots_on && !config_.priority_8021p) nb = i = lend_leading_frames(packets, n, burst, frames, max_total);
   for (; i < n; ++i) {
     Packet* p = packets[i];
     PacketCounts c;

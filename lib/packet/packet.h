@@ -151,6 +151,15 @@ class alignas(64) Packet {
     }
     return recount(out);
   }
+  /// query()'s hot path alone: true and the kept counts while they are valid, else false
+  /// (query() then recomputes them). It never calls out, so a caller's `out` can stay in
+  /// registers: a loop over a burst reads three fields, not a struct written to the stack.
+  [[nodiscard]] bool query_kept(PacketCounts& out) const noexcept {
+    out.buffer_count = buffer_count_;
+    out.total_length = total_length_;
+    out.first_buffer = head_;
+    return valid_counts_;
+  }
   /// Total length in bytes (recomputed if needed); 0 for an empty or corrupt chain.
   [[nodiscard]] uint32_t total_length() noexcept;
   /// First buffer of the chain, or null (NdisGetFirstBufferFromPacket).

@@ -98,6 +98,46 @@ TEST(MiniportFrames, GoAsTheirOwnMbufsInOrderAndCompleteWhenTheConsumerFrees) {
   EXPECT_EQ(t.h.miniport->frames_spare(), 8u);
 }
 
+TEST(MiniportFrames, ABurstMixingFramesASlotAndAnInvalidPacketKeepsItsOrder) {
+  // Frames lead the burst (the miniport's shortest path), then a buffer of other memory
+  // (a slot), a packet too long for the port (invalid), and frames again.
+  FramesOnRing t(4);
+  alignas(64) static uint8_t other[64];
+  for (uint32_t j = 0; j < 64; ++j) other[j] = static_cast<uint8_t>(200 + j);
+  Packet* borrowing = nullptr;
+  Packet* too_long = nullptr;
+  Buffer* b = nullptr;
+  ASSERT_EQ(t.f.packets->allocate(borrowing), Status::success);
+  ASSERT_EQ(t.f.buffers->allocate(b, other, 64), Status::success);
+  ASSERT_EQ(borrowing->chain_at_back(b), Status::success);
+  static uint8_t huge[4000];
+  ASSERT_EQ(t.f.packets->allocate(too_long), Status::success);
+  ASSERT_EQ(t.f.buffers->allocate(b, huge, sizeof huge), Status::success);
+  ASSERT_EQ(too_long->chain_at_back(b), Status::success);
+  Packet* pkts[] = {packet_on(t.f, t.frames[0], 64, 1), packet_on(t.f, t.frames[1], 70, 2), borrowing, too_long,
+                    packet_on(t.f, t.frames[2], 80, 3), packet_on(t.f, t.frames[3], 90, 4)};
+  send_packets(t.h.proto.binding, pkts, 6);
+  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.completed() >= 1; }));
+  EXPECT_EQ(t.h.proto.status_of(too_long), Status::invalid_packet);
+  auto got = t.ring.take();
+  ASSERT_EQ(got.size(), 5u);
+  const std::vector<uint8_t> want[] = {expected_bytes(64, 1), expected_bytes(70, 2), expected_bytes(64, 200),
+                                       expected_bytes(80, 3), expected_bytes(90, 4)};
+  for (uint32_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(frame_bytes(got[i]), want[i]) << "mbuf " << i;
+    EXPECT_EQ(RTE_MBUF_DIRECT(got[i]), i != 2) << "mbuf " << i;  // frames go as themselves
+  }
+  for (rte_mbuf* m : got) rte_pktmbuf_free(m);
+  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.completed() == 6; }));
+  for (Packet* p : pkts) {
+    EXPECT_EQ(t.h.proto.count_of(p), 1u);
+    if (p != too_long) {
+      EXPECT_EQ(t.h.proto.status_of(p), Status::success);
+    }
+  }
+  EXPECT_EQ(t.h.miniport->frames_spare(), 4u);
+}
+
 TEST(MiniportFrames, AConsumersCloneKeepsTheFrameUntilItIsFreedToo) {
   FramesOnRing t(2);
   rte_mempool* clones = rte_pktmbuf_pool_create(unique_name("clones").c_str(), 7, 0, 0, 0, SOCKET_ID_ANY);
