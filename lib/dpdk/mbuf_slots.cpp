@@ -164,7 +164,7 @@ Status MbufSlots::create_frames(uint32_t count, uint32_t largest, std::vector<Fr
   if (frames_pool_ != nullptr) return fail("the miniport already has frames");
   if (count == 0 || largest == 0 || largest > 16384) return fail("1 to 16384 bytes each, at least one");
   // Each frame's room holds the frame and, behind it, the room for its copy (orphan). The room
-  // is padded so that objects lie a power of two apart: frame_of() then needs no division.
+  // is padded so that objects lie a power of two apart: FrameFinder::frame_of() then needs no division.
   const uint32_t capacity = (largest + 63) / 64 * 64;
   const unsigned flags = RTE_MEMPOOL_F_NO_SPREAD;
   rte_mempool_objsz size{};
@@ -187,7 +187,7 @@ Status MbufSlots::create_frames(uint32_t count, uint32_t largest, std::vector<Fr
     first = std::min(first, reinterpret_cast<uintptr_t>(m->buf_addr));
     last = std::max(last, reinterpret_cast<uintptr_t>(m->buf_addr));
   }
-  // frame_of() reads nothing to find a frame: the objects must lie in one run of memory.
+  // FrameFinder::frame_of() reads nothing to find a frame: the objects must lie in one run of memory.
   if (signal != signal_ || last - first != uint64_t{stride} * (count - 1)) {
     rte_mempool_free(frames_pool_);
     frames_pool_ = nullptr;

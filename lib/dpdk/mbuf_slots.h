@@ -46,8 +46,8 @@
 /// can be sent this way). Released like a slot; a frame still held when it is wanted again
 /// is sent through a slot pointed at it. Each room is twice the frame: at an orphaning the
 /// frame is copied into the second half and the holder moved there by the data offset alone.
-/// The objects lie a power of two apart in one memzone, so frame_of() finds a frame's mbuf by
-/// address arithmetic, reading nothing else.
+/// The objects lie a power of two apart in one memzone, so FrameFinder::frame_of() finds a
+/// frame's mbuf by address arithmetic, reading nothing else.
 ///
 /// Threading: the miniport's worker only; the holder's free may run on any thread (the
 /// release mark or count is atomic and read with acquire order).
@@ -67,10 +67,10 @@
 
 namespace pkio::dpdk {
 
-/// What finds, lends and checks frames and slots (MbufSlots::frame_of, lend_frame, released),
-/// as a value. A send loop works on a copy (MbufSlots::frame_finder()), which stays in
-/// registers: members read through the MbufSlots would be read again after every store
-/// through an mbuf pointer, which the compiler must assume may alias them.
+/// What finds, lends and checks frames and slots, as a value. A send loop works on a copy
+/// (MbufSlots::frame_finder()), which stays in registers: members read through the MbufSlots
+/// would be read again after every store through an mbuf pointer, which the compiler must
+/// assume may alias them.
 struct FrameFinder {
   uintptr_t first = 0;          ///< the first frame's address
   uintptr_t span = 0;           ///< bytes from it to the last frame's (0: no frames)
@@ -84,14 +84,18 @@ struct FrameFinder {
   [[nodiscard]] bool released(const rte_mbuf* m) const noexcept {
     return __atomic_load_n(&m->refcnt, __ATOMIC_ACQUIRE) == released_count;
   }
-  /// The frame mbuf at `address`, if free to lend with `length` bytes (MbufSlots::frame_of).
+  /// The frame mbuf whose frame starts at `address`, if it can carry `length` bytes and is
+  /// not held (by a PMD or a consumer); else null. Reads nothing but the mbuf's count.
   [[nodiscard]] rte_mbuf* frame_of(const void* address, uint32_t length) const noexcept {
     const uintptr_t offset = reinterpret_cast<uintptr_t>(address) - first;
     if (offset >= span || (offset & mask) != 0 || length > capacity) return nullptr;
     auto* m = reinterpret_cast<rte_mbuf*>(reinterpret_cast<uintptr_t>(address) - header);
     return released(m) ? m : nullptr;
   }
-  /// Lends frame `m` with `length` bytes (MbufSlots::lend_frame).
+  /// Lends a frame mbuf (from frame_of) to the PMD with `length` bytes: three stores. The
+  /// buffer ends with the frame (no tailroom into the protocol's memory), and an orphan's
+  /// wider buffer and offset are undone here, not when its entry is reaped (which may come
+  /// after the frame was lent again).
   void lend_frame(rte_mbuf* m, uint32_t length) const noexcept {
     std::memcpy(&m->rearm_data, &lent_rearm, sizeof lent_rearm);  // data_off 0
     const uint64_t lengths = length | uint64_t{length} << 32;  // pkt_len, data_len, vlan_tci 0
@@ -131,19 +135,8 @@ class MbufSlots {
   [[nodiscard]] Status create_frames(uint32_t count, uint32_t largest, std::vector<FrameMemory>& out,
                                      std::string* error);
 
-  /// The frame mbuf whose frame starts at `address`, if it can carry `length` bytes and is
-  /// not held (by a PMD or a consumer); else null. Reads nothing but the mbuf's count.
-  [[nodiscard]] rte_mbuf* frame_of(const void* address, uint32_t length) const noexcept {
-    return finder_.frame_of(address, length);
-  }
-
-  /// Lends a frame mbuf (from frame_of) to the PMD with `length` bytes: three stores. The
-  /// buffer ends with the frame (no tailroom into the protocol's memory), and an orphan's
-  /// wider buffer and offset are undone here, not when its entry is reaped (which may come
-  /// after the frame was lent again).
-  void lend_frame(rte_mbuf* m, uint32_t length) const noexcept { finder_.lend_frame(m, length); }
-
-  /// frame_of, lend_frame and released as a value, for a loop over a burst (see FrameFinder).
+  /// Finds and lends frames (FrameFinder::frame_of, lend_frame), as a value for a loop over a
+  /// burst.
   [[nodiscard]] FrameFinder frame_finder() const noexcept { return finder_; }
 
   /// True for a frame mbuf (create_frames), false for a slot.

@@ -134,24 +134,24 @@ TEST_P(MbufSlotsBySignal, AFrameIsFoundOnlyAtItsStartWithinItsLengthAndWhileNotH
   std::vector<FrameMemory> frames;
   ASSERT_EQ(slots.create_frames(3, 100, frames, &error), Status::success) << error;
   ASSERT_EQ(frames.size(), 3u);
-  rte_mbuf* m = slots.frame_of(frames[1].address, 100);
+  rte_mbuf* m = slots.frame_finder().frame_of(frames[1].address, 100);
   ASSERT_NE(m, nullptr);
   EXPECT_TRUE(slots.is_frame(m));
   EXPECT_TRUE(RTE_MBUF_DIRECT(m));
   EXPECT_EQ(m->buf_addr, frames[1].address);
   EXPECT_EQ(m->buf_iova, frames[1].iova);
-  EXPECT_EQ(slots.frame_of(frames[1].address, 129), nullptr);   // longer than its 128 bytes
-  EXPECT_EQ(slots.frame_of(frames[1].address + 64, 60), nullptr);  // inside a frame
-  EXPECT_EQ(slots.frame_of(f.frame.data(), 64), nullptr);         // memory of our own
-  EXPECT_EQ(slots.frame_of(frames[2].address + (frames[2].address - frames[1].address), 64), nullptr);  // past the last
+  EXPECT_EQ(slots.frame_finder().frame_of(frames[1].address, 129), nullptr);   // longer than its 128 bytes
+  EXPECT_EQ(slots.frame_finder().frame_of(frames[1].address + 64, 60), nullptr);  // inside a frame
+  EXPECT_EQ(slots.frame_finder().frame_of(f.frame.data(), 64), nullptr);         // memory of our own
+  EXPECT_EQ(slots.frame_finder().frame_of(frames[2].address + (frames[2].address - frames[1].address), 64), nullptr);  // past the last
 
-  slots.lend_frame(m, 100);
-  EXPECT_EQ(slots.frame_of(frames[1].address, 100), nullptr);  // lent: the PMD has it
+  slots.frame_finder().lend_frame(m, 100);
+  EXPECT_EQ(slots.frame_finder().frame_of(frames[1].address, 100), nullptr);  // lent: the PMD has it
   EXPECT_EQ(slots.frames_spare(), 2u);
   EXPECT_EQ(rte_pktmbuf_pkt_len(m), 100u);
   EXPECT_EQ(rte_pktmbuf_mtod(m, uint8_t*), frames[1].address);
   rte_pktmbuf_free(m);
-  EXPECT_EQ(slots.frame_of(frames[1].address, 100), m);
+  EXPECT_EQ(slots.frame_finder().frame_of(frames[1].address, 100), m);
   EXPECT_EQ(slots.frames_spare(), 3u);
   EXPECT_EQ(slots.spare(), 4u);  // a frame never joins the spare slots
 }
