@@ -143,12 +143,7 @@ class alignas(64) Packet {
   /// NDIS 5.1: NdisQueryPacket. Fills `out`, recomputing the cached counts if a change
   /// invalidated them. invalid_packet if the chain has a cycle or is too long.
   [[nodiscard]] Status query(PacketCounts& out) noexcept {
-    if (valid_counts_) [[likely]] {  // the hot path: counts kept from the last query
-      out.buffer_count = buffer_count_;
-      out.total_length = total_length_;
-      out.first_buffer = head_;
-      return Status::success;
-    }
+    if (query_kept(out)) [[likely]] return Status::success;  // counts kept from the last query
     return recount(out);
   }
   /// query()'s hot path alone: true and the kept counts while they are valid, else false
