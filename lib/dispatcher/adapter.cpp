@@ -77,6 +77,10 @@ Status Adapter::create(const MiniportCharacteristics& miniport, void* context,
                            : static_cast<uint64_t>(static_cast<double>(config.send_timeout_ns) *
                                                    static_cast<double>(cycles_per_second()) / 1e9);
   a->direct_poll_cycles_ = cycles_per_second() / 100'000;  // 10 us
+  if (!a->submissions_.ready()) {
+    if (error) *error = "cannot allocate the adapter's submission ring";
+    return Status::failure;
+  }
   a->batch_sizes_ = std::make_unique<WorkerCounter[]>(a->max_send_ + 1);
   out = std::move(a);
   return Status::success;
@@ -138,8 +142,8 @@ struct AdapterAccess {
     a.direct_poll_at_ = now + a.direct_poll_cycles_;
     a.poll();
   }
-  static void submit_chain(Adapter& a, Packet* first, Packet* last) noexcept {
-    a.submit_chain(first, last);
+  static void submit(Adapter& a, Packet* const* packets, uint32_t n) noexcept {
+    a.submissions_.push(packets, n);
   }
   static void count_rejected_sync(Adapter& a) noexcept {
     a.rejected_sync_.fetch_add(1, std::memory_order_relaxed);
@@ -202,10 +206,6 @@ void Adapter::enqueue_here(Packet* p) noexcept {
     completed_.push_back(p);
   else
     queue_.push_back(p);
-}
-
-void Adapter::submit_chain(Packet* first, Packet* last) noexcept {
-  submissions_.push_chain(first, last);
 }
 
 namespace {
@@ -361,7 +361,7 @@ Status send(Binding* binding, Packet* packet) noexcept {
     AdapterAccess::enqueue_here(a, packet);
     AdapterAccess::poll_unless_polling(a);
   } else {
-    AdapterAccess::submit_chain(a, packet, packet);
+    AdapterAccess::submit(a, &packet, 1);
   }
   return Status::pending;
 }
@@ -372,8 +372,16 @@ void send_packets(Binding* binding, Packet* const* packets, uint32_t n) noexcept
   const uint64_t now = read_cycles();
   const Status state = AdapterAccess::admit_state(a, *binding);  // once per call, not per packet
   const bool here = AdapterAccess::run_to_completion(a);
-  Packet* first = nullptr;
-  Packet* last = nullptr;
+  // Accepted packets go to the worker's ring in runs: counted first, so that in_flight never
+  // goes below zero when they complete.
+  Packet* run[64];
+  uint32_t run_length = 0;
+  const auto hand_over = [&]() noexcept {
+    binding->outstanding_.fetch_add(run_length, std::memory_order_acq_rel);
+    AdapterAccess::count_submitted(a, run_length);
+    AdapterAccess::submit(a, run, run_length);
+    run_length = 0;
+  };
   uint32_t accepted = 0;
   uint32_t i = 0;
   // Run-to-completion with nothing queued: the caller's array goes to the miniport directly.
@@ -399,23 +407,21 @@ void send_packets(Binding* binding, Packet* const* packets, uint32_t n) noexcept
       AdapterAccess::enqueue_here(a, p);
       continue;
     }
-    if (last != nullptr)
-      last->tracking.next.store(p, std::memory_order_relaxed);
-    else
-      first = p;
-    last = p;
+    run[run_length++] = p;
+    if (run_length == std::size(run)) hand_over();
+  }
+  if (!here) {
+    if (run_length > 0) hand_over();
+    return;
   }
   if (accepted == 0) {
-    if (here) AdapterAccess::poll_after_direct(a, now);  // reap, link, timeouts
+    AdapterAccess::poll_after_direct(a, now);  // reap, link, timeouts
     return;
   }
   // Counted before the packets can complete, so in_flight never goes below zero.
   binding->outstanding_.fetch_add(accepted, std::memory_order_acq_rel);
   AdapterAccess::count_submitted(a, accepted);
-  if (here)
-    AdapterAccess::poll_unless_polling(a);
-  else
-    AdapterAccess::submit_chain(a, first, last);
+  AdapterAccess::poll_unless_polling(a);
 }
 
 Status open_adapter(Adapter& adapter, const ProtocolCharacteristics& protocol,
@@ -534,15 +540,9 @@ uint32_t Adapter::poll() noexcept {
 
 void Adapter::drain_submissions() noexcept {
   if (config_.run_to_completion) return;
-  while (Packet* p = next_submission()) queue_.push_back(p);
-}
-
-Packet* Adapter::next_submission() noexcept {
-  while (Packet* p = submissions_.pop()) {
-    if (p->tracking.state.load(std::memory_order_relaxed) != PacketState::completing) return p;
-    completed_.push_back(p);  // failed at submission (R2, R10): it completes, in no queue
-  }
-  return nullptr;
+  Packet* got[64];
+  while (const uint32_t n = submissions_.pop_burst(got, 64))
+    for (uint32_t i = 0; i < n; ++i) enqueue_here(got[i]);  // failed ones to completed_
 }
 
 void Adapter::drain_remote_completions() noexcept {
@@ -566,21 +566,35 @@ void Adapter::dispatch() noexcept {
   // Bounded, so that producers that never pause cannot hold up the rest of the step.
   uint32_t from_submissions = config_.run_to_completion ? 0 : std::max(1024u, 4 * max_send_);
   while (!blocked_on_resources_) {
+    Verifier* const verifier = verifier_.get();  // read once (see move_state)
     uint32_t n = 0;
-    while (n < max_send_) {
-      // Requeued packets first: they were submitted before anything still in submissions_.
-      Packet* p = queue_.pop_front();
-      if (p == nullptr && from_submissions > 0) {
-        p = next_submission();
-        --from_submissions;
-      }
-      if (p == nullptr) break;
-      move_state(p, PacketState::in_miniport, std::memory_order_relaxed);
+    const auto hand_over = [&](Packet* p) noexcept {
+      move_state(verifier, p, PacketState::in_miniport, std::memory_order_relaxed);
       p->oob.status = status_unset;
       // A serialized send_packets answers each packet before it returns: only those that
       // pend join the pending list, afterwards (post_process_serialized), as send_direct does.
       if (!serialized_array) link_pending(p);
       batch[n++] = p;
+    };
+    // Requeued packets first: they were submitted before anything still in submissions_.
+    while (n < max_send_) {
+      Packet* p = queue_.pop_front();
+      if (p == nullptr) break;
+      hand_over(p);
+    }
+    while (n < max_send_ && from_submissions > 0) {
+      // Taken into the batch itself, then kept in place (n never passes i).
+      const uint32_t taken = submissions_.pop_burst(batch + n, std::min(max_send_ - n, from_submissions));
+      if (taken == 0) break;
+      from_submissions -= std::min(taken, from_submissions);
+      const uint32_t end = n + taken;
+      for (uint32_t i = n; i < end; ++i) {
+        Packet* p = batch[i];
+        if (p->tracking.state.load(std::memory_order_relaxed) == PacketState::completing) [[unlikely]]
+          completed_.push_back(p);  // failed at submission (R2, R10): it completes, in no queue
+        else
+          hand_over(p);
+      }
     }
     if (n == 0) break;
     batches_.add(1);
@@ -606,10 +620,23 @@ void Adapter::dispatch() noexcept {
 }
 
 void Adapter::post_process_serialized(Packet* const* batch, uint32_t n) noexcept {
-  // Successes are gathered for deliver_finished (at the end of dispatch(), or once about 64
-  // have gathered: handler calls of the size deliver() makes) instead of going through the
-  // completed list; packets that pend are linked in hand-over order (R23's hang check).
-  if (finished_count_ + n > finished_.size()) deliver_finished();
+  // Successes of a large array go back to their bindings at once, from this same pass, as
+  // send_direct does (a second pass over them cost the cross-thread path about 10 % of its
+  // worker's instructions). Those of small arrays are gathered for deliver_finished (at the
+  // end of dispatch(), or once 64 have gathered), so that handler calls stay large.
+  // Packets that pend are linked in hand-over order (R23's hang check).
+  const bool at_once = n >= deliver_at_once_from;
+  if (finished_count_ != 0 && (at_once || finished_count_ + n > finished_.size())) deliver_finished();
+  Packet* done[max_batch];
+  Packet** const out = at_once ? done : finished_.data();
+  // Delivered now: straight to the protocol. Delivered later in this step: meanwhile, a
+  // second completion (even from inside the next array's call) must find it no longer in
+  // the miniport (R20), and a resubmission must find it not yet the protocol's.
+  const PacketState finished_state = at_once ? PacketState::protocol : PacketState::completing;
+  // Kept in registers across the loop: stores through packet pointers would otherwise make
+  // the compiler reload both members at every packet. Nothing the loop calls reads them.
+  Verifier* const verifier = verifier_.get();
+  uint32_t finished = finished_count_;
   for (uint32_t i = 0; i < n; ++i) {
     Packet* p = batch[i];
     const Status s = p->oob.status;
@@ -620,10 +647,9 @@ void Adapter::post_process_serialized(Packet* const* batch, uint32_t n) noexcept
       continue;
     }
     if (s == Status::success) [[likely]] {
-      // Finished now, delivered later in this step: a second completion meanwhile (even
-      // from inside the next array's call) must find it no longer in the miniport (R20).
-      move_state(p, PacketState::completing, std::memory_order_relaxed);
-      finished_[finished_count_++] = p;
+      // Release: the protocol (and any thread it passes the packet to) sees our writes.
+      move_state(verifier, p, finished_state, std::memory_order_release);
+      out[finished++] = p;
     } else if (s == Status::pending) {
       move_state(p, PacketState::pending, std::memory_order_relaxed);
       link_pending(p);
@@ -639,7 +665,12 @@ void Adapter::post_process_serialized(Packet* const* batch, uint32_t n) noexcept
       complete(p, s);
     }
   }
-  if (finished_count_ >= 64) deliver_finished();
+  if (at_once) {
+    return_to_bindings(done, finished);
+    return;
+  }
+  finished_count_ = finished;
+  if (finished >= 64) deliver_finished();
 }
 
 void Adapter::deliver_finished() noexcept {
@@ -649,17 +680,19 @@ void Adapter::deliver_finished() noexcept {
   Packet* done[max_batch];
   std::copy_n(finished_.data(), n, done);
   finished_count_ = 0;
+  Verifier* const verifier = verifier_.get();  // read once (see move_state)
+  for (uint32_t i = 0; i < n; ++i)  // release: see post_process_serialized
+    move_state(verifier, done[i], PacketState::protocol, std::memory_order_release);
+  return_to_bindings(done, n);
+}
+
+void Adapter::return_to_bindings(Packet* const* done, uint32_t n) noexcept {
   LatencyRuns latency(latency_, read_cycles());
   for (uint32_t i = 0; i < n;) {
     // A run of consecutive packets of one binding becomes one handler call, as in deliver().
     auto* binding = static_cast<Binding*>(done[i]->tracking.binding);
     uint32_t j = i;
-    for (; j < n && done[j]->tracking.binding == binding; ++j) {
-      Packet* p = done[j];
-      latency.add(p->tracking.submit_cycles);
-      // Release: the protocol (and any thread it passes the packet to) sees our writes.
-      move_state(p, PacketState::protocol, std::memory_order_release);
-    }
+    for (; j < n && done[j]->tracking.binding == binding; ++j) latency.add(done[j]->tracking.submit_cycles);
     latency.flush();  // counted before the protocol sees them (R40)
     completed_by_status_[status_index(Status::success)].add(j - i);
     binding->protocol_.send_complete(binding->context_, done + i, j - i);  // no lock held (R9)

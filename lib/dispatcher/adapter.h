@@ -8,8 +8,9 @@
 /// (start_worker) or, in run-to-completion mode, the thread that sends (send_packets hands
 /// the array to the miniport itself, with no ring hop, and runs a poll step when that left
 /// work or 10 us have passed; call poll() when you stop sending). Producers on other
-/// threads hand packets over through a lock-free intrusive MPSC queue (one atomic exchange
-/// per send_packets call). The data path takes no lock and does no heap allocation; control
+/// threads hand packets over through a DPDK ring of packet pointers (one compare-and-swap
+/// per send_packets call of up to 64 packets), with an unbounded overflow queue behind it
+/// (submission_queue.h). The data path takes no lock and does no heap allocation; control
 /// calls (create, reset, query) may.
 #pragma once
 
@@ -24,6 +25,7 @@
 
 #include "dispatcher/latency_histogram.h"
 #include "dispatcher/packet_queue.h"
+#include "dispatcher/submission_queue.h"
 #include "dispatcher/verifier.h"
 #include "miniport/miniport.h"
 #include "protocol/protocol.h"
@@ -50,6 +52,10 @@ struct AdapterConfig {
 
 /// Largest array the dispatcher hands to a miniport.
 inline constexpr uint32_t max_batch = 1024;
+/// Arrays at least this long have their successes delivered as soon as the miniport returns
+/// (NDIS: NdisMSendComplete right after MiniportSendPackets); shorter ones are gathered so
+/// that handler calls stay large.
+inline constexpr uint32_t deliver_at_once_from = 16;
 /// Most bindings one adapter serves.
 inline constexpr uint32_t max_bindings = 64;
 
@@ -167,18 +173,17 @@ class Adapter {
   void enqueue_here(Packet* packet) noexcept;
   bool direct_ready() const noexcept;
   uint32_t send_direct(Binding& binding, Packet* const* packets, uint32_t n, uint64_t now) noexcept;
-  void submit_chain(Packet* first, Packet* last) noexcept;
   // Worker.
   void drain_submissions() noexcept;
-  /// The oldest submitted packet that is to be sent, or null; packets that failed at
-  /// submission go to the completed list on the way.
-  Packet* next_submission() noexcept;
   void drain_remote_completions() noexcept;
   void dispatch() noexcept;
   void post_process_serialized(Packet* const* batch, uint32_t n) noexcept;
   /// Hands the packets a serialized miniport finished with success during this dispatch
   /// step (finished_) back to their bindings, without the completed-list round trip.
   void deliver_finished() noexcept;
+  /// Calls the bindings' send_complete handlers for successes already in state protocol,
+  /// one call per run of one binding, and counts them and their latencies.
+  void return_to_bindings(Packet* const* done, uint32_t n) noexcept;
   /// R16/R17: batch[from..n) still in the miniport go back to the queue's head, in order.
   void requeue_from(Packet* const* batch, uint32_t from, uint32_t n) noexcept;
   void send_one_by_one(Packet* const* batch, uint32_t n) noexcept;
@@ -224,7 +229,7 @@ class Adapter {
   uint64_t direct_poll_cycles_ = 0;  // see AdapterAccess::poll_after_direct
 
   // Shared with producers.
-  PacketMpscQueue submissions_;
+  SubmissionQueue submissions_;
   PacketMpscQueue remote_completions_;
   // Written by producers at every call: on a line of their own, away from the flags below
   // that the worker reads at every poll step (or each call would take that line from it).
