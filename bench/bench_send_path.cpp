@@ -368,7 +368,6 @@ struct PkioPath {
     ac.verifier = verifier;
     if (Adapter::create(miniport->characteristics(), miniport.get(), ac, adapter, &error) != Status::success)
       return false;
-    miniport->attach(*adapter);
     sender.cross_thread = cross_thread;
     ProtocolCharacteristics pc;
     pc.send_complete = &Sender::on_complete;

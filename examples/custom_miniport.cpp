@@ -21,6 +21,11 @@ struct SlowDevice {
   unsigned largest_array = 0;
   uint64_t bytes = 0;
 
+  // MiniportInitialize: the adapter this device reports its completions to.
+  static pkio::Status initialize(void* context, pkio::Adapter& adapter) noexcept {
+    static_cast<SlowDevice*>(context)->adapter = &adapter;
+    return pkio::Status::success;
+  }
   // MiniportSendPackets: take the whole array; it completes later, from poll.
   static void send_packets(void* context, pkio::Packet* const* packets, uint32_t n) noexcept {
     auto& self = *static_cast<SlowDevice*>(context);
@@ -63,6 +68,7 @@ int main() {
   using namespace pkio;
   SlowDevice device;
   MiniportCharacteristics mc;
+  mc.initialize = &SlowDevice::initialize;
   mc.send_packets = &SlowDevice::send_packets;
   mc.poll = &SlowDevice::poll;
   mc.query_information = &SlowDevice::query;
@@ -74,7 +80,6 @@ int main() {
     std::fprintf(stderr, "custom_miniport: %s\n", error.c_str());
     return 2;
   }
-  device.adapter = adapter.get();
 
   ProtocolCharacteristics pc;
   pc.send_complete = &on_send_complete;

@@ -52,7 +52,6 @@ int main(int argc, char** argv) {
   std::unique_ptr<Adapter> adapter;  // run-to-completion: this thread is the worker
   if (Adapter::create(miniport->characteristics(), miniport.get(), {}, adapter, &error) != Status::success)
     return fail(error);
-  miniport->attach(*adapter);
 
   Counter counter;
   ProtocolCharacteristics protocol;

@@ -37,7 +37,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "window_generator: %s\n", error.c_str());
     return 2;
   }
-  miniport->attach(*adapter);
   ProtocolCharacteristics pc;
   pc.send_complete = &on_send_complete;
   Binding* binding = nullptr;

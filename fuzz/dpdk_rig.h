@@ -54,7 +54,6 @@ struct DpdkRig {
     FUZZ_CHECK(dpdk::DpdkMiniport::create(*port, mc, miniport, &error) == Status::success, "%s", error.c_str());
     FUZZ_CHECK(Adapter::create(miniport->characteristics(), miniport.get(), {}, adapter, &error) == Status::success,
                "%s", error.c_str());
-    miniport->attach(*adapter);
     ProtocolCharacteristics pc;
     pc.send_complete = &DpdkRig::on_complete;
     FUZZ_CHECK(open_adapter(*adapter, pc, this, binding) == Status::success, "open_adapter");

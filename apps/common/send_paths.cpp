@@ -156,7 +156,6 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
   std::unique_ptr<Adapter> adapter;
   if (Adapter::create(miniport->characteristics(), miniport.get(), ac, adapter, &error) != Status::success)
     return Status::failure;
-  miniport->attach(*adapter);
   if (spec.frame_size > adapter->maximum_total_size()) {
     error = "frame size " + std::to_string(spec.frame_size) + " is above the port's maximum_total_size " +
             std::to_string(adapter->maximum_total_size()) + " (MTU + 14; sizes here do not count the FCS)";

@@ -89,7 +89,6 @@ Status QueueSender::create(dpdk::Port& port, uint16_t queue, const Options& o, c
   ac.run_to_completion = true;
   if (Adapter::create(s->miniport_->characteristics(), s->miniport_.get(), ac, s->adapter_, &error) != Status::success)
     return Status::failure;
-  s->miniport_->attach(*s->adapter_);
   if (dpdk::TelemetryEntry::publish(*s->adapter_, "gen.q" + std::to_string(queue), s->telemetry_, &error) !=
       Status::success)
     return Status::failure;

@@ -27,7 +27,57 @@ struct WorkerScope {  // marks this thread as the adapter's worker for the scope
   Adapter* previous;
 };
 
+/// A thread's identity, as cheap as it gets: the address of a thread-local.
+thread_local const char tls_thread_mark __attribute__((tls_model("initial-exec"))) = 0;
+
 }  // namespace
+
+/// The worker's role (the miniport, the queues, the pending list) is one thread's at a time:
+/// the started worker, or on a run-to-completion adapter the thread sending or polling.
+/// WorkerRole takes it for a scope, or finds another thread in it: a contract violation
+/// (Violations::concurrent_use), and the caller must then refuse the call. The same thread may
+/// take it again (a handler sending from inside a poll step). Without the verifier the check is
+/// a relaxed load and store, which sees another thread only once it has stored its mark (two
+/// threads entering in the same few instructions can both get in); with the verifier it is a
+/// compare-and-swap, which two threads can never both win.
+class WorkerRole {
+ public:
+  /// Takes the role if `needed` (else holds nothing and allows the call: a producer on an
+  /// adapter with a worker thread).
+  explicit WorkerRole(Adapter& adapter, bool needed = true) noexcept : adapter_(adapter) {
+    if (!needed) {
+      held_ = true;
+      return;
+    }
+    const void* me = &tls_thread_mark;
+    // Acquire: pairs with the release of the thread that had the role before us, so what it
+    // wrote to the worker's state is visible here (a handover between threads, in turn).
+    const void* inside = adapter.worker_user_.load(std::memory_order_acquire);
+    if (inside == me) {
+      held_ = true;  // nested: the outer scope gives the role back
+      return;
+    }
+    if (inside != nullptr) return;
+    if (adapter.verifier_ != nullptr) {
+      if (!adapter.worker_user_.compare_exchange_strong(inside, me, std::memory_order_acquire)) return;
+    } else {
+      adapter.worker_user_.store(me, std::memory_order_relaxed);
+    }
+    held_ = owner_ = true;
+  }
+  ~WorkerRole() {
+    if (owner_) adapter_.worker_user_.store(nullptr, std::memory_order_release);
+  }
+  WorkerRole(const WorkerRole&) = delete;
+  WorkerRole& operator=(const WorkerRole&) = delete;
+  /// True if this thread has the role (false: another thread is in it).
+  explicit operator bool() const noexcept { return held_; }
+
+ private:
+  Adapter& adapter_;
+  bool held_ = false;
+  bool owner_ = false;
+};
 
 struct Adapter::ControlRequest {
   enum class Kind { query, reset, halt } kind;
@@ -55,6 +105,20 @@ Status Adapter::create(const MiniportCharacteristics& miniport, void* context,
     return Status::failure;
   }
   std::unique_ptr<Adapter> a(new Adapter(miniport, context, config));
+  if (!a->submissions_.ready()) {
+    a->halted_.store(true);  // the miniport never heard of it: nothing to halt
+    if (error) *error = "cannot allocate the adapter's submission ring";
+    return Status::failure;
+  }
+  // MiniportInitialize: from here on the miniport knows its adapter (no step to forget).
+  if (miniport.initialize != nullptr) {
+    const Status s = miniport.initialize(context, *a);
+    if (s != Status::success) {
+      a->halted_.store(true);
+      if (error) *error = "the miniport's initialize failed: " + std::string(to_string(s));
+      return s;
+    }
+  }
   uint32_t value = 0, written = 0, needed = 0;
   uint32_t max_send = config.maximum_send_packets;
   if (max_send == 0) {
@@ -77,22 +141,15 @@ Status Adapter::create(const MiniportCharacteristics& miniport, void* context,
                            : static_cast<uint64_t>(static_cast<double>(config.send_timeout_ns) *
                                                    static_cast<double>(cycles_per_second()) / 1e9);
   a->direct_poll_cycles_ = cycles_per_second() / 100'000;  // 10 us
-  if (!a->submissions_.ready()) {
-    if (error) *error = "cannot allocate the adapter's submission ring";
-    return Status::failure;
-  }
   a->batch_sizes_ = std::make_unique<WorkerCounter[]>(a->max_send_ + 1);
   out = std::move(a);
   return Status::success;
 }
 
-Adapter::~Adapter() {
-  halt();
-  for (uint32_t i = 0; i < binding_count_.load(); ++i) delete bindings_[i];
-}
+Adapter::~Adapter() { halt(); }
 
 Status Adapter::start_worker(int cpu) {
-  if (config_.run_to_completion || worker_running_.load()) return Status::failure;
+  if (config_.run_to_completion || worker_running_.load() || halting_.load()) return Status::failure;
   stop_worker_.store(false);
   worker_running_.store(true);
   worker_ = std::thread([this, cpu] {
@@ -161,15 +218,23 @@ struct AdapterAccess {
   static bool worker_running(const Adapter& a) noexcept { return a.worker_running_.load(); }
   static bool halting(const Adapter& a) noexcept { return a.halting_.load(); }
   static void* context(const Adapter& a) noexcept { return a.miniport_context_; }
-  static Status add_binding(Adapter& a, Binding* b) {
+  static Status add_binding(Adapter& a, const ProtocolCharacteristics& protocol, void* context,
+                            Binding*& out) {
     std::lock_guard lock(a.control_mutex_);
     if (a.halting_.load()) return Status::closing;
-    const uint32_t n = a.binding_count_.load(std::memory_order_relaxed);
-    if (n == max_bindings) return Status::failure;
-    a.bindings_[n] = b;
-    a.binding_count_.store(n + 1, std::memory_order_release);  // pairs with indicate_all
-    return Status::success;
+    for (uint32_t slot = 0; slot < max_bindings; ++slot) {
+      if (a.bindings_[slot].load(std::memory_order_relaxed) != nullptr) continue;
+      a.all_bindings_.push_back(std::make_unique<Binding>(a, protocol, context, slot));
+      out = a.all_bindings_.back().get();
+      a.bindings_[slot].store(out, std::memory_order_release);  // pairs with indicate_all
+      return Status::success;
+    }
+    return Status::failure;  // max_bindings open at once
   }
+  static void release_slot(Adapter& a, Binding& b) noexcept { a.release_slot(b); }
+  static uint32_t poll_quietly(Adapter& a) noexcept { return a.poll_in_role(false); }
+  static void count_concurrent_use(Adapter& a) noexcept { a.count_violation(&Violations::concurrent_use); }
+  static uint32_t maximum_send_packets(const Adapter& a) noexcept { return a.max_send_; }
   static void complete(Adapter& a, Packet* p, Status s) noexcept {
     if (a.on_worker())
       a.complete_from_worker(p, s);
@@ -196,7 +261,8 @@ Status Adapter::admit_state(const Binding& binding) const noexcept {
 Status Adapter::admit_packet(Packet* p) const noexcept {
   PacketCounts counts;
   if (p->query(counts) != Status::success || counts.first_buffer == nullptr ||
-      counts.total_length == 0 || counts.total_length > max_total_size_ || !p->ieee8021q.is_valid())
+      counts.total_length == 0 || counts.total_length > max_total_size_ || !p->ieee8021q.is_valid() ||
+      !p->buffers_map_memory())
     return Status::invalid_packet;  // R10
   return Status::success;
 }
@@ -330,11 +396,11 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
     completed_by_status_[status_index(Status::success)].add(ok);
     latency_.record(read_cycles() - now, finished);
     binding.protocol_.send_complete(binding.context_, done, finished);  // no lock held (R9)
-    binding.outstanding_.fetch_sub(finished, std::memory_order_acq_rel);
+    returned(binding, finished);
   }
   // Entries skipped as not the protocol's, and the part of the array not reached, were not
   // taken: give back their share of the count added above.
-  if (accepted != n) binding.outstanding_.fetch_sub(n - accepted, std::memory_order_acq_rel);
+  if (accepted != n) returned(binding, n - accepted);
   in_poll_ = false;
   return i;
 }
@@ -342,6 +408,14 @@ uint32_t Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t
 Status send(Binding* binding, Packet* packet) noexcept {
   if (binding == nullptr) return Status::failure;
   Adapter& a = binding->adapter_;
+  const bool here = AdapterAccess::run_to_completion(a);
+  const WorkerRole role(a, here);  // run-to-completion: this thread sends as the worker
+  if (!role) [[unlikely]] {
+    AdapterAccess::count_concurrent_use(a);
+    AdapterAccess::count_rejected_entry(a, packet);
+    AdapterAccess::count_rejected_sync(a);
+    return Status::failure;
+  }
   if (!take_ownership(packet)) {
     AdapterAccess::count_rejected_entry(a, packet);
     AdapterAccess::count_rejected_sync(a);
@@ -357,7 +431,7 @@ Status send(Binding* binding, Packet* packet) noexcept {
   AdapterAccess::move_state(a, packet, PacketState::queued, std::memory_order_relaxed);
   binding->outstanding_.fetch_add(1, std::memory_order_acq_rel);
   AdapterAccess::count_submitted(a, 1);
-  if (AdapterAccess::run_to_completion(a)) {
+  if (here) {
     AdapterAccess::enqueue_here(a, packet);
     AdapterAccess::poll_unless_polling(a);
   } else {
@@ -369,24 +443,35 @@ Status send(Binding* binding, Packet* packet) noexcept {
 void send_packets(Binding* binding, Packet* const* packets, uint32_t n) noexcept {
   if (binding == nullptr || packets == nullptr || n == 0) return;  // R3
   Adapter& a = binding->adapter_;
+  const bool here = AdapterAccess::run_to_completion(a);
+  const WorkerRole role(a, here);  // run-to-completion: this thread sends as the worker
+  if (!role) [[unlikely]] {  // another thread is inside this run-to-completion adapter
+    AdapterAccess::count_concurrent_use(a);
+    for (uint32_t i = 0; i < n; ++i) AdapterAccess::count_rejected_entry(a, packets[i]);
+    return;
+  }
   const uint64_t now = read_cycles();
   const Status state = AdapterAccess::admit_state(a, *binding);  // once per call, not per packet
-  const bool here = AdapterAccess::run_to_completion(a);
-  // Accepted packets go to the worker's ring in runs: counted first, so that in_flight never
-  // goes below zero when they complete.
-  Packet* run[64];
-  uint32_t run_length = 0;
-  const auto hand_over = [&]() noexcept {
-    binding->outstanding_.fetch_add(run_length, std::memory_order_acq_rel);
-    AdapterAccess::count_submitted(a, run_length);
-    AdapterAccess::submit(a, run, run_length);
-    run_length = 0;
-  };
-  uint32_t accepted = 0;
   uint32_t i = 0;
-  // Run-to-completion with nothing queued: the caller's array goes to the miniport directly.
-  if (here && state == Status::success && AdapterAccess::direct_ready(a))
+  // Run-to-completion with nothing queued: an array that fits one miniport call goes to the
+  // miniport directly. A longer one is claimed whole below before any of it is sent, so an
+  // entry repeated in a later chunk still finds its packet the framework's, however early
+  // the first one completes (R40: exactly once).
+  if (here && state == Status::success && n <= AdapterAccess::maximum_send_packets(a) &&
+      AdapterAccess::direct_ready(a)) {
     i = AdapterAccess::send_direct(a, *binding, packets, n, now);
+    AdapterAccess::poll_after_direct(a, now);  // reap, link, timeouts
+    return;
+  }
+  // Every entry is claimed before any is handed over: the worker may complete a packet of
+  // this call while the rest are still being looked at, and an entry repeated later must find
+  // it still the framework's. Up to 64 are kept in `run`; a longer array is linked through
+  // tracking.next as it is claimed and handed over in runs afterwards.
+  Packet* run[64];
+  const bool chained = !here && n > std::size(run);
+  Packet* chain_head = nullptr;
+  Packet* chain_tail = nullptr;
+  uint32_t accepted = 0;
   for (; i < n; ++i) {
     Packet* p = packets[i];
     if (!take_ownership(p)) [[unlikely]] {  // null, in flight, freed, or twice in this array
@@ -402,58 +487,71 @@ void send_packets(Binding* binding, Packet* const* packets, uint32_t n) noexcept
       p->tracking.final_status = s;
       AdapterAccess::move_state(a, p, PacketState::completing, std::memory_order_relaxed);
     }
-    ++accepted;
     if (here) {  // run-to-completion: straight into the worker's queue, no ring hop
       AdapterAccess::enqueue_here(a, p);
-      continue;
+    } else if (!chained) {
+      run[accepted] = p;
+    } else {
+      p->tracking.next.store(nullptr, std::memory_order_relaxed);
+      if (chain_tail != nullptr) chain_tail->tracking.next.store(p, std::memory_order_relaxed);
+      else chain_head = p;
+      chain_tail = p;
     }
-    run[run_length++] = p;
-    if (run_length == std::size(run)) hand_over();
-  }
-  if (!here) {
-    if (run_length > 0) hand_over();
-    return;
+    ++accepted;
   }
   if (accepted == 0) {
-    AdapterAccess::poll_after_direct(a, now);  // reap, link, timeouts
+    if (here) AdapterAccess::poll_after_direct(a, now);  // reap, link, timeouts
     return;
   }
   // Counted before the packets can complete, so in_flight never goes below zero.
   binding->outstanding_.fetch_add(accepted, std::memory_order_acq_rel);
   AdapterAccess::count_submitted(a, accepted);
-  AdapterAccess::poll_unless_polling(a);
+  if (here) {
+    AdapterAccess::poll_unless_polling(a);
+  } else if (!chained) {
+    AdapterAccess::submit(a, run, accepted);
+  } else {
+    uint32_t k = 0;
+    for (Packet* p = chain_head; p != nullptr;) {
+      Packet* next = p->tracking.next.load(std::memory_order_relaxed);  // before p is handed over
+      run[k++] = p;
+      if (k == std::size(run) || next == nullptr) {
+        AdapterAccess::submit(a, run, k);
+        k = 0;
+      }
+      p = next;
+    }
+  }
 }
 
 Status open_adapter(Adapter& adapter, const ProtocolCharacteristics& protocol,
                     void* binding_context, Binding*& out) {
   out = nullptr;
   if (protocol.send_complete == nullptr) return Status::failure;
-  auto* b = new Binding(adapter, protocol, binding_context);
-  const Status s = AdapterAccess::add_binding(adapter, b);
-  if (s != Status::success) {
-    delete b;
-    return s;
-  }
-  out = b;
-  return Status::success;
+  return AdapterAccess::add_binding(adapter, protocol, binding_context, out);
 }
 
 Status close_adapter(Binding* binding) {
   if (binding == nullptr) return Status::failure;
-  binding->closing_.store(true, std::memory_order_release);
+  // Sequentially consistent with the worker's last decrement of outstanding_ (returned()):
+  // either this sees it at zero, or the worker sees closing_ set, so the slot is given back.
+  binding->closing_.store(true);
   Adapter& a = binding->adapter_;
-  if (binding->outstanding_.load(std::memory_order_acquire) == 0) return Status::success;
+  if (binding->outstanding_.load() == 0) {
+    AdapterAccess::release_slot(a, *binding);
+    return Status::success;
+  }
   // Inside a handler, waiting would deadlock: the binding closes as its packets complete.
   // in_poll_ is the worker's own flag: only the worker may read it (checked first).
   if (AdapterAccess::on_worker(a) && AdapterAccess::in_poll(a)) return Status::pending;
   const bool poll_here =
       AdapterAccess::run_to_completion(a) || !AdapterAccess::worker_running(a);
   while (binding->outstanding_.load(std::memory_order_acquire) != 0) {
-    if (poll_here)
-      a.poll();
-    else
-      std::this_thread::yield();
+    // A poll step only while no other thread is in the worker's role: the owner of a
+    // run-to-completion adapter may still be sending, and completes the packets itself.
+    if (!poll_here || AdapterAccess::poll_quietly(a) == 0) std::this_thread::yield();
   }
+  AdapterAccess::release_slot(a, *binding);
   return Status::success;
 }
 
@@ -510,10 +608,23 @@ Status answer_query(const void* value, uint32_t size, void* buffer, uint32_t len
 // ---------------------------------------------------------------------------------------------
 // Worker
 
-uint32_t Adapter::poll() noexcept {
+uint32_t Adapter::poll() noexcept { return poll_in_role(true); }
+
+uint32_t Adapter::poll_in_role(bool count_busy) noexcept {
+  const WorkerRole role(*this);
+  if (!role) [[unlikely]] {  // another thread is in the worker's role: touch nothing
+    if (count_busy) count_violation(&Violations::concurrent_use);
+    return 0;
+  }
   if (in_poll_) return 0;  // a handler's send reached us: the outer step carries on
   in_poll_ = true;
   WorkerScope scope(this);
+  if (halted_.load(std::memory_order_relaxed)) [[unlikely]] {
+    // The miniport may be gone: only what already completed (closing) is delivered.
+    const uint32_t delivered = deliver();
+    in_poll_ = false;
+    return delivered;
+  }
 
   if (ControlRequest* request = mailbox_.load(std::memory_order_acquire)) {
     mailbox_.store(nullptr, std::memory_order_relaxed);
@@ -696,7 +807,7 @@ void Adapter::return_to_bindings(Packet* const* done, uint32_t n) noexcept {
     latency.flush();  // counted before the protocol sees them (R40)
     completed_by_status_[status_index(Status::success)].add(j - i);
     binding->protocol_.send_complete(binding->context_, done + i, j - i);  // no lock held (R9)
-    binding->outstanding_.fetch_sub(j - i, std::memory_order_acq_rel);  // after: close waits for it
+    returned(*binding, j - i);  // after the handler: close waits for it
     i = j;
   }
 }
@@ -796,7 +907,7 @@ uint32_t Adapter::deliver() noexcept {
     latency.flush();  // counted before the protocol sees them (R40)
     total += n;
     binding->protocol_.send_complete(binding->context_, run, n);  // no lock held (R9)
-    binding->outstanding_.fetch_sub(n, std::memory_order_acq_rel);  // after: close waits for it
+    returned(*binding, n);  // after the handler: close waits for it
   }
   return total;
 }
@@ -858,10 +969,9 @@ void Adapter::deliver_indications() noexcept {
 }
 
 void Adapter::indicate_all(Indication indication) noexcept {
-  const uint32_t n = binding_count_.load(std::memory_order_acquire);
-  for (uint32_t i = 0; i < n; ++i) {
-    Binding* b = bindings_[i];
-    if (b->protocol_.status != nullptr && !b->closing_.load(std::memory_order_relaxed))
+  for (auto& slot : bindings_) {
+    Binding* b = slot.load(std::memory_order_acquire);  // pairs with add_binding
+    if (b != nullptr && b->protocol_.status != nullptr && !b->closing_.load(std::memory_order_relaxed))
       b->protocol_.status(b->context_, indication);
   }
 }
@@ -912,33 +1022,48 @@ void Adapter::run_control(ControlRequest& request) noexcept {
 
 Status Adapter::run_on_worker(ControlRequest& request) {
   std::lock_guard lock(control_mutex_);  // R28: one request at a time
-  if (on_worker() || !worker_running_.load()) {
-    // We are the worker (run-to-completion, or inside a handler), or no worker runs: the
-    // miniport is not in use by anyone else, so run it here.
-    const bool was_in_poll = in_poll_;
-    WorkerScope scope(this);
-    in_poll_ = true;
-    run_control(request);
-    in_poll_ = was_in_poll;
+  if (worker_running_.load() && !on_worker()) {
+    mailbox_.store(&request, std::memory_order_release);  // pairs with poll()'s acquire
+    while (!request.done.load(std::memory_order_acquire)) std::this_thread::yield();
     return request.result;
   }
-  mailbox_.store(&request, std::memory_order_release);  // pairs with poll()'s acquire
-  while (!request.done.load(std::memory_order_acquire)) std::this_thread::yield();
-  return request.result;
+  // We are the worker (run-to-completion, or inside a handler), or no worker runs: the
+  // request runs here, in the worker's role. A halt waits for a thread still in it to leave
+  // (sends meanwhile get closing); anything else is refused rather than raced.
+  for (;;) {
+    const WorkerRole role(*this);
+    if (role) {
+      const bool was_in_poll = in_poll_;
+      WorkerScope scope(this);
+      in_poll_ = true;
+      run_control(request);
+      in_poll_ = was_in_poll;
+      return request.result;
+    }
+    if (request.kind != ControlRequest::Kind::halt) {
+      count_violation(&Violations::concurrent_use);
+      return Status::failure;
+    }
+    std::this_thread::yield();
+  }
 }
 
 Status Adapter::reset() {
+  if (halting_.load()) return Status::closing;
   ControlRequest r{ControlRequest::Kind::reset};
   return run_on_worker(r);
 }
 
 void Adapter::halt() {
-  if (halted_) return;
-  halting_.store(true, std::memory_order_release);
+  if (halted_.load()) return;
+  if (halting_.exchange(true)) {  // another thread is halting it: wait for that to finish
+    while (!halted_.load()) std::this_thread::yield();
+    return;
+  }
   stop_worker();
   ControlRequest r{ControlRequest::Kind::halt};
   (void)run_on_worker(r);
-  halted_ = true;
+  halted_.store(true, std::memory_order_release);
 }
 
 Status Adapter::query(Oid oid, void* buffer, uint32_t length, uint32_t* written, uint32_t* needed) {
@@ -969,6 +1094,7 @@ Status Adapter::do_query(Oid oid, void* buffer, uint32_t length, uint32_t* writt
   }
   *written = 0;
   *needed = 0;
+  if (halted_.load(std::memory_order_relaxed)) return Status::adapter_removed;  // it may be gone
   if (miniport_.query_information == nullptr) return Status::not_supported;
   const Status s = miniport_.query_information(miniport_context_, oid, buffer, length, written, needed);
   if (*written > length) *written = length;  // R24: never more than the buffer
@@ -985,12 +1111,7 @@ void Adapter::count_violation(uint64_t Violations::*which, const Packet* packet)
       sizeof(uint64_t);
   violations_[index].fetch_add(1, std::memory_order_relaxed);
   if (verifier_ == nullptr) return;
-  // The field names, in Violations' order, name the verifier's events.
-  static constexpr std::string_view names[] = {
-      "foreign_completion", "unexpected_completion", "bad_final_status", "status_unset",
-      "deserialized_resources", "rejected_entries", "resubmitted_in_flight", "hangs"};
-  static_assert(std::size(names) == sizeof(Violations) / sizeof(uint64_t));
-  verifier_->note(names[index], packet);
+  verifier_->note(violation_names[index], packet);
 }
 
 void Adapter::reject_entry(const Packet* p) noexcept {
@@ -999,6 +1120,18 @@ void Adapter::reject_entry(const Packet* p) noexcept {
   if (s != PacketState::free && s != PacketState::protocol)
     count_violation(&Violations::resubmitted_in_flight, p);
   count_violation(&Violations::rejected_entries, p);
+}
+
+void Adapter::returned(Binding& binding, uint64_t n) noexcept {
+  // The last packet of a closing binding frees its slot (close_adapter from inside a handler
+  // answered pending); sequentially consistent with close_adapter's store and load.
+  if (binding.outstanding_.fetch_sub(n) == n && binding.closing_.load()) [[unlikely]] release_slot(binding);
+}
+
+void Adapter::release_slot(Binding& binding) noexcept {
+  if (binding.slot_released_.exchange(true)) return;  // close_adapter and the worker may both try
+  Binding* expected = &binding;
+  bindings_[binding.slot_].compare_exchange_strong(expected, nullptr);
 }
 
 VerifierReport Adapter::verifier_report() const {

@@ -56,7 +56,7 @@ inline constexpr uint32_t max_batch = 1024;
 /// (NDIS: NdisMSendComplete right after MiniportSendPackets); shorter ones are gathered so
 /// that handler calls stay large.
 inline constexpr uint32_t deliver_at_once_from = 16;
-/// Most bindings one adapter serves.
+/// Most bindings open on one adapter at once (a closed binding's slot is reused).
 inline constexpr uint32_t max_bindings = 64;
 
 /// Contract violations the dispatcher detected and survived.
@@ -66,10 +66,27 @@ struct Violations {
   uint64_t bad_final_status = 0;     ///< pending/resources/unknown given as final (R22)
   uint64_t status_unset = 0;         ///< serialized miniport left a status unset
   uint64_t deserialized_resources = 0; ///< a deserialized miniport said resources (R18)
-  uint64_t rejected_entries = 0;     ///< null entries or packets not owned by the protocol
+  uint64_t rejected_entries = 0;     ///< entries refused: null, not the protocol's, twice in a call
   uint64_t resubmitted_in_flight = 0;///< of those, packets submitted again while in flight
   uint64_t hangs = 0;                ///< sends that timed out (R23)
+  /// A second thread in the worker's role at once: a send, poll or request on a
+  /// run-to-completion adapter (or a poll beside the worker) while another thread is in one.
+  /// The call is refused.
+  uint64_t concurrent_use = 0;
 };
+
+/// The names of Violations' fields, in their order: counters, telemetry, reports and the
+/// verifier all use these.
+inline constexpr const char* violation_names[] = {
+    "foreign_completion", "unexpected_completion", "bad_final_status", "status_unset",
+    "deserialized_resources", "rejected_entries", "resubmitted_in_flight", "hangs",
+    "concurrent_use"};
+static_assert(std::size(violation_names) == sizeof(Violations) / sizeof(uint64_t));
+
+/// The count of violation `index` (in violation_names' order) in `v`.
+[[nodiscard]] inline uint64_t violation_count(const Violations& v, std::size_t index) noexcept {
+  return reinterpret_cast<const uint64_t*>(&v)[index];
+}
 
 /// A snapshot of an adapter's counters (contract R40: they reconcile at rest).
 struct AdapterCounters {
@@ -91,13 +108,16 @@ struct AdapterCounters {
 /// path between its bindings and its miniport. See the file comment for threading.
 class Adapter {
  public:
-  /// NDIS 5.1: NdisMRegisterMiniport + MiniportInitialize. failure, with `error` set, if the
-  /// characteristics offer neither send_packets nor send (R13). Queries the miniport for
-  /// maximum_send_packets (R15: 1 if it cannot say) and maximum_total_size.
+  /// NDIS 5.1: NdisMRegisterMiniport + MiniportInitialize. Calls the miniport's initialize
+  /// with the new adapter (so the two are wired together here, once), then queries it for
+  /// maximum_send_packets (R15: 1 if it cannot say) and maximum_total_size. failure, with
+  /// `error` set, if the characteristics offer neither send_packets nor send (R13), or
+  /// initialize's status if it fails (nothing else is called then).
   [[nodiscard]] static Status create(const MiniportCharacteristics& miniport, void* context,
                                      const AdapterConfig& config, std::unique_ptr<Adapter>& out,
                                      std::string* error = nullptr);
-  /// Halts the adapter (see halt()) and frees it. No binding may be used afterwards.
+  /// Halts the adapter (see halt()) and frees it. No binding may be used afterwards; a
+  /// closed binding's handle stays valid (answering closing, R11) until then.
   ~Adapter();
   Adapter(const Adapter&) = delete;
   Adapter& operator=(const Adapter&) = delete;
@@ -105,6 +125,9 @@ class Adapter {
   /// One worker step: take new submissions, hand queued packets to the miniport in arrays,
   /// let the miniport reap completions, deliver completions, check timeouts and requests.
   /// Context: the worker thread only. Returns the number of packets completed in this step.
+  /// Called while another thread is in the worker's role (a send on a run-to-completion
+  /// adapter, another poll), it does nothing and counts Violations::concurrent_use. After
+  /// halt it only delivers what has completed: the miniport is never called again.
   uint32_t poll() noexcept;
 
   /// Starts a worker thread that polls until stop_worker (not in run-to-completion mode).
@@ -120,12 +143,17 @@ class Adapter {
 
   /// NDIS 5.1: MiniportHalt through NdisMDeregisterMiniport. Stops the worker, completes
   /// every queued packet (adapter_removed) and every pending one after the miniport's halt
-  /// (request_aborted), delivers them, and refuses later sends (closing). Idempotent.
+  /// (request_aborted), delivers them, and refuses later sends (closing). Idempotent. From
+  /// then on the adapter never calls the miniport again, so a miniport that must go before
+  /// its adapter halts it first (the DPDK miniport does so itself).
   void halt();
+  /// True once halt() has run.
+  [[nodiscard]] bool halted() const noexcept { return halted_.load(std::memory_order_acquire); }
 
   /// Runs a query on the worker, one at a time (R28). Framework-answered OIDs:
   /// maximum_send_packets, xmit_ok, xmit_error (4 or 8 bytes, R25), transmit_queue_length
   /// (R27); the rest go to the miniport; not_supported if it has no query function.
+  /// After halt, OIDs the miniport answers get adapter_removed.
   [[nodiscard]] Status query(Oid oid, void* buffer, uint32_t length, uint32_t* bytes_written,
                              uint32_t* bytes_needed);
 
@@ -219,6 +247,12 @@ class Adapter {
       verifier->move(p, to, order);
   }
   bool on_worker() const noexcept;
+  friend class WorkerRole;
+  /// poll(); with `count_busy` false, another thread in the worker's role is no violation.
+  uint32_t poll_in_role(bool count_busy) noexcept;
+  void release_slot(Binding& binding) noexcept;
+  /// `n` packets of `binding` are back with their protocol (after its handler returned).
+  void returned(Binding& binding, uint64_t n) noexcept;
 
   MiniportCharacteristics miniport_;
   void* miniport_context_;
@@ -240,9 +274,15 @@ class Adapter {
   std::atomic<bool> resources_signal_{false};
   std::atomic<MediaState> media_state_{MediaState::connected};
   std::array<std::atomic<uint64_t>, sizeof(Violations) / sizeof(uint64_t)> violations_{};
-  std::array<Binding*, max_bindings> bindings_{};
-  std::atomic<uint32_t> binding_count_{0};
+  /// Open bindings by slot (null: free). Binding objects live until the adapter goes, so the
+  /// worker may read a slot while the control path empties it.
+  std::array<std::atomic<Binding*>, max_bindings> bindings_{};
+  std::vector<std::unique_ptr<Binding>> all_bindings_;  // every binding opened (control path)
   std::mutex control_mutex_;  // control path only: open, reset, query, halt
+  /// The thread in the worker's role now (a poll step, a send on a run-to-completion
+  /// adapter, a request run in place), identified by a thread-local's address; null: none.
+  /// See WorkerRole in adapter.cpp.
+  std::atomic<const void*> worker_user_{nullptr};
   std::atomic<ControlRequest*> mailbox_{nullptr};
 
   // Worker only.
@@ -271,7 +311,7 @@ class Adapter {
   std::atomic<bool> worker_running_{false};
   std::atomic<bool> stop_worker_{false};
   std::atomic<std::thread::id> worker_id_{};
-  bool halted_ = false;
+  std::atomic<bool> halted_{false};
 };
 
 }  // namespace pkio

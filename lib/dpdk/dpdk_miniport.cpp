@@ -4,6 +4,7 @@
 #include <rte_eal.h>
 #include <rte_lcore.h>
 #include <rte_ethdev.h>
+#include <rte_log.h>
 #include <rte_mbuf.h>
 
 #include <algorithm>
@@ -120,6 +121,7 @@ Status DpdkMiniport::create(Port& port, const MiniportConfig& config,
     return Status::failure;
   }
   std::unique_ptr<DpdkMiniport> m(new DpdkMiniport(port, config));
+  port.miniports_.push_back(m.get());  // told if the port goes first
   if (config.completion == CompletionMode::on_free) {
     const uint32_t slots = config.zero_copy_slots != 0 ? config.zero_copy_slots
                                                        : 2u * port.tx_descriptors();
@@ -142,12 +144,37 @@ Status DpdkMiniport::create(Port& port, const MiniportConfig& config,
 }
 
 DpdkMiniport::DpdkMiniport(Port& port, const MiniportConfig& config) noexcept
-    : port_(port), config_(config), slots_(std::make_unique<MbufSlots>()) {}
+    : port_(&port), config_(config), slots_(std::make_unique<MbufSlots>()) {}
 
-DpdkMiniport::~DpdkMiniport() = default;  // MbufSlots orphans what a consumer still holds
+DpdkMiniport::~DpdkMiniport() {
+  // Destroyed before its adapter: halt the adapter first, so every packet completes and the
+  // adapter never calls this object again. Then MbufSlots orphans what a consumer still holds.
+  if (adapter_ != nullptr) {
+    const uint64_t in_flight = adapter_->counters().in_flight;
+    RTE_LOG(WARNING, USER1,
+            "pkio: the DPDK miniport on port %u queue %u was destroyed before its adapter: the adapter is "
+            "halted and its %llu packet(s) in flight completed\n",
+            port_ != nullptr ? port_->id() : 0u, config_.queue_id, static_cast<unsigned long long>(in_flight));
+    adapter_->halt();  // calls halt_entry, which forgets the adapter
+  }
+  if (port_ != nullptr) std::erase(port_->miniports_, this);
+}
+
+void DpdkMiniport::port_closing() noexcept {
+  if (adapter_ != nullptr) {
+    const uint64_t in_flight = adapter_->counters().in_flight;
+    RTE_LOG(WARNING, USER1,
+            "pkio: port %u (%s) closed while the miniport on its queue %u still had an adapter: the adapter is "
+            "halted and its %llu packet(s) in flight completed\n",
+            port_->id(), port_->name().c_str(), config_.queue_id, static_cast<unsigned long long>(in_flight));
+    adapter_->halt();
+  }
+  port_ = nullptr;  // nothing calls into the port from here on: the adapter is halted
+}
 
 MiniportCharacteristics DpdkMiniport::characteristics() noexcept {
   MiniportCharacteristics c;
+  c.initialize = &DpdkMiniport::initialize_entry;
   c.send_packets = &DpdkMiniport::send_packets_entry;
   c.checks_packets = true;  // below: length, segments and 802.1Q bits, before tx_burst
   c.query_information = &DpdkMiniport::query_entry;
@@ -159,9 +186,12 @@ MiniportCharacteristics DpdkMiniport::characteristics() noexcept {
   return c;
 }
 
-void DpdkMiniport::attach(Adapter& adapter) noexcept {
-  adapter_ = &adapter;
-  check_link(true);
+Status DpdkMiniport::initialize_entry(void* context, Adapter& adapter) noexcept {
+  auto& self = *static_cast<DpdkMiniport*>(context);
+  if (self.adapter_ != nullptr || self.port_ == nullptr) return Status::failure;  // one adapter each
+  self.adapter_ = &adapter;
+  self.check_link(true);
+  return Status::success;
 }
 
 MiniportStats DpdkMiniport::stats() const noexcept { return stats_; }
@@ -179,7 +209,7 @@ uint32_t DpdkMiniport::zero_copy_slots_spare() const noexcept { return slots_->s
 
 uint32_t DpdkMiniport::maximum_total_size() const noexcept {
   // R26: MTU + 14, 4 less when the adapter inserts 802.1Q tags, so a tagged frame still fits.
-  return port_.mtu() + 14u - (config_.priority_8021p ? vlan_tag : 0u);
+  return port_->mtu() + 14u - (config_.priority_8021p ? vlan_tag : 0u);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -238,11 +268,11 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   uint8_t lent[max_batch];    // burst index -> not a slot (0), a slot or frame (1), a chain of slots (2)
   bool all_lent = true;
   uint32_t nb = 0;
-  rte_mempool* const pool = port_.mempool();
+  rte_mempool* const pool = port_->mempool();
   const uint32_t max_total = maximum_total_size();
   // A frame needing more slots than there are could never go: it is invalid here instead.
   const uint32_t max_segments =
-      std::min({static_cast<uint32_t>(port_.max_segments()), max_plan_segments, slots_->capacity()});
+      std::min({static_cast<uint32_t>(port_->max_segments()), max_plan_segments, slots_->capacity()});
   const bool zero_copy = config_.completion == CompletionMode::on_free;
 
   // A valid single-buffer frame of 60 bytes or more, untagged or tagged by the PMD, is the
@@ -252,8 +282,8 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   // (build_slot_chain).
   const bool slots_on = zero_copy && slots_->capacity() > 0;
   const uint32_t slot_room = slots_->frame_room();
-  const bool tags_in_software = config_.priority_8021p && !port_.vlan_offload();
-  const bool tags_by_pmd = config_.priority_8021p && port_.vlan_offload();
+  const bool tags_in_software = config_.priority_8021p && !port_->vlan_offload();
+  const bool tags_by_pmd = config_.priority_8021p && port_->vlan_offload();
   const bool iova_is_va = iova_is_va_;
   const FrameFinder frames = slots_->frame_finder();  // in registers for the loops below
   // Slots are taken in bulk, at the first packet that needs one (frames do not).
@@ -270,7 +300,8 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     rte_mbuf* m = nullptr;
     bool simple = slots_on && p->query(c) == Status::success && c.buffer_count == 1 &&
                   c.total_length >= min_frame && c.total_length <= max_total && p->ieee8021q.is_valid() &&
-                  !(tags_in_software && p->ieee8021q.wants_tag());
+                  !(tags_in_software && p->ieee8021q.wants_tag()) &&
+                  maps_memory(c.first_buffer->address, c.total_length);  // a Buffer changed behind our back
     if (simple) {
       m = frames.frame_of(c.first_buffer->address, c.total_length);
       simple = m != nullptr || c.total_length <= slot_room;
@@ -326,7 +357,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     PacketCounts counts;
     if (zero_copy ? segments == 0
                   : (p->query(counts) != Status::success || counts.total_length == 0 ||
-                     counts.total_length > max_total || !p->ieee8021q.is_valid())) {
+                     counts.total_length > max_total || !p->ieee8021q.is_valid() || !p->buffers_map_memory())) {
       p->oob.status = Status::invalid_packet;
       ++stats_.invalid;
       continue;
@@ -334,7 +365,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
     (void)p->query(counts);  // valid: pass 1 or the check above computed the counts
     const uint32_t total = counts.total_length;
     const bool tag = config_.priority_8021p && p->ieee8021q.wants_tag();
-    const bool soft_tag = tag && !port_.vlan_offload();
+    const bool soft_tag = tag && !port_->vlan_offload();
     const uint32_t pad = total < min_frame ? min_frame - total : 0;
     rte_mbuf* head = nullptr;
 
@@ -390,7 +421,7 @@ void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
   }
   slots_->put_back(lendable + lent_count, lendable_count - lent_count);  // taken, not used
   const uint16_t sent =
-      nb == 0 ? 0 : rte_eth_tx_burst(port_.id(), config_.queue_id, burst, static_cast<uint16_t>(nb));
+      nb == 0 ? 0 : rte_eth_tx_burst(port_->id(), config_.queue_id, burst, static_cast<uint16_t>(nb));
   ++stats_.tx_burst_calls;
   stats_.accepted += sent;
   // A slot the PMD already freed is a completed send (true completion, answered as the
@@ -457,17 +488,17 @@ uint8_t DpdkMiniport::plan_segments(Packet* p, uint32_t max_total, uint32_t max_
   if (p->query(counts) != Status::success || counts.total_length == 0 ||
       counts.total_length > max_total || !p->ieee8021q.is_valid())
     return 0;
-  const bool soft_tag = config_.priority_8021p && p->ieee8021q.wants_tag() && !port_.vlan_offload();
+  const bool soft_tag = config_.priority_8021p && p->ieee8021q.wants_tag() && !port_->vlan_offload();
   const uint32_t room = slots_->frame_room();
   if (counts.buffer_count == 1 && !soft_tag && counts.total_length >= min_frame &&
       counts.total_length <= room)
-    return 1;
+    return maps_memory(counts.first_buffer->address, counts.total_length) ? 1 : 0;
   // One slot per piece of at most a slot's room of each buffer that still has bytes after a
   // software tag's header, plus a header slot for the tag and a pad slot for a short frame.
   uint32_t skip = soft_tag ? mac_addresses : 0, segments = 0;
   if (soft_tag && counts.total_length < mac_addresses) return 0;
   for (const Buffer* b = counts.first_buffer; b != nullptr; b = b->next) {
-    if (b->length > UINT16_MAX) return 0;
+    if (b->length > UINT16_MAX || !b->maps_memory()) return 0;
     const uint32_t off = std::min(skip, b->length);
     skip -= off;
     segments += (b->length - off + room - 1) / room;
@@ -540,7 +571,7 @@ void DpdkMiniport::poll() noexcept {
     registered = true;
     if (rte_lcore_id() == LCORE_ID_ANY) (void)rte_thread_register();
   }
-  if (cleanup_supported_ && rte_eth_tx_done_cleanup(port_.id(), config_.queue_id, 0) < 0)
+  if (cleanup_supported_ && rte_eth_tx_done_cleanup(port_->id(), config_.queue_id, 0) < 0)
     cleanup_supported_ = false;  // -ENOTSUP: this PMD frees in tx_burst or when its ring wraps
   if (slots_->held() > 0) reap_slots(completion_status_.load(std::memory_order_relaxed));
   if (backlog_count_ > 0) flush_backlog();
@@ -566,7 +597,7 @@ void DpdkMiniport::reap_slots(Status status) noexcept {
 
 void DpdkMiniport::check_link(bool force) noexcept {
   next_link_check_ = rte_get_timer_cycles() + link_poll_cycles_;
-  const int up = port_.link_up() ? 1 : 0;
+  const int up = port_->link_up() ? 1 : 0;
   if (!force && up == link_up_) return;
   link_up_ = up;
   if (adapter_ != nullptr)
@@ -577,8 +608,8 @@ Status DpdkMiniport::reset_entry(void* context) noexcept {
   auto& self = *static_cast<DpdkMiniport*>(context);
   // Packets whose mbufs the PMD frees while the port stops complete with reset_in_progress.
   self.completion_status_.store(Status::reset_in_progress, std::memory_order_relaxed);
-  Status s = self.port_.stop();
-  if (s == Status::success) s = self.port_.start();
+  Status s = self.port_->stop();
+  if (s == Status::success) s = self.port_->start();
   // Slots the PMD freed complete now; a consumer still holding one gets a copy of its frame,
   // so the adapter can complete the packet (reset_in_progress) and the protocol reuse it.
   self.reap_slots(Status::reset_in_progress);
@@ -594,7 +625,7 @@ Status DpdkMiniport::reset_entry(void* context) noexcept {
 void DpdkMiniport::halt_entry(void* context) noexcept {
   auto& self = *static_cast<DpdkMiniport*>(context);
   self.completion_status_.store(Status::request_aborted, std::memory_order_relaxed);
-  if (self.cleanup_supported_) rte_eth_tx_done_cleanup(self.port_.id(), self.config_.queue_id, 0);
+  if (self.cleanup_supported_) rte_eth_tx_done_cleanup(self.port_->id(), self.config_.queue_id, 0);
   self.reap_slots(Status::request_aborted);
   self.stats_.completed_by_reset += self.slots_->orphan_held();  // the adapter completes them
   self.backlog_count_ = 0;  // the adapter completes them (request_aborted) after halt
@@ -614,7 +645,7 @@ Status DpdkMiniport::query_entry(void* context, Oid oid, void* buffer, uint32_t 
       break;
     case Oid::maximum_frame_size:
     case Oid::maximum_lookahead:
-      value = self.port_.mtu();
+      value = self.port_->mtu();
       break;
     case Oid::maximum_total_size:
       value = self.maximum_total_size();
@@ -623,18 +654,18 @@ Status DpdkMiniport::query_entry(void* context, Oid oid, void* buffer, uint32_t 
       value = RTE_MBUF_DEFAULT_DATAROOM;
       break;
     case Oid::transmit_buffer_space:
-      value = static_cast<uint32_t>(self.port_.tx_descriptors()) * (self.port_.mtu() + 14u);
+      value = static_cast<uint32_t>(self.port_->tx_descriptors()) * (self.port_->mtu() + 14u);
       break;
     case Oid::link_speed:
     case Oid::media_connect_status: {
       rte_eth_link link{};
-      if (rte_eth_link_get_nowait(self.port_.id(), &link) != 0) return Status::failure;
+      if (rte_eth_link_get_nowait(self.port_->id(), &link) != 0) return Status::failure;
       if (oid == Oid::link_speed) {
         // link_speed is in Mbit/s; NDIS counts in units of 100 bit/s.
         const uint64_t units = static_cast<uint64_t>(link.link_speed) * 10000u;
         value = units > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(units);
       } else {
-        value = static_cast<uint32_t>(self.port_.link_up() ? MediaState::connected : MediaState::disconnected);
+        value = static_cast<uint32_t>(self.port_->link_up() ? MediaState::connected : MediaState::disconnected);
       }
       break;
     }
@@ -642,7 +673,7 @@ Status DpdkMiniport::query_entry(void* context, Oid oid, void* buffer, uint32_t 
       // No virtual device or NIC here loops frames back to the sender (R26).
       value = mac_option::no_loopback;
       rte_eth_link link{};
-      if (rte_eth_link_get_nowait(self.port_.id(), &link) == 0 &&
+      if (rte_eth_link_get_nowait(self.port_->id(), &link) == 0 &&
           link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX)
         value |= mac_option::full_duplex;
       if (self.config_.priority_8021p) value |= mac_option::priority_8021p;

@@ -105,18 +105,21 @@ struct MiniportStats {
 /// NDIS 5.1: a NIC driver's MiniportSendPackets, over one DPDK TX queue; see the file comment.
 class DpdkMiniport {
  public:
-  /// A miniport on `port` (which must outlive it). failure with a one-line error for a queue
-  /// the port does not have.
+  /// A miniport on `port`. failure with a one-line error for a queue the port does not have.
+  /// Lifetimes: create an Adapter over characteristics() (it wires itself to this miniport,
+  /// once); tear down adapter, miniport, port in that order. Out of order nothing breaks:
+  /// a miniport destroyed before its adapter, or a port before its miniports, halts the
+  /// adapter first (every packet in flight completes, a warning is logged) and the adapter
+  /// never reaches the miniport or the port again.
   [[nodiscard]] static Status create(Port& port, const MiniportConfig& config,
                                      std::unique_ptr<DpdkMiniport>& out, std::string* error);
   ~DpdkMiniport();
   DpdkMiniport(const DpdkMiniport&) = delete;
   DpdkMiniport& operator=(const DpdkMiniport&) = delete;
 
-  /// The MiniportCharacteristics to create an Adapter with (context: this object).
+  /// The MiniportCharacteristics to create an Adapter with (context: this object). One
+  /// adapter per miniport: a second Adapter::create over it fails.
   [[nodiscard]] MiniportCharacteristics characteristics() noexcept;
-  /// Tells the miniport its adapter (for link indications); call once after Adapter::create.
-  void attach(Adapter& adapter) noexcept;
 
   /// NDIS 5.1: shared memory a miniport allocates for its sends (NdisMAllocateSharedMemory),
   /// here lent to the protocol: `count` frames of up to `largest` bytes (at most 16384) in the
@@ -140,14 +143,18 @@ class DpdkMiniport {
   [[nodiscard]] uint32_t zero_copy_slots_spare() const noexcept;
   /// What reached and left the PMD (read on the worker thread, or at rest).
   [[nodiscard]] MiniportStats stats() const noexcept;
-  /// The port this miniport sends on.
-  [[nodiscard]] Port& port() noexcept { return port_; }
+  /// The port this miniport sends on; null once that port was destroyed.
+  [[nodiscard]] Port* port() noexcept { return port_; }
   /// The configuration in force (maximum_send_packets capped at the TX ring size).
   [[nodiscard]] const MiniportConfig& config() const noexcept { return config_; }
 
  private:
   DpdkMiniport(Port& port, const MiniportConfig& config) noexcept;
 
+  friend class Port;
+  /// The port is being destroyed: halts the adapter and forgets the port.
+  void port_closing() noexcept;
+  static Status initialize_entry(void* context, Adapter& adapter) noexcept;
   static void send_packets_entry(void* context, Packet* const* packets, uint32_t n) noexcept;
   static Status query_entry(void* context, Oid oid, void* buffer, uint32_t length,
                             uint32_t* written, uint32_t* needed) noexcept;
@@ -168,7 +175,7 @@ class DpdkMiniport {
   void check_link(bool force) noexcept;
   [[nodiscard]] uint32_t maximum_total_size() const noexcept;
 
-  Port& port_;
+  Port* port_;  // null once the port is gone (port_closing)
   MiniportConfig config_;
   Adapter* adapter_ = nullptr;
   bool iova_is_va_ = true;

@@ -1,5 +1,7 @@
 #include "port.h"
 
+#include "dpdk_miniport.h"
+
 #include <net/if.h>
 #include <numa.h>
 #include <sys/ioctl.h>
@@ -9,6 +11,7 @@
 #include <rte_devargs.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_mbuf.h>
 
 #include <atomic>
@@ -142,11 +145,23 @@ bool kernel_interface_running(const std::string& iface) noexcept {
 }
 
 Port::~Port() {
+  // Miniports first: each halts its adapter, so nothing sends on the port from here on.
+  for (DpdkMiniport* m : std::vector<DpdkMiniport*>(miniports_)) m->port_closing();
+  miniports_.clear();
   // Stop, do not close: closing a virtual device removes it from the EAL, and the port should
   // stay there to be opened again (benchmark cases, a second run in the same process).
   // rte_eal_cleanup closes every device at exit.
   if (started_) rte_eth_dev_stop(id_);
-  if (pool_ != nullptr) rte_mempool_free(pool_);
+  if (pool_ == nullptr) return;
+  // A consumer (a net_ring reader) may still hold copy-mode mbufs: its free would write into
+  // a freed pool, so the pool stays allocated then.
+  const unsigned held = rte_mempool_in_use_count(pool_);
+  if (held == 0) {
+    rte_mempool_free(pool_);
+    return;
+  }
+  RTE_LOG(WARNING, USER1, "pkio: port %u (%s) closed with %u mbuf(s) of its pool still held; pool %s stays allocated\n",
+          id_, name_.c_str(), held, pool_->name);
 }
 
 Status Port::stop() noexcept {

@@ -9,12 +9,15 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "packet/status.h"
 
 struct rte_mempool;
 
 namespace pkio::dpdk {
+
+class DpdkMiniport;
 
 /// How a port is brought up.
 struct PortConfig {
@@ -47,7 +50,10 @@ class Port {
   /// that does not exist or a queue count it cannot do.
   [[nodiscard]] static Status open(uint16_t port_id, const PortConfig& config,
                                    std::unique_ptr<Port>& out, std::string* error);
-  ~Port();  // stops the port (it stays in the EAL, ready to be opened again), frees the pool
+  /// Halts the adapters of miniports still on the port (their packets complete; a warning says
+  /// so), stops the port (it stays in the EAL, ready to be opened again) and frees its pool
+  /// (left allocated, with a warning, if a consumer still holds mbufs of it).
+  ~Port();
   Port(const Port&) = delete;
   Port& operator=(const Port&) = delete;
 
@@ -86,7 +92,9 @@ class Port {
   Status start() noexcept;
 
  private:
+  friend class DpdkMiniport;
   Port() = default;
+  std::vector<DpdkMiniport*> miniports_;  // built on this port and still alive
   uint16_t id_ = 0;
   std::string name_, driver_, kernel_iface_;
   int socket_ = 0;

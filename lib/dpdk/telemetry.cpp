@@ -79,17 +79,10 @@ void answer_counters(const Adapter& a, rte_tel_data* d) {
     const std::string key = "completed_" + std::string(to_string(all_statuses[i]));
     rte_tel_data_add_dict_u64(d, key.c_str(), c.completed_by_status[i]);
   }
-  const Violations& v = c.violations;
-  const std::pair<const char*, uint64_t> violations[] = {
-      {"violation_foreign_completion", v.foreign_completion},
-      {"violation_unexpected_completion", v.unexpected_completion},
-      {"violation_bad_final_status", v.bad_final_status},
-      {"violation_status_unset", v.status_unset},
-      {"violation_deserialized_resources", v.deserialized_resources},
-      {"violation_rejected_entries", v.rejected_entries},
-      {"violation_resubmitted_in_flight", v.resubmitted_in_flight},
-      {"violation_hangs", v.hangs}};
-  for (const auto& [name, value] : violations) rte_tel_data_add_dict_u64(d, name, value);
+  for (std::size_t i = 0; i < std::size(violation_names); ++i) {
+    const std::string key = std::string("violation_") + violation_names[i];
+    rte_tel_data_add_dict_u64(d, key.c_str(), violation_count(c.violations, i));
+  }
 }
 
 void answer_latency(const Adapter& a, rte_tel_data* d) {

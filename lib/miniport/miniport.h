@@ -2,9 +2,13 @@
 /// The miniport edge: what a miniport implements and the framework calls it may make.
 ///
 /// Call order: fill a MiniportCharacteristics and create an Adapter with it (NDIS:
-/// NdisMRegisterMiniport + MiniportInitialize). The adapter's worker thread then calls
+/// NdisMRegisterMiniport). Adapter::create calls initialize with the new adapter first (NDIS:
+/// MiniportInitialize, which receives the MiniportAdapterHandle), so the miniport knows the
+/// adapter it reports to from its first call on. The adapter's worker thread then calls
 /// send_packets (or send) with arrays of at most OID_GEN_MAXIMUM_SEND_PACKETS packets, and
-/// poll between batches; the miniport reports each packet's end with send_complete.
+/// poll between batches; the miniport reports each packet's end with send_complete. halt is
+/// the last call. A miniport whose context must go before its adapter calls Adapter::halt
+/// first: every packet then completes, and the adapter never calls it again.
 ///
 /// Threading: every MiniportCharacteristics function is called on the adapter's worker thread
 /// (the thread calling Adapter::poll), never twice at once, also for a deserialized miniport
@@ -30,6 +34,13 @@ class Adapter;
 /// NDIS 5.1: NDIS51_MINIPORT_CHARACTERISTICS (the send, request and reset part), with the
 /// NDIS_ATTRIBUTE_DESERIALIZE attribute. `context` is the miniport's MiniportAdapterContext.
 struct MiniportCharacteristics {
+  /// NDIS 5.1: MiniportInitialize. `adapter` drives this miniport from now on (NDIS: the
+  /// MiniportAdapterHandle): the one to give send_complete, send_resources_available and
+  /// indicate_status.
+  /// Synchronization: the first call, once. Context: the thread calling Adapter::create.
+  /// Return: success, or a failure status: Adapter::create then fails with it and calls
+  /// nothing else. May be null.
+  Status (*initialize)(void* context, Adapter& adapter) noexcept = nullptr;
   /// NDIS 5.1: MiniportSendPackets.
   /// Synchronization: never entered twice at once. Context: the adapter's worker thread.
   /// Return: through each packet's oob.status, read once it returns (read-only after, R36).

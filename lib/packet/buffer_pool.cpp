@@ -21,11 +21,11 @@ BufferPool::BufferPool(uint32_t count)
 BufferPool::~BufferPool() = default;
 
 Status BufferPool::allocate(Buffer*& out, void* address, uint32_t length) noexcept {
+  out = nullptr;
+  if (!maps_memory(address, length)) return Status::invalid_data;  // refused where it is made
   uint32_t index;
-  if (!free_list_.try_pop(index)) {
-    out = nullptr;
+  if (!free_list_.try_pop(index))
     return Status::failure;  // NdisAllocateBuffer reports an empty pool as failure (R35)
-  }
   allocated_[index].store(true, std::memory_order_release);  // pairs with free()'s exchange
   Buffer& b = buffers_[index];
   b.address = address;

@@ -25,7 +25,9 @@ class BufferPool {
   BufferPool& operator=(const BufferPool&) = delete;
 
   /// NDIS 5.1: NdisAllocateBuffer. A descriptor mapping `length` bytes at `address`.
-  /// success, or failure if the pool is empty: never resources (contract R35).
+  /// success; invalid_data (and no descriptor taken) if the range maps no memory: a null
+  /// address with a length, or a range past the end of the address space; failure if the
+  /// pool is empty: never resources (contract R35).
   [[nodiscard]] Status allocate(Buffer*& out, void* address, uint32_t length) noexcept;
   /// NDIS 5.1: NdisFreeBuffer. success; failure for a foreign or already free descriptor.
   Status free(Buffer* buffer) noexcept;

@@ -12,7 +12,7 @@ Buffer* Packet::walk(Buffer* chain, uint32_t& count, uint64_t& length) noexcept 
   Buffer* slow = chain;
   Buffer* last = nullptr;
   for (Buffer* b = chain; b != nullptr; b = b->next) {
-    if (count == max_chain_length) return nullptr;
+    if (count == max_chain_length || !b->maps_memory()) return nullptr;
     ++count;
     length += b->length;
     last = b;
@@ -92,6 +92,13 @@ Status Packet::recount(PacketCounts& out) noexcept {
   out.total_length = total_length_;
   out.first_buffer = head_;
   return Status::success;
+}
+
+bool Packet::buffers_map_memory() const noexcept {
+  uint32_t steps = 0;
+  for (const Buffer* b = head_; b != nullptr; b = b->next)
+    if (++steps > max_chain_length || !b->maps_memory()) return false;
+  return true;
 }
 
 uint32_t Packet::total_length() noexcept {

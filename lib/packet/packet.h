@@ -9,7 +9,8 @@
 /// Chain functions follow the NDIS macros (contract R33): they may chain a whole chain in one
 /// call, unchaining an empty packet yields null, and any change invalidates the cached counts,
 /// which query() recomputes. Every walk along a chain is bounded: a cycle is reported as
-/// Status::invalid_packet, never a hang.
+/// Status::invalid_packet, never a hang. A buffer that maps no memory (Buffer::maps_memory)
+/// makes the chain invalid the same way, so such a packet never reaches a device.
 #pragma once
 
 #include <atomic>
@@ -131,7 +132,7 @@ class alignas(64) Packet {
 
   /// NDIS 5.1: NdisChainBufferAtFront. Puts `chain` (one buffer or a chain of them) before
   /// the current first buffer. Returns invalid_packet (and changes nothing) if `chain` is
-  /// null, has a cycle or is longer than max_chain_length.
+  /// null, has a cycle, is longer than max_chain_length or has a buffer that maps no memory.
   [[nodiscard]] Status chain_at_front(Buffer* chain) noexcept;
   /// NDIS 5.1: NdisChainBufferAtBack. Appends `chain` after the last buffer; as above.
   [[nodiscard]] Status chain_at_back(Buffer* chain) noexcept;
@@ -141,7 +142,8 @@ class alignas(64) Packet {
   Buffer* unchain_at_back() noexcept;
 
   /// NDIS 5.1: NdisQueryPacket. Fills `out`, recomputing the cached counts if a change
-  /// invalidated them. invalid_packet if the chain has a cycle or is too long.
+  /// invalidated them. invalid_packet if the chain has a cycle, is too long or has a buffer
+  /// that maps no memory.
   [[nodiscard]] Status query(PacketCounts& out) noexcept {
     if (query_kept(out)) [[likely]] return Status::success;  // counts kept from the last query
     return recount(out);
@@ -159,6 +161,10 @@ class alignas(64) Packet {
   [[nodiscard]] uint32_t total_length() noexcept;
   /// First buffer of the chain, or null (NdisGetFirstBufferFromPacket).
   [[nodiscard]] Buffer* first_buffer() const noexcept { return head_; }
+  /// True if every buffer of the chain maps memory (Buffer::maps_memory), walking at most
+  /// max_chain_length buffers. query() checks this when it counts; a sender checks it again
+  /// because a Buffer's fields can be changed behind the chain functions' back.
+  [[nodiscard]] bool buffers_map_memory() const noexcept;
   /// True while the cached counts are valid (NDIS: Private.ValidCounts).
   [[nodiscard]] bool valid_counts() const noexcept { return valid_counts_; }
 
@@ -191,7 +197,8 @@ class alignas(64) Packet {
 
  private:
   friend class PacketPool;
-  /// Walks `chain`, returning its last buffer and counts; null on a cycle or overlong chain.
+  /// Walks `chain`, returning its last buffer and counts; null on a cycle, an overlong chain
+  /// or a buffer that maps no memory.
   static Buffer* walk(Buffer* chain, uint32_t& count, uint64_t& length) noexcept;
   Status recount(PacketCounts& out) noexcept;
   void reset_fresh() noexcept;

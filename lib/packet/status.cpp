@@ -15,6 +15,7 @@ std::string_view to_string(Status status) noexcept {
     case Status::reset_in_progress: return "reset_in_progress";
     case Status::invalid_packet: return "invalid_packet";
     case Status::invalid_length: return "invalid_length";
+    case Status::invalid_data: return "invalid_data";
     case Status::buffer_too_short: return "buffer_too_short";
     case Status::invalid_oid: return "invalid_oid";
     case Status::adapter_removed: return "adapter_removed";

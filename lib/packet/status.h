@@ -21,6 +21,7 @@ enum class Status : uint32_t {
   reset_in_progress = 0xC001000D,   ///< NDIS_STATUS_RESET_IN_PROGRESS
   invalid_packet = 0xC001000F,      ///< NDIS_STATUS_INVALID_PACKET
   invalid_length = 0xC0010014,      ///< NDIS_STATUS_INVALID_LENGTH
+  invalid_data = 0xC0010015,        ///< NDIS_STATUS_INVALID_DATA: a buffer that maps no memory
   buffer_too_short = 0xC0010016,    ///< NDIS_STATUS_BUFFER_TOO_SHORT
   invalid_oid = 0xC0010017,         ///< NDIS_STATUS_INVALID_OID
   adapter_removed = 0xC0010018,     ///< NDIS_STATUS_ADAPTER_REMOVED
@@ -40,8 +41,6 @@ enum class Indication : uint32_t {
 /// The snake_case NDIS name of an indication; "unknown" otherwise.
 [[nodiscard]] std::string_view to_string(Indication indication) noexcept;
 
-/// True for the codes listed in Status; false for any other number.
-
 /// True if `status` may be the final status of a completed send: anything known but
 /// `pending` and `resources` (contract R22: those two are never final).
 [[nodiscard]] constexpr bool is_final_send_status(Status status) noexcept {
@@ -55,6 +54,7 @@ inline constexpr Status all_statuses[] = {
     Status::closing,         Status::request_aborted,  Status::reset_in_progress,
     Status::invalid_packet,  Status::invalid_length,   Status::buffer_too_short,
     Status::invalid_oid,     Status::adapter_removed,  Status::no_cable,
+    Status::invalid_data,
 };
 /// Number of statuses in all_statuses.
 inline constexpr unsigned status_count = sizeof(all_statuses) / sizeof(all_statuses[0]);
@@ -78,6 +78,7 @@ inline constexpr unsigned status_count = sizeof(all_statuses) / sizeof(all_statu
     case Status::invalid_oid: return 12;
     case Status::adapter_removed: return 13;
     case Status::no_cable: return 14;
+    case Status::invalid_data: return 15;
   }
   return status_count;
 }

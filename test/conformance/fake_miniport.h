@@ -42,12 +42,15 @@ struct FakeMiniport {
   std::vector<Packet*> held;                // packets returned pending, not yet completed
   std::atomic<int> inside{0};
   std::atomic<int> max_inside{0};
+  uint32_t initializes = 0;
+  Status initialize_status = Status::success;  // what initialize answers
   uint32_t resets = 0;
   uint32_t halts = 0;
   uint32_t single_sends = 0;
 
   MiniportCharacteristics characteristics() {
     MiniportCharacteristics c;
+    c.initialize = &FakeMiniport::initialize_entry;
     if (offer_send_packets) c.send_packets = &FakeMiniport::send_packets_entry;
     if (offer_send) c.send = &FakeMiniport::send_entry;
     c.query_information = &FakeMiniport::query_entry;
@@ -84,6 +87,13 @@ struct FakeMiniport {
     int prev = max_inside.load();
     while (now > prev && !max_inside.compare_exchange_weak(prev, now)) {
     }
+  }
+
+  static Status initialize_entry(void* ctx, Adapter& a) noexcept {
+    auto& self = *static_cast<FakeMiniport*>(ctx);
+    ++self.initializes;
+    if (self.initialize_status == Status::success) self.adapter = &a;  // MiniportInitialize
+    return self.initialize_status;
   }
 
   static void send_packets_entry(void* ctx, Packet* const* packets, uint32_t n) noexcept {

@@ -238,6 +238,38 @@ TEST_F(PacketModel, R35_EmptyBufferPoolFailsWithFailureNeverResources) {
   EXPECT_EQ(buffers->free(&outside), Status::failure);
 }
 
+TEST_F(PacketModel, R35_ABufferOverNoMemoryIsRefusedWhereItIsMade) {
+  const uint32_t spare = buffers->available();
+  Buffer* b = reinterpret_cast<Buffer*>(uintptr_t{1});
+  EXPECT_EQ(buffers->allocate(b, nullptr, 64), Status::invalid_data);
+  EXPECT_EQ(b, nullptr);
+  auto* near_the_end = reinterpret_cast<void*>(UINTPTR_MAX - 15);
+  EXPECT_EQ(buffers->allocate(b, near_the_end, 16), Status::invalid_data);  // wraps past the end
+  EXPECT_EQ(buffers->allocate(b, near_the_end, 0xFFFFFFFFu), Status::invalid_data);
+  EXPECT_EQ(buffers->available(), spare);  // no descriptor was taken
+  ASSERT_EQ(buffers->allocate(b, nullptr, 0), Status::success);  // an empty buffer maps nothing: fine
+  EXPECT_EQ(buffers->free(b), Status::success);
+  ASSERT_EQ(buffers->allocate(b, near_the_end, 15), Status::success);  // up to the last byte
+  EXPECT_EQ(buffers->free(b), Status::success);
+}
+
+TEST_F(PacketModel, R10_AChainWithABufferOverNoMemoryIsInvalid) {
+  Packet* p = alloc_packet();
+  Buffer own;  // a descriptor of the protocol's own, not from a pool
+  own.address = nullptr;
+  own.length = 64;
+  EXPECT_EQ(p->chain_at_back(&own), Status::invalid_packet);
+  EXPECT_EQ(p->first_buffer(), nullptr);  // nothing changed
+  Buffer* good = alloc_buffer(32);
+  ASSERT_EQ(p->chain_at_back(good), Status::success);
+  own.address = memory.data();
+  ASSERT_EQ(p->chain_at_back(&own), Status::success);
+  own.address = nullptr;  // broken behind the chain functions' back, before a query
+  PacketCounts counts;
+  EXPECT_EQ(p->query(counts), Status::invalid_packet);
+  EXPECT_EQ(p->total_length(), 0u);
+}
+
 TEST(Ieee8021q, PacksPriorityAndVlanAndChecksReservedBits) {
   const auto info = Ieee8021qInfo::make(6, 0xABC);
   EXPECT_EQ(info.priority(), 6u);

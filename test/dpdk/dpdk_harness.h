@@ -30,7 +30,6 @@ struct DpdkHarness {
     ASSERT_EQ(Adapter::create(miniport->characteristics(), miniport.get(), ac, adapter, &error),
               Status::success)
         << error;
-    miniport->attach(*adapter);
     proto.open(*adapter);
   }
   /// Every zero-copy slot is spare again (polling until the last freed ones are reaped): the

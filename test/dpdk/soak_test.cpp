@@ -195,7 +195,6 @@ TEST(Soak, MixedTrafficWithResetsAndLinkFlapsReconcilesPkioDpdkAndTheConsumer) {
   ac.verifier = true;
   std::unique_ptr<Adapter> adapter;
   ASSERT_EQ(Adapter::create(miniport->characteristics(), miniport.get(), ac, adapter, &error), Status::success);
-  miniport->attach(*adapter);
   const unsigned mbufs_at_rest = rte_mempool_in_use_count(port->mempool());
   std::vector<std::unique_ptr<Producer>> ps;
   for (int i = 0; i < producers; ++i) {

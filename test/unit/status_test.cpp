@@ -15,6 +15,7 @@ TEST(StatusCodes, KeepNdisNumericValues) {
   EXPECT_EQ(static_cast<uint32_t>(Status::reset_in_progress), 0xC001000Du);
   EXPECT_EQ(static_cast<uint32_t>(Status::invalid_packet), 0xC001000Fu);
   EXPECT_EQ(static_cast<uint32_t>(Status::no_cable), 0xC001001Fu);
+  EXPECT_EQ(static_cast<uint32_t>(Status::invalid_data), 0xC0010015u);
   EXPECT_EQ(static_cast<uint32_t>(Indication::media_disconnect), 0x4001000Cu);
   EXPECT_EQ(static_cast<uint32_t>(Oid::maximum_send_packets), 0x00010115u);
   EXPECT_EQ(static_cast<uint32_t>(Oid::transmit_queue_length), 0x0002020Eu);
