@@ -915,7 +915,9 @@ uint32_t Adapter::deliver() noexcept {
 void Adapter::fail_queued(Status status) noexcept {
   drain_submissions();
   while (Packet* p = queue_.pop_front()) {
-    p->tracking.final_status = status;
+    // A packet R10 refuses fails as invalid_packet whichever way it went: one a checking
+    // miniport never reached (requeued behind a `resources`) is checked here.
+    p->tracking.final_status = admit_packet(p) == Status::success ? status : Status::invalid_packet;
     move_state(p, PacketState::completing, std::memory_order_relaxed);
     completed_.push_back(p);
   }
@@ -923,7 +925,10 @@ void Adapter::fail_queued(Status status) noexcept {
 }
 
 void Adapter::force_complete_pending(Status status) noexcept {
-  while (Packet* p = pending_head_) complete(p, status);  // complete() unlinks it
+  // complete() unlinks each; an invalid packet a deserialized miniport still held unchecked
+  // fails as invalid_packet (R10), as in fail_queued.
+  while (Packet* p = pending_head_)
+    complete(p, admit_packet(p) == Status::success ? status : Status::invalid_packet);
 }
 
 void Adapter::link_pending(Packet* p) noexcept {
