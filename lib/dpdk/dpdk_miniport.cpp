@@ -160,7 +160,7 @@ DpdkMiniport::~DpdkMiniport() {
   if (port_ != nullptr) std::erase(port_->miniports_, this);
 }
 
-void DpdkMiniport::port_closing() noexcept {
+void DpdkMiniport::port_closing(bool eal_ending) noexcept {
   if (adapter_ != nullptr) {
     const uint64_t in_flight = adapter_->counters().in_flight;
     RTE_LOG(WARNING, USER1,
@@ -170,6 +170,7 @@ void DpdkMiniport::port_closing() noexcept {
     adapter_->halt();
   }
   port_ = nullptr;  // nothing calls into the port from here on: the adapter is halted
+  if (eal_ending) slots_->abandon();
 }
 
 MiniportCharacteristics DpdkMiniport::characteristics() noexcept {

@@ -152,8 +152,9 @@ class DpdkMiniport {
   DpdkMiniport(Port& port, const MiniportConfig& config) noexcept;
 
   friend class Port;
-  /// The port is being destroyed: halts the adapter and forgets the port.
-  void port_closing() noexcept;
+  /// The port is being destroyed: halts the adapter and forgets the port; `eal_ending`: also
+  /// forgets the slot pools, which die with the EAL (nothing touches them again).
+  void port_closing(bool eal_ending) noexcept;
   static Status initialize_entry(void* context, Adapter& adapter) noexcept;
   static void send_packets_entry(void* context, Packet* const* packets, uint32_t n) noexcept;
   static Status query_entry(void* context, Oid oid, void* buffer, uint32_t length,

@@ -1,5 +1,7 @@
 #include "eal.h"
 
+#include "port.h"
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_log.h>
@@ -61,7 +63,9 @@ Status eal_init(const std::vector<std::string>& args, std::string* error) {
 }
 
 void eal_cleanup() {
-  if (eal_ready) rte_eal_cleanup();
+  if (!eal_ready) return;
+  close_all_ports();  // their adapters halt first: no packet is left in flight in a dead EAL
+  rte_eal_cleanup();
   eal_ready = false;
 }
 

@@ -24,7 +24,9 @@ void split_args(int argc, char** argv, std::vector<std::string>& eal, std::vecto
 /// one-line `error`. A second call is a no-op returning success.
 [[nodiscard]] Status eal_init(const std::vector<std::string>& args, std::string* error = nullptr);
 
-/// rte_eal_cleanup, if eal_init succeeded.
+/// Closes every Port still open (Port::close: their adapters halt, every packet completes),
+/// then rte_eal_cleanup, if eal_init succeeded. Ports, miniports and adapters may be destroyed
+/// afterwards.
 void eal_cleanup();
 
 }  // namespace pkio::dpdk

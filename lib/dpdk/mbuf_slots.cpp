@@ -235,6 +235,12 @@ MbufSlots::~MbufSlots() {
           held_count_, pool_->name);
 }
 
+void MbufSlots::abandon() noexcept {
+  pool_ = frames_pool_ = nullptr;
+  held_count_ = spare_count_ = capacity_ = frame_count_ = 0;
+  finder_ = FrameFinder{};
+}
+
 void MbufSlots::orphan(rte_mbuf* m) noexcept {
   if (is_frame(m)) {
     // A frame is the protocol's memory: the holder is moved to the copy room behind it, by

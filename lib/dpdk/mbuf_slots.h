@@ -279,6 +279,10 @@ class MbufSlots {
   /// were forgotten, those whose slots were freed meanwhile included.
   uint32_t orphan_held() noexcept;
 
+  /// Forgets every pool and slot without touching them (the EAL is ending and takes their
+  /// memory with it): the destructor then does nothing.
+  void abandon() noexcept;
+
   /// Slots held by a PMD or consumer.
   [[nodiscard]] uint32_t held() const noexcept { return held_count_; }
   /// Slots ready to lend.

@@ -18,10 +18,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 namespace pkio::dpdk {
 
 namespace {
+/// Every Port open in the process (control path), so that eal_cleanup can close them first.
+std::mutex open_ports_mutex;
+std::vector<Port*> open_ports;
+
 std::string ports_list() {
   std::string out;
   uint16_t id;
@@ -121,6 +127,10 @@ Status Port::open(uint16_t port_id, const PortConfig& config, std::unique_ptr<Po
   uint16_t mtu = 0;
   if (rte_eth_dev_get_mtu(port_id, &mtu) == 0 && mtu > 0) p->mtu_ = mtu;
   if (p->start() != Status::success) return fail("cannot start", -EIO);
+  {
+    std::lock_guard lock(open_ports_mutex);
+    open_ports.push_back(p.get());
+  }
   out = std::move(p);
   return Status::success;
 }
@@ -144,24 +154,41 @@ bool kernel_interface_running(const std::string& iface) noexcept {
   return ok && (request.ifr_flags & IFF_UP) && (request.ifr_flags & IFF_RUNNING);
 }
 
-Port::~Port() {
+void close_all_ports() noexcept {
+  std::vector<Port*> ports;
+  {
+    std::lock_guard lock(open_ports_mutex);
+    ports = open_ports;
+  }
+  for (Port* p : ports) p->close(true);
+}
+
+Port::~Port() { close(); }
+
+void Port::close(bool eal_ending) noexcept {
+  if (closed_) return;
+  closed_ = true;
+  {
+    std::lock_guard lock(open_ports_mutex);
+    std::erase(open_ports, this);
+  }
   // Miniports first: each halts its adapter, so nothing sends on the port from here on.
-  for (DpdkMiniport* m : std::vector<DpdkMiniport*>(miniports_)) m->port_closing();
+  for (DpdkMiniport* m : std::vector<DpdkMiniport*>(miniports_)) m->port_closing(eal_ending);
   miniports_.clear();
   // Stop, do not close: closing a virtual device removes it from the EAL, and the port should
   // stay there to be opened again (benchmark cases, a second run in the same process).
   // rte_eal_cleanup closes every device at exit.
   if (started_) rte_eth_dev_stop(id_);
+  started_ = false;
   if (pool_ == nullptr) return;
   // A consumer (a net_ring reader) may still hold copy-mode mbufs: its free would write into
   // a freed pool, so the pool stays allocated then.
   const unsigned held = rte_mempool_in_use_count(pool_);
-  if (held == 0) {
-    rte_mempool_free(pool_);
-    return;
-  }
-  RTE_LOG(WARNING, USER1, "pkio: port %u (%s) closed with %u mbuf(s) of its pool still held; pool %s stays allocated\n",
-          id_, name_.c_str(), held, pool_->name);
+  if (held == 0) rte_mempool_free(pool_);
+  else
+    RTE_LOG(WARNING, USER1, "pkio: port %u (%s) closed with %u mbuf(s) of its pool still held; pool %s stays allocated\n",
+            id_, name_.c_str(), held, pool_->name);
+  pool_ = nullptr;
 }
 
 Status Port::stop() noexcept {

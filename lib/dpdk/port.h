@@ -50,9 +50,7 @@ class Port {
   /// that does not exist or a queue count it cannot do.
   [[nodiscard]] static Status open(uint16_t port_id, const PortConfig& config,
                                    std::unique_ptr<Port>& out, std::string* error);
-  /// Halts the adapters of miniports still on the port (their packets complete; a warning says
-  /// so), stops the port (it stays in the EAL, ready to be opened again) and frees its pool
-  /// (left allocated, with a warning, if a consumer still holds mbufs of it).
+  /// close(), if eal_cleanup has not done it already.
   ~Port();
   Port(const Port&) = delete;
   Port& operator=(const Port&) = delete;
@@ -86,6 +84,13 @@ class Port {
   /// One line saying where the port, its pool and the calling lcore sit (NUMA).
   [[nodiscard]] std::string placement() const;
 
+  /// Halts the adapters of miniports still on the port (their packets complete; a warning says
+  /// so), stops the port (it stays in the EAL, ready to be opened again) and frees its pool
+  /// (left allocated, with a warning, if a consumer still holds mbufs of it). Idempotent;
+  /// eal_cleanup calls it for every port still open (`eal_ending`: the miniports then also
+  /// let go of their DPDK memory, which dies with the EAL). The object is then only a name.
+  void close(bool eal_ending = false) noexcept;
+
   /// rte_eth_dev_stop (the first half of the miniport's reset).
   Status stop() noexcept;
   /// rte_eth_dev_start (the second half).
@@ -104,6 +109,10 @@ class Port {
   bool vlan_offload_ = false;
   uint16_t mtu_ = 1500;
   bool started_ = false;
+  bool closed_ = false;
 };
+
+/// Closes every Port still open (eal_cleanup calls it before rte_eal_cleanup).
+void close_all_ports() noexcept;
 
 }  // namespace pkio::dpdk

@@ -12,7 +12,9 @@
 /// binding (earlier in an array goes first); completions come in any order.
 ///
 /// Threading: send and send_packets may be called from any thread at once, except on an
-/// adapter in run-to-completion mode, where only its owner thread sends. Handlers are called
+/// adapter in run-to-completion mode, which one thread at a time uses: a call made while
+/// another thread is inside it is refused (its packets are never accepted) and counted as
+/// Violations::concurrent_use. Handlers are called
 /// on the adapter's worker thread with no framework lock held (R9): they may send again, free
 /// the packet or close the binding. A completion may arrive before send_packets returns (R8).
 #pragma once
@@ -46,13 +48,15 @@ struct ProtocolCharacteristics {
 };
 
 /// NDIS 5.1: NdisOpenAdapter. success and a binding; failure if send_complete is null or the
-/// adapter has no room for another binding (64), closing if the adapter is halting.
+/// adapter has max_bindings (64) open already (a closed binding's place is free again),
+/// closing if the adapter is halting.
 [[nodiscard]] Status open_adapter(Adapter& adapter, const ProtocolCharacteristics& protocol,
                                   void* binding_context, Binding*& out);
 
 /// NDIS 5.1: NdisCloseAdapter. Later sends get closing (R11). Waits until every packet of
 /// the binding has completed and returns success; called from inside a handler (where waiting
 /// would deadlock) it returns pending and the binding closes when its last packet completes.
+/// The handle stays valid, answering closing, until the adapter is destroyed.
 Status close_adapter(Binding* binding);
 
 /// NDIS 5.1: NdisSend. pending: exactly one send_complete follows. Anything else: finished
@@ -63,8 +67,10 @@ Status close_adapter(Binding* binding);
 
 /// NDIS 5.1: NdisSendPackets. Every packet completes exactly once through send_complete, also
 /// those that fail at once (R2). n == 0 or a null array does nothing (R3). Null entries and
-/// packets the protocol does not own (in flight, freed, twice in the array) are skipped and
-/// counted as violations: they were never accepted.
+/// packets the protocol does not own (in flight, freed, from no pool) are skipped and counted
+/// as violations (Violations::rejected_entries): they were never accepted. So is every repeat
+/// of a packet in one array, however far apart, whether or not its first entry has completed
+/// by then: the first entry is sent.
 void send_packets(Binding* binding, Packet* const* packets, uint32_t n) noexcept;
 
 /// NDIS 5.1: NdisRequest (NdisRequestQueryInformation). Per R24: success with bytes_written;
