@@ -1,8 +1,8 @@
 // Packet model costs: pool allocate/free (single thread and contended) and chain + query.
 #include <benchmark/benchmark.h>
 
-#include "packet/buffer_pool.h"
-#include "packet/packet_pool.h"
+#include <pkio/buffer_pool.h>
+#include <pkio/packet_pool.h>
 
 namespace pkio {
 namespace {

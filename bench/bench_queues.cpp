@@ -11,12 +11,12 @@
 #include <cstdio>
 #include <vector>
 
-#include "dispatcher/adapter.h"
+#include <pkio/adapter.h>
 #include "eal_benchmark_main.h"
-#include "dispatcher/packet_queue.h"
-#include "packet/buffer_pool.h"
-#include "packet/packet_pool.h"
-#include "ring/mpmc_ring.h"
+#include <pkio/detail/packet_queue.h>
+#include <pkio/buffer_pool.h>
+#include <pkio/packet_pool.h>
+#include <pkio/detail/mpmc_ring.h>
 
 namespace pkio {
 namespace {

@@ -16,13 +16,13 @@
 #include <thread>
 #include <vector>
 
-#include "dispatcher/adapter.h"
+#include <pkio/adapter.h>
 #include "eal_benchmark_main.h"
-#include "dpdk/dpdk_miniport.h"
+#include <pkio/dpdk/miniport.h>
 #include "dpdk/mbuf_slots.h"
-#include "dpdk/port.h"
-#include "packet/buffer_pool.h"
-#include "packet/packet_pool.h"
+#include <pkio/dpdk/port.h>
+#include <pkio/buffer_pool.h>
+#include <pkio/packet_pool.h>
 
 namespace pkio {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "dpdk/eal.h"
+#include <pkio/dpdk/eal.h>
 
 namespace pkio::bench {
 

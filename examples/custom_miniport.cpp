@@ -7,11 +7,11 @@
 #include <cstdio>
 #include <deque>
 
-#include <pkio/dispatcher/adapter.h>
-#include <pkio/miniport/miniport.h>
-#include <pkio/packet/buffer_pool.h>
-#include <pkio/packet/packet_pool.h>
-#include <pkio/protocol/protocol.h>
+#include <pkio/adapter.h>
+#include <pkio/miniport.h>
+#include <pkio/buffer_pool.h>
+#include <pkio/packet_pool.h>
+#include <pkio/protocol.h>
 
 namespace {
 

@@ -8,12 +8,12 @@
 #include <cstdio>
 #include <vector>
 
-#include <pkio/dispatcher/adapter.h>
-#include <pkio/dpdk/dpdk_miniport.h>
+#include <pkio/adapter.h>
+#include <pkio/dpdk/miniport.h>
 #include <pkio/dpdk/eal.h>
-#include <pkio/packet/buffer_pool.h>
-#include <pkio/packet/packet_pool.h>
-#include <pkio/protocol/protocol.h>
+#include <pkio/buffer_pool.h>
+#include <pkio/packet_pool.h>
+#include <pkio/protocol.h>
 
 namespace {
 std::vector<pkio::Packet*> ready;  // completed packets, sent again (reuse beats release)

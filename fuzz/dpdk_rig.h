@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "check.h"
-#include "dispatcher/adapter.h"
-#include "dpdk/dpdk_miniport.h"
-#include "dpdk/eal.h"
-#include "dpdk/port.h"
-#include "protocol/protocol.h"
+#include <pkio/adapter.h>
+#include <pkio/dpdk/miniport.h>
+#include <pkio/dpdk/eal.h>
+#include <pkio/dpdk/port.h>
+#include <pkio/protocol.h>
 
 namespace pkio::fuzz {
 

@@ -13,11 +13,11 @@
 #include <map>
 #include <sstream>
 
-#include "dpdk/eal.h"
+#include <pkio/dpdk/eal.h>
 #include "send_paths.h"
 #include "text.h"
 #include "threads.h"
-#include "version.h"
+#include <pkio/version.h>
 
 namespace {
 

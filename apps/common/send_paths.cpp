@@ -12,11 +12,11 @@
 #include <string>
 #include <thread>
 
-#include "dispatcher/adapter.h"
-#include "dispatcher/cycles.h"
-#include "dpdk/dpdk_miniport.h"
-#include "packet/buffer_pool.h"
-#include "packet/packet_pool.h"
+#include <pkio/adapter.h>
+#include <pkio/cycles.h>
+#include <pkio/dpdk/miniport.h>
+#include <pkio/buffer_pool.h>
+#include <pkio/packet_pool.h>
 #include "threads.h"
 
 namespace pkio::apps {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "dpdk/port.h"
+#include <pkio/dpdk/port.h>
 
 namespace pkio::apps {
 

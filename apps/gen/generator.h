@@ -11,14 +11,14 @@
 #include <string>
 #include <vector>
 
-#include "dispatcher/adapter.h"
-#include "dpdk/dpdk_miniport.h"
-#include "dpdk/port.h"
-#include "dpdk/telemetry.h"
+#include <pkio/adapter.h>
+#include <pkio/dpdk/miniport.h>
+#include <pkio/dpdk/port.h>
+#include <pkio/dpdk/telemetry.h>
 #include "frames.h"
 #include "options.h"
-#include "packet/buffer_pool.h"
-#include "packet/packet_pool.h"
+#include <pkio/buffer_pool.h>
+#include <pkio/packet_pool.h>
 #include "pacer.h"
 #include "trace.h"
 

@@ -10,14 +10,14 @@
 #include <fstream>
 #include <thread>
 
-#include "dispatcher/cycles.h"
-#include "dpdk/eal.h"
+#include <pkio/cycles.h>
+#include <pkio/dpdk/eal.h>
 #include "generator.h"
 #include "receiver.h"
 #include "trace.h"
 #include "threads.h"
 #include "report.h"
-#include "version.h"
+#include <pkio/version.h>
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <cstdlib>
 
 #include "frames.h"
-#include "version.h"
+#include <pkio/version.h>
 
 namespace pkio::gen {
 

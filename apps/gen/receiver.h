@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "dispatcher/latency_histogram.h"
+#include <pkio/latency_histogram.h>
 #include "frames.h"
 
 namespace pkio::gen {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "dispatcher/adapter.h"
+#include <pkio/adapter.h>
 #include "options.h"
 
 namespace pkio::gen {

@@ -19,12 +19,12 @@
 #include <sstream>
 #include <thread>
 
-#include "dpdk/eal.h"
+#include <pkio/dpdk/eal.h>
 #include "threads.h"
 #include "svg.h"
 #include "sweep.h"
 #include "text.h"
-#include "version.h"
+#include <pkio/version.h>
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include <cstring>
 
 #include "../dpdk_rig.h"
-#include "packet/buffer_pool.h"
-#include "packet/packet_pool.h"
+#include <pkio/buffer_pool.h>
+#include <pkio/packet_pool.h>
 
 namespace {
 

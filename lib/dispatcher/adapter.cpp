@@ -1,4 +1,4 @@
-#include "adapter.h"
+#include <pkio/adapter.h>
 
 #include <pthread.h>
 #include <sched.h>
@@ -6,8 +6,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "binding.h"
-#include "cycles.h"
+#include "dispatcher/binding.h"
+#include "dispatcher/packet_state.h"
+#include <pkio/cycles.h>
 
 namespace pkio {
 

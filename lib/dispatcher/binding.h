@@ -5,7 +5,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "protocol/protocol.h"
+#include <pkio/protocol.h>
 
 namespace pkio {
 

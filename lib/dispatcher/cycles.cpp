@@ -1,4 +1,4 @@
-#include "cycles.h"
+#include <pkio/cycles.h>
 
 #include <thread>
 

@@ -1,4 +1,4 @@
-#include "submission_queue.h"
+#include <pkio/detail/submission_queue.h>
 
 #include <rte_ring.h>
 

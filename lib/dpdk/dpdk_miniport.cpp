@@ -1,4 +1,4 @@
-#include "dpdk_miniport.h"
+#include <pkio/dpdk/miniport.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "dispatcher/adapter.h"
+#include <pkio/adapter.h>
 #include "dpdk/mbuf_slots.h"
 
 namespace pkio::dpdk {

@@ -1,6 +1,6 @@
-#include "eal.h"
+#include <pkio/dpdk/eal.h>
 
-#include "port.h"
+#include <pkio/dpdk/port.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>

@@ -62,8 +62,8 @@
 #include <string>
 #include <vector>
 
-#include "dpdk/dpdk_miniport.h"
-#include "packet/packet.h"
+#include <pkio/dpdk/miniport.h>
+#include <pkio/packet.h>
 
 namespace pkio::dpdk {
 

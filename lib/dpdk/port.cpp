@@ -1,6 +1,6 @@
-#include "port.h"
+#include <pkio/dpdk/port.h>
 
-#include "dpdk_miniport.h"
+#include <pkio/dpdk/miniport.h>
 
 #include <net/if.h>
 #include <numa.h>

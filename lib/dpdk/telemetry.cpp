@@ -1,4 +1,4 @@
-#include "dpdk/telemetry.h"
+#include <pkio/dpdk/telemetry.h>
 
 #include <rte_telemetry.h>
 
@@ -7,8 +7,8 @@
 #include <mutex>
 #include <string_view>
 
-#include "dispatcher/adapter.h"
-#include "dispatcher/cycles.h"
+#include <pkio/adapter.h>
+#include <pkio/cycles.h>
 
 namespace pkio::dpdk {
 namespace {

@@ -1,4 +1,4 @@
-#include "buffer_pool.h"
+#include <pkio/buffer_pool.h>
 
 namespace pkio {
 

@@ -1,4 +1,4 @@
-#include "oid.h"
+#include <pkio/oid.h>
 
 namespace pkio {
 

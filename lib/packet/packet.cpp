@@ -1,4 +1,4 @@
-#include "packet.h"
+#include <pkio/packet.h>
 
 #include <cstring>
 #include <limits>

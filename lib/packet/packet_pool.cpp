@@ -1,4 +1,4 @@
-#include "packet_pool.h"
+#include <pkio/packet_pool.h>
 
 #include <cstdlib>
 #include <new>

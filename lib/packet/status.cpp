@@ -1,4 +1,4 @@
-#include "status.h"
+#include <pkio/status.h>
 
 namespace pkio {
 

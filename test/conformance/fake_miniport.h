@@ -12,9 +12,9 @@
 #include <mutex>
 #include <vector>
 
-#include "dispatcher/adapter.h"
-#include "packet/buffer_pool.h"
-#include "packet/packet_pool.h"
+#include <pkio/adapter.h>
+#include <pkio/buffer_pool.h>
+#include <pkio/packet_pool.h>
 
 namespace pkio::testing_support {
 

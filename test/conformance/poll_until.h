@@ -3,7 +3,7 @@
 
 #include <chrono>
 
-#include "dispatcher/adapter.h"
+#include <pkio/adapter.h>
 
 namespace pkio::testing_support {
 

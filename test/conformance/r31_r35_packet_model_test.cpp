@@ -4,8 +4,8 @@
 #include <array>
 #include <vector>
 
-#include "packet/buffer_pool.h"
-#include "packet/packet_pool.h"
+#include <pkio/buffer_pool.h>
+#include <pkio/packet_pool.h>
 
 namespace pkio {
 namespace {

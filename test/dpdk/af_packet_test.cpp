@@ -16,7 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "dpdk/eal.h"
+#include <pkio/dpdk/eal.h>
 #include "dpdk_harness.h"
 
 namespace {

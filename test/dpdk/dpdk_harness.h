@@ -11,8 +11,8 @@
 
 #include "../conformance/fake_miniport.h"
 #include "../conformance/poll_until.h"
-#include "dpdk/dpdk_miniport.h"
-#include "dpdk/port.h"
+#include <pkio/dpdk/miniport.h>
+#include <pkio/dpdk/port.h>
 
 namespace pkio::testing_support {
 

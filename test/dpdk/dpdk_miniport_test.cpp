@@ -8,7 +8,7 @@
 #include <numeric>
 #include <thread>
 
-#include "dpdk/telemetry.h"
+#include <pkio/dpdk/telemetry.h>
 #include "dpdk_harness.h"
 
 namespace pkio::testing_support {

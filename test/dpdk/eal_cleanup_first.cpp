@@ -8,11 +8,11 @@
 #include <cstdio>
 #include <map>
 
-#include "dispatcher/adapter.h"
-#include "dpdk/dpdk_miniport.h"
-#include "dpdk/eal.h"
-#include "packet/buffer_pool.h"
-#include "packet/packet_pool.h"
+#include <pkio/adapter.h>
+#include <pkio/dpdk/miniport.h>
+#include <pkio/dpdk/eal.h>
+#include <pkio/buffer_pool.h>
+#include <pkio/packet_pool.h>
 
 namespace {
 std::map<pkio::Packet*, int> completions;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "dpdk/eal.h"
+#include <pkio/dpdk/eal.h>
 
 namespace pkio::testing_support {
 std::string pcap_path;  // where the net_pcap test port writes

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "dpdk/mbuf_slots.h"
-#include "packet/packet_pool.h"
+#include <pkio/packet_pool.h>
 
 namespace pkio::dpdk {
 namespace {

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "dispatcher/latency_histogram.h"
+#include <pkio/latency_histogram.h>
 
 namespace pkio {
 namespace {

@@ -5,7 +5,7 @@
 #include <thread>
 #include <vector>
 
-#include "ring/mpmc_ring.h"
+#include <pkio/detail/mpmc_ring.h>
 
 namespace pkio {
 

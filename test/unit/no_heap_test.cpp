@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <new>
 
-#include "packet/buffer_pool.h"
-#include "packet/packet_pool.h"
+#include <pkio/buffer_pool.h>
+#include <pkio/packet_pool.h>
 
 namespace {
 std::atomic<uint64_t> heap_allocations{0};

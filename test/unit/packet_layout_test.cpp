@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "packet/packet_pool.h"
+#include <pkio/packet_pool.h>
 
 namespace pkio {
 namespace {

@@ -5,8 +5,8 @@
 #include <thread>
 #include <vector>
 
-#include "packet/buffer_pool.h"
-#include "packet/packet_pool.h"
+#include <pkio/buffer_pool.h>
+#include <pkio/packet_pool.h>
 
 namespace pkio {
 

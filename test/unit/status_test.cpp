@@ -1,8 +1,8 @@
 // Status codes and OIDs keep the NDIS numeric values (contract "Statuses and their codes").
 #include <gtest/gtest.h>
 
-#include "packet/oid.h"
-#include "packet/status.h"
+#include <pkio/oid.h>
+#include <pkio/status.h>
 
 namespace pkio {
 

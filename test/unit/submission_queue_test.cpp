@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "dispatcher/submission_queue.h"
+#include <pkio/detail/submission_queue.h>
 
 namespace pkio {
 namespace {

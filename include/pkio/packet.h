@@ -18,8 +18,8 @@
 #include <cstdint>
 #include <span>
 
-#include "buffer.h"
-#include "status.h"
+#include <pkio/buffer.h>
+#include <pkio/status.h>
 
 namespace pkio {
 

@@ -25,8 +25,8 @@
 #include <cstdint>
 #include <memory>
 
-#include "dispatcher/packet_queue.h"
-#include "packet/packet.h"
+#include <pkio/detail/packet_queue.h>
+#include <pkio/packet.h>
 
 struct rte_ring;
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "packet/status.h"
+#include <pkio/status.h>
 
 namespace pkio::dpdk {
 

@@ -16,7 +16,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "packet/packet.h"
+#include <pkio/packet.h>
 
 namespace pkio {
 

@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <memory>
 
-#include "buffer.h"
-#include "ring/mpmc_ring.h"
-#include "status.h"
+#include <pkio/buffer.h>
+#include <pkio/detail/mpmc_ring.h>
+#include <pkio/status.h>
 
 namespace pkio {
 

@@ -44,10 +44,10 @@
 #include <string>
 #include <vector>
 
-#include "dpdk/port.h"
+#include <pkio/dpdk/port.h>
 
 struct rte_mbuf;
-#include "miniport/miniport.h"
+#include <pkio/miniport.h>
 
 namespace pkio::dpdk {
 

@@ -21,9 +21,9 @@
 
 #include <cstdint>
 
-#include "packet/oid.h"
-#include "packet/packet.h"
-#include "packet/status.h"
+#include <pkio/oid.h>
+#include <pkio/packet.h>
+#include <pkio/status.h>
 
 namespace pkio {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "packet/status.h"
+#include <pkio/status.h>
 
 struct rte_mempool;
 

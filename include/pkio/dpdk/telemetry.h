@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-#include "packet/status.h"
+#include <pkio/status.h>
 
 namespace pkio {
 class Adapter;

@@ -23,14 +23,17 @@
 #include <thread>
 #include <vector>
 
-#include "dispatcher/latency_histogram.h"
-#include "dispatcher/packet_queue.h"
-#include "dispatcher/submission_queue.h"
-#include "dispatcher/verifier.h"
-#include "miniport/miniport.h"
-#include "protocol/protocol.h"
+#include <pkio/latency_histogram.h>
+#include <pkio/detail/packet_queue.h>
+#include <pkio/detail/submission_queue.h>
+#include <pkio/verifier.h>
+#include <pkio/miniport.h>
+#include <pkio/protocol.h>
 
 namespace pkio {
+
+class Binding;
+class Verifier;
 
 /// How an adapter runs.
 struct AdapterConfig {
@@ -234,18 +237,12 @@ class Adapter {
   Status run_on_worker(ControlRequest& request);
   void count_violation(uint64_t Violations::*which, const Packet* packet = nullptr) noexcept;
   void reject_entry(const Packet* packet) noexcept;
-  /// Every packet state change goes through here: a plain store, or the verifier's check.
-  void move_state(Packet* p, PacketState to, std::memory_order order) noexcept {
-    move_state(verifier_.get(), p, to, order);
-  }
+  /// Every packet state change goes through here: a plain store, or the verifier's check
+  /// (defined in the dispatcher's own packet_state.h).
+  void move_state(Packet* p, PacketState to, std::memory_order order) noexcept;
   /// The same with the verifier given: a loop that changes many packets reads it once (the
   /// stores through Packet pointers would otherwise make the compiler reload the member).
-  static void move_state(Verifier* verifier, Packet* p, PacketState to, std::memory_order order) noexcept {
-    if (verifier == nullptr) [[likely]]
-      p->tracking.state.store(to, order);
-    else
-      verifier->move(p, to, order);
-  }
+  static void move_state(Verifier* verifier, Packet* p, PacketState to, std::memory_order order) noexcept;
   bool on_worker() const noexcept;
   friend class WorkerRole;
   /// poll(); with `count_busy` false, another thread in the worker's role is no violation.

@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <memory>
 
-#include "packet.h"
-#include "ring/mpmc_ring.h"
+#include <pkio/packet.h>
+#include <pkio/detail/mpmc_ring.h>
 
 namespace pkio {
 
