@@ -8,7 +8,7 @@ namespace pkio {
 namespace {
 
 void BM_PacketPoolAllocateFree(benchmark::State& state) {
-  auto pool = PacketPool::create(1024, 16);
+  auto pool = PacketPool::create(1024, 16).value();
   for (auto _ : state) {
     Packet* p = nullptr;
     benchmark::DoNotOptimize(pool->allocate(p));
@@ -20,7 +20,7 @@ BENCHMARK(BM_PacketPoolAllocateFree);
 
 void BM_PacketPoolAllocateFreeContended(benchmark::State& state) {
   static std::unique_ptr<PacketPool> pool;
-  if (state.thread_index() == 0) pool = PacketPool::create(4096, 16);
+  if (state.thread_index() == 0) pool = PacketPool::create(4096, 16).value();
   for (auto _ : state) {
     Packet* p = nullptr;
     if (pool->allocate(p) == Status::success) pool->free(p);
@@ -31,8 +31,8 @@ BENCHMARK(BM_PacketPoolAllocateFreeContended)->Threads(2)->UseRealTime();
 
 void BM_ChainAndQuery(benchmark::State& state) {
   const auto buffers_per_packet = static_cast<int>(state.range(0));
-  auto packets = PacketPool::create(1, 0);
-  auto buffers = BufferPool::create(64);
+  auto packets = PacketPool::create(1, 0).value();
+  auto buffers = BufferPool::create(64).value();
   std::byte memory[64];
   Packet* p = nullptr;
   (void)packets->allocate(p);

@@ -55,7 +55,7 @@ BENCHMARK(BM_RteRingMpmcEnqueueDequeue);
 
 /// Packets to move around (only their link fields are used).
 std::vector<Packet*>& bench_packets() {
-  static std::unique_ptr<PacketPool> pool = PacketPool::create(1024, 0);
+  static std::unique_ptr<PacketPool> pool = PacketPool::create(1024, 0).value();
   static std::vector<Packet*> packets = [] {
     std::vector<Packet*> v;
     for (int i = 0; i < 1024; ++i) {
@@ -98,7 +98,7 @@ void BM_RteRingBurst(benchmark::State& state) {
 BENCHMARK(BM_RteRingBurst)->Arg(1)->Arg(8)->Arg(32);
 
 void BM_PacketPoolAllocateFree(benchmark::State& state) {
-  auto pool = PacketPool::create(1024, 16);
+  auto pool = PacketPool::create(1024, 16).value();
   const uint64_t start = rte_rdtsc();
   for (auto _ : state) {
     Packet* p = nullptr;
@@ -145,14 +145,12 @@ void BM_DispatcherSubmitToDelivery(benchmark::State& state) {
   MiniportCharacteristics mc;
   mc.send_packets = &InlineMiniport::send_packets;
   mc.query_information = &InlineMiniport::query;
-  std::unique_ptr<Adapter> adapter;
-  (void)Adapter::create(mc, nullptr, {}, adapter);
+  std::unique_ptr<Adapter> adapter = Adapter::create(mc, nullptr).value();
   ProtocolCharacteristics pc;
   pc.send_complete = &on_complete;
-  Binding* binding = nullptr;
-  (void)open_adapter(*adapter, pc, nullptr, binding);
-  auto packets = PacketPool::create(256, 0);
-  auto buffers = BufferPool::create(256);
+  Binding* binding = open_adapter(*adapter, pc, nullptr).value();
+  auto packets = PacketPool::create(256, 0).value();
+  auto buffers = BufferPool::create(256).value();
   static uint8_t frame[64];
   std::vector<Packet*> batch;
   for (uint32_t i = 0; i < burst; ++i) {

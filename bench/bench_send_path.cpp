@@ -18,7 +18,7 @@
 
 #include <pkio/adapter.h>
 #include "eal_benchmark_main.h"
-#include <pkio/dpdk/miniport.h>
+#include <pkio/dpdk/stack.h>
 #include "dpdk/mbuf_slots.h"
 #include <pkio/dpdk/port.h>
 #include <pkio/buffer_pool.h>
@@ -32,12 +32,6 @@ constexpr uint32_t packets_in_pool = 2048;
 constexpr unsigned kept_mbufs = 1024;       // mbufs of the raw cases that keep theirs
 alignas(64) uint8_t raw_frame[frame_size];  // what the raw zero-copy cases send
 
-uint16_t port_id(const char* name) {
-  uint16_t id = 0;
-  std::string error;
-  if (dpdk::Port::find(name, id, &error) != Status::success) std::fprintf(stderr, "%s\n", error.c_str());
-  return id;
-}
 
 void report(benchmark::State& state, uint64_t packets, uint64_t cycles) {
   state.SetItemsProcessed(static_cast<int64_t>(packets));
@@ -51,11 +45,13 @@ std::unique_ptr<dpdk::Port> raw_port_kept;
 dpdk::Port* raw_port(benchmark::State& state) {
   std::unique_ptr<dpdk::Port>& port = raw_port_kept;
   if (!port) {
-    std::string error;
-    if (dpdk::Port::open(port_id("net_null0"), {}, port, &error) != Status::success) {
-      state.SkipWithError(error.c_str());
+    auto id = dpdk::Port::find("net_null0");
+    auto opened = id ? dpdk::Port::open(*id) : tl::unexpected(id.error());
+    if (!opened) {
+      state.SkipWithError(opened.error().message.c_str());
       return nullptr;
     }
+    port = std::move(*opened);
   }
   return port.get();
 }
@@ -295,8 +291,8 @@ enum class FrameMemory { miniport_frames, shared_buffer };
 
 /// Packets over their frames, and the protocol that recycles them on completion.
 struct Sender {
-  std::unique_ptr<PacketPool> packets = PacketPool::create(packets_in_pool, 0);
-  std::unique_ptr<BufferPool> buffers = BufferPool::create(packets_in_pool);
+  std::unique_ptr<PacketPool> packets = PacketPool::create(packets_in_pool, 0).value();
+  std::unique_ptr<BufferPool> buffers = BufferPool::create(packets_in_pool).value();
   alignas(64) uint8_t frame[frame_size] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
   std::vector<Packet*> free_list;
   // Completions from the worker thread come back through a DPDK ring (one writer, one
@@ -314,9 +310,11 @@ struct Sender {
                                RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (returned == nullptr) return false;
     std::vector<dpdk::FrameMemory> lent;
-    if (memory == FrameMemory::miniport_frames &&
-        miniport.allocate_frames(packets_in_pool, frame_size, lent, nullptr) != Status::success)
-      return false;
+    if (memory == FrameMemory::miniport_frames) {
+      auto made = miniport.allocate_frames(packets_in_pool, frame_size);
+      if (!made) return false;
+      lent = std::move(*made);
+    }
     for (uint32_t i = 0; i < packets_in_pool; ++i) {
       uint8_t* f = lent.empty() ? frame : lent[i].address;
       if (f != frame) std::memcpy(f, frame, frame_size);
@@ -347,39 +345,45 @@ struct Sender {
 };
 
 struct PkioPath {
-  std::unique_ptr<dpdk::Port> port;
-  std::unique_ptr<dpdk::DpdkMiniport> miniport;
-  std::unique_ptr<Adapter> adapter;
+  std::unique_ptr<dpdk::Stack> stack;
+  Adapter* adapter = nullptr;
   Binding* binding = nullptr;
   Sender sender;
 
   bool open(const char* name, uint32_t burst, bool cross_thread, bool verifier, FrameMemory memory,
             std::string& error) {
-    if (dpdk::Port::open(port_id(name), {}, port, &error) != Status::success) return false;
-    dpdk::MiniportConfig mc;
-    mc.maximum_send_packets = burst;
-    if (dpdk::DpdkMiniport::create(*port, mc, miniport, &error) != Status::success) return false;
-    if (!sender.build(*miniport, memory)) {
+    dpdk::StackConfig config;
+    config.port = name;
+    config.miniport.maximum_send_packets = burst;
+    config.adapter.run_to_completion = !cross_thread;
+    config.adapter.verifier = verifier;
+    auto opened = dpdk::Stack::open(config);
+    if (!opened) {
+      error = opened.error().message;
+      return false;
+    }
+    stack = std::move(*opened);
+    adapter = &stack->adapter();
+    if (!sender.build(stack->miniport(), memory)) {
       error = "cannot make the miniport's frames";
       return false;
     }
-    AdapterConfig ac;
-    ac.run_to_completion = !cross_thread;
-    ac.verifier = verifier;
-    if (Adapter::create(miniport->characteristics(), miniport.get(), ac, adapter, &error) != Status::success)
-      return false;
     sender.cross_thread = cross_thread;
     ProtocolCharacteristics pc;
     pc.send_complete = &Sender::on_complete;
-    if (open_adapter(*adapter, pc, &sender, binding) != Status::success) return false;
-    if (cross_thread && adapter->start_worker(1) != Status::success) return false;
+    auto b = stack->bind(pc, &sender);
+    if (!b) {
+      error = b.error().message;
+      return false;
+    }
+    binding = *b;
+    if (auto started = cross_thread ? adapter->start_worker(1) : Result<void>{}; !started) {
+      error = started.error().message;
+      return false;
+    }
     return true;
   }
-  ~PkioPath() {
-    adapter.reset();
-    miniport.reset();
-    port.reset();
-  }
+  ~PkioPath() { stack.reset(); }  // the adapter halts while the sender's packets still exist
 };
 
 /// pkio inline (the sending thread is the worker) or cross-thread (a worker on another core,
@@ -452,13 +456,13 @@ void run_miniport_case(benchmark::State& state, FrameMemory memory) {
   }
   Sender& s = path.sender;
   for (Packet* p : s.free_list) p->tracking.adapter = nullptr;
-  const MiniportCharacteristics mc = path.miniport->characteristics();
+  const MiniportCharacteristics mc = path.stack->miniport().characteristics();
   uint64_t packets = 0, completed = 0;
   InterleavedRaw interleaved(state, burst);
   const uint64_t start = rte_rdtsc();
   for (auto _ : state) {
     interleaved.check(state);
-    mc.send_packets(path.miniport.get(), s.free_list.data(), burst);
+    mc.send_packets(&path.stack->miniport(), s.free_list.data(), burst);
     packets += burst;
   }
   const uint64_t cycles = rte_rdtsc() - start - interleaved.excluded();

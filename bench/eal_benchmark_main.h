@@ -21,9 +21,8 @@ inline int run_benchmarks_with_eal(int argc, char** argv, const std::vector<std:
   std::vector<std::string> eal = {argv[0], "--no-huge", "--no-shconf", "-m", "512", "--no-pci",
                                   "-l", "0", "--log-level=lib.eal:error"};
   for (const std::string& vdev : vdevs) eal.push_back("--vdev=" + vdev);
-  std::string error;
-  if (dpdk::eal_init(eal, &error) != Status::success) {
-    std::fprintf(stderr, "%s\n", error.c_str());
+  if (auto up = dpdk::eal_init(eal); !up) {
+    std::fprintf(stderr, "%s\n", up.error().message.c_str());
     return 2;
   }
   benchmark::RunSpecifiedBenchmarks();

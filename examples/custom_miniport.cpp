@@ -74,30 +74,29 @@ int main() {
   mc.query_information = &SlowDevice::query;
   mc.halt = &SlowDevice::halt;
   mc.deserialized = true;
-  std::unique_ptr<Adapter> adapter;
-  std::string error;
-  if (Adapter::create(mc, &device, {}, adapter, &error) != Status::success) {
-    std::fprintf(stderr, "custom_miniport: %s\n", error.c_str());
+  auto created = Adapter::create(mc, &device);  // calls SlowDevice::initialize
+  if (!created) {
+    std::fprintf(stderr, "custom_miniport: %s\n", created.error().message.c_str());
     return 2;
   }
+  Adapter& adapter = **created;
 
   ProtocolCharacteristics pc;
   pc.send_complete = &on_send_complete;
-  Binding* binding = nullptr;
-  (void)open_adapter(*adapter, pc, nullptr, binding);
-
+  auto binding = open_adapter(adapter, pc, nullptr);
   auto packets = PacketPool::create(100, 0);
   auto buffers = BufferPool::create(100);
+  if (!binding || !packets || !buffers) return 2;
   static uint8_t payload[100];
   Packet* array[100];
   for (auto& p : array) {
     Buffer* b = nullptr;
-    (void)packets->allocate(p);
-    (void)buffers->allocate(b, payload, sizeof payload);
-    (void)p->chain_at_back(b);
+    if ((*packets)->allocate(p) != Status::success || (*buffers)->allocate(b, payload, sizeof payload) != Status::success ||
+        p->chain_at_back(b) != Status::success)
+      return 2;
   }
-  send_packets(binding, array, 100);
-  while (completed < 100) adapter->poll();
+  send_packets(*binding, array, 100);
+  while (completed < 100) adapter.poll();
   std::printf("100 packets through a custom miniport: %u completed, %llu bytes, largest array %u\n", completed,
               static_cast<unsigned long long>(device.bytes), device.largest_array);
   return completed == 100 && device.largest_array == 8 ? 0 : 1;

@@ -1,20 +1,19 @@
 // Example: a protocol that sends arrays of packets on a DPDK port and counts the completions
 // by status. Run: send_and_count [EAL args] -- (default: net_null, no hardware).
 //
-// The steps every pkio protocol takes: bring up EAL and a port, put a DpdkMiniport on a TX
-// queue, create an Adapter over it, open a binding with a send_complete handler, then send.
-// Every packet comes back exactly once through the handler, with its final status.
+// The steps every pkio protocol takes: bring up EAL and a port with a DpdkMiniport on a TX
+// queue and an Adapter over it (dpdk::Stack does all three), open a binding with a
+// send_complete handler, then send. Every packet comes back exactly once through the handler,
+// with its final status.
 #include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
 
-#include <pkio/adapter.h>
-#include <pkio/dpdk/miniport.h>
-#include <pkio/dpdk/eal.h>
 #include <pkio/buffer_pool.h>
+#include <pkio/dpdk/eal.h>
+#include <pkio/dpdk/stack.h>
 #include <pkio/packet_pool.h>
-#include <pkio/protocol.h>
 
 namespace {
 
@@ -42,44 +41,42 @@ int main(int argc, char** argv) {
   using namespace pkio;
   std::vector<std::string> eal, app;
   dpdk::split_args(argc, argv, eal, app);
-  std::string error;
-  if (dpdk::eal_init(eal, &error) != Status::success) return fail(error);
-
-  std::unique_ptr<dpdk::Port> port;
-  if (dpdk::Port::open(0, {}, port, &error) != Status::success) return fail(error);
-  std::unique_ptr<dpdk::DpdkMiniport> miniport;
-  if (dpdk::DpdkMiniport::create(*port, {}, miniport, &error) != Status::success) return fail(error);
-  std::unique_ptr<Adapter> adapter;  // run-to-completion: this thread is the worker
-  if (Adapter::create(miniport->characteristics(), miniport.get(), {}, adapter, &error) != Status::success)
-    return fail(error);
+  auto stack = dpdk::Stack::open({.eal_args = eal});  // run-to-completion: this thread is the worker
+  if (!stack) return fail(stack.error().message);
+  Adapter& adapter = (*stack)->adapter();
 
   Counter counter;
   ProtocolCharacteristics protocol;
   protocol.send_complete = &on_send_complete;
-  Binding* binding = nullptr;
-  if (open_adapter(*adapter, protocol, &counter, binding) != Status::success) return fail("open_adapter");
+  auto bound = (*stack)->bind(protocol, &counter);
+  if (!bound) return fail(bound.error().message);
+  Binding* binding = *bound;
 
   // Ask the batch limit first, as the NDIS documents advise (OID_GEN_MAXIMUM_SEND_PACKETS).
   uint32_t max_send = 0, written = 0, needed = 0;
-  (void)query_information(binding, Oid::maximum_send_packets, &max_send, sizeof max_send, &written, &needed);
+  if (query_information(binding, Oid::maximum_send_packets, &max_send, sizeof max_send, &written, &needed) !=
+      Status::success)
+    return fail("OID_GEN_MAXIMUM_SEND_PACKETS");
 
   // 64 packets over one 64-byte frame; the last one is too long on purpose (invalid_packet).
   auto packets = PacketPool::create(64, 0);
   auto buffers = BufferPool::create(64);
+  if (!packets || !buffers) return fail("cannot make the pools");
   static uint8_t frame[64] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1, 0x88, 0xb5};
   static uint8_t jumbo[9000] = {};
   std::vector<Packet*> array;
   for (int i = 0; i < 64; ++i) {
     Packet* p = nullptr;
     Buffer* b = nullptr;
-    (void)packets->allocate(p);
-    (void)buffers->allocate(b, i == 63 ? jumbo : frame, i == 63 ? sizeof jumbo : sizeof frame);
-    (void)p->chain_at_back(b);
+    if ((*packets)->allocate(p) != Status::success ||
+        (*buffers)->allocate(b, i == 63 ? jumbo : frame, i == 63 ? sizeof jumbo : sizeof frame) != Status::success ||
+        p->chain_at_back(b) != Status::success)
+      return fail("cannot build the packets");
     array.push_back(p);
   }
   for (int round = 0; round < 1000; ++round) {
     send_packets(binding, array.data(), static_cast<uint32_t>(array.size()));
-    while (counter.total < (round + 1) * array.size()) adapter->poll();  // all back: reuse them
+    while (counter.total < (round + 1) * array.size()) adapter.poll();  // all back: reuse them
   }
   (void)close_adapter(binding);
 

@@ -8,17 +8,19 @@
 #include <cstdio>
 #include <vector>
 
-#include <pkio/adapter.h>
-#include <pkio/dpdk/miniport.h>
-#include <pkio/dpdk/eal.h>
 #include <pkio/buffer_pool.h>
+#include <pkio/dpdk/eal.h>
+#include <pkio/dpdk/stack.h>
 #include <pkio/packet_pool.h>
-#include <pkio/protocol.h>
 
 namespace {
 std::vector<pkio::Packet*> ready;  // completed packets, sent again (reuse beats release)
 void on_send_complete(void*, pkio::Packet* const* packets, uint32_t n) noexcept {
   ready.insert(ready.end(), packets, packets + n);
+}
+int fail(const std::string& why) {
+  std::fprintf(stderr, "window_generator: %s\n", why.c_str());
+  return 2;
 }
 }  // namespace
 
@@ -27,37 +29,29 @@ int main(int argc, char** argv) {
   constexpr uint32_t window = 64, pool_size = 1024;
   std::vector<std::string> eal, app;
   dpdk::split_args(argc, argv, eal, app);
-  std::string error;
-  std::unique_ptr<dpdk::Port> port;
-  std::unique_ptr<dpdk::DpdkMiniport> miniport;
-  std::unique_ptr<Adapter> adapter;
-  if (dpdk::eal_init(eal, &error) != Status::success || dpdk::Port::open(0, {}, port, &error) != Status::success ||
-      dpdk::DpdkMiniport::create(*port, {}, miniport, &error) != Status::success ||
-      Adapter::create(miniport->characteristics(), miniport.get(), {}, adapter, &error) != Status::success) {
-    std::fprintf(stderr, "window_generator: %s\n", error.c_str());
-    return 2;
-  }
+  auto stack = dpdk::Stack::open({.eal_args = eal});  // EAL, port 0, a miniport and an adapter
+  if (!stack) return fail(stack.error().message);
+  Adapter& adapter = (*stack)->adapter();
   ProtocolCharacteristics pc;
   pc.send_complete = &on_send_complete;
-  Binding* binding = nullptr;
-  (void)open_adapter(*adapter, pc, nullptr, binding);
-
+  auto binding = (*stack)->bind(pc, nullptr);
   auto packets = PacketPool::create(pool_size, 0);
   auto buffers = BufferPool::create(pool_size);
+  if (!binding || !packets || !buffers) return fail("cannot open a binding or make the pools");
+
   // Each packet's frame in the miniport's own mbufs (the fastest send), else one of our own.
   static uint8_t own_frame[64] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1, 0x88, 0xb5};
-  std::vector<dpdk::FrameMemory> frames;
-  if (miniport->allocate_frames(pool_size, sizeof own_frame, frames, &error) != Status::success)
-    std::fprintf(stderr, "window_generator: %s; sending one frame of our own\n", error.c_str());
+  auto frames = (*stack)->miniport().allocate_frames(pool_size, sizeof own_frame);
+  if (!frames) std::fprintf(stderr, "window_generator: %s; sending one frame of our own\n", frames.error().message.c_str());
   ready.reserve(pool_size);
   for (uint32_t i = 0; i < pool_size; ++i) {
-    uint8_t* frame = frames.empty() ? own_frame : frames[i].address;
+    uint8_t* frame = frames ? (*frames)[i].address : own_frame;
     if (frame != own_frame) std::copy(own_frame, own_frame + sizeof own_frame, frame);
     Packet* p = nullptr;
     Buffer* b = nullptr;
-    (void)packets->allocate(p);
-    (void)buffers->allocate(b, frame, sizeof own_frame);
-    (void)p->chain_at_back(b);
+    if ((*packets)->allocate(p) != Status::success || (*buffers)->allocate(b, frame, sizeof own_frame) != Status::success ||
+        p->chain_at_back(b) != Status::success)
+      return fail("cannot build the packets");
     ready.push_back(p);
   }
 
@@ -67,7 +61,7 @@ int main(int argc, char** argv) {
     const uint64_t in_flight = pool_size - ready.size();
     const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>({32, window - in_flight, ready.size()}));
     if (n == 0) {
-      adapter->poll();  // wait for completions to open the window
+      adapter.poll();  // wait for completions to open the window
       continue;
     }
     // Take the packets off the list before sending: completions delivered inside send_packets
@@ -75,11 +69,11 @@ int main(int argc, char** argv) {
     Packet* batch[32];
     std::copy(ready.end() - n, ready.end(), batch);
     ready.resize(ready.size() - n);
-    send_packets(binding, batch, n);
+    send_packets(*binding, batch, n);
     sent += n;
     max_in_flight = std::max<uint64_t>(max_in_flight, pool_size - ready.size());
   }
-  while (!adapter->idle()) adapter->poll();
+  while (!adapter.idle()) adapter.poll();
   std::printf("sent %llu packets in 1 s with at most %llu in flight (window %u)\n",
               static_cast<unsigned long long>(sent), static_cast<unsigned long long>(max_in_flight), window);
   return max_in_flight <= window && ready.size() == pool_size ? 0 : 1;

@@ -13,20 +13,17 @@
 #include <vector>
 
 #include "check.h"
-#include <pkio/adapter.h>
-#include <pkio/dpdk/miniport.h>
 #include <pkio/dpdk/eal.h>
-#include <pkio/dpdk/port.h>
-#include <pkio/protocol.h>
+#include <pkio/dpdk/stack.h>
 
 namespace pkio::fuzz {
 
 struct DpdkRig {
   rte_ring* rx = nullptr;
   rte_ring* tx = nullptr;  // what the port sent; the target is its consumer
-  std::unique_ptr<dpdk::Port> port;
-  std::unique_ptr<dpdk::DpdkMiniport> miniport;
-  std::unique_ptr<Adapter> adapter;
+  std::unique_ptr<dpdk::Stack> stack;
+  Adapter* adapter = nullptr;
+  dpdk::DpdkMiniport* miniport = nullptr;
   Binding* binding = nullptr;
   std::vector<Packet*> completed;  // every send_complete, in order
 
@@ -37,26 +34,28 @@ struct DpdkRig {
 
   /// `mtu` 0 keeps the PMD's (1500); packet_to_mbuf asks for 9000 to reach jumbo buffers.
   explicit DpdkRig(uint16_t mtu = 0) {
-    std::vector<std::string> eal = {"pkio-fuzz", "--no-huge", "--no-shconf", "-m", "256", "--no-pci",
-                                    "--no-telemetry", "--log-level=error", "-l", "0"};
-    std::string error;
-    FUZZ_CHECK(dpdk::eal_init(eal, &error) == Status::success, "EAL: %s", error.c_str());
+    const std::vector<std::string> eal = {"pkio-fuzz", "--no-huge", "--no-shconf", "-m", "256", "--no-pci",
+                                          "--no-telemetry", "--log-level=error", "-l", "0"};
+    auto up = dpdk::eal_init(eal);
+    FUZZ_CHECK(up.has_value(), "EAL: %s", up ? "" : up.error().message.c_str());
     rx = rte_ring_create("fuzz_rx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
     tx = rte_ring_create("fuzz_tx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
     const int id = rte_eth_from_rings("fuzz_ring", &rx, 1, &tx, 1, 0);
     FUZZ_CHECK(id >= 0, "net_ring port");
-    dpdk::PortConfig port_config;
-    port_config.mtu = mtu;
-    FUZZ_CHECK(dpdk::Port::open(static_cast<uint16_t>(id), port_config, port, &error) == Status::success, "%s",
-               error.c_str());
-    dpdk::MiniportConfig mc;
-    mc.priority_8021p = true;
-    FUZZ_CHECK(dpdk::DpdkMiniport::create(*port, mc, miniport, &error) == Status::success, "%s", error.c_str());
-    FUZZ_CHECK(Adapter::create(miniport->characteristics(), miniport.get(), {}, adapter, &error) == Status::success,
-               "%s", error.c_str());
+    dpdk::StackConfig config;
+    config.port = std::to_string(id);
+    config.port_config.mtu = mtu;
+    config.miniport.priority_8021p = true;
+    auto opened = dpdk::Stack::open(config);
+    FUZZ_CHECK(opened.has_value(), "%s", opened ? "" : opened.error().message.c_str());
+    stack = std::move(*opened);
+    adapter = &stack->adapter();
+    miniport = &stack->miniport();
     ProtocolCharacteristics pc;
     pc.send_complete = &DpdkRig::on_complete;
-    FUZZ_CHECK(open_adapter(*adapter, pc, this, binding) == Status::success, "open_adapter");
+    auto b = stack->bind(pc, this);
+    FUZZ_CHECK(b.has_value(), "open_adapter");
+    binding = *b;
   }
 
   /// Polls until `n` completions arrived or a bound passes (then the check fails).

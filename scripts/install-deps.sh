@@ -7,7 +7,7 @@ packages=(
   build-essential meson ninja-build pkg-config
   libdpdk-dev dpdk-dev libnuma-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libpcap-dev
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libpcap-dev libexpected-dev
   iproute2 python3 doxygen tshark
   clang libclang-rt-14-dev
 )

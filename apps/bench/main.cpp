@@ -75,13 +75,15 @@ int main(int argc, char** argv) {
   }
 
   std::string error;
-  if (dpdk::eal_init(eal_args, &error) != Status::success) return fail(error);
+  if (auto up = dpdk::eal_init(eal_args); !up) return fail(up.error().message);
   uint16_t port_id = 0;
-  if (dpdk::Port::find(port_name, port_id, &error) != Status::success) return fail(error);
+  if (auto found = dpdk::Port::find(port_name); found) port_id = *found;
+  else return fail(found.error().message);
   dpdk::PortConfig pc;
   pc.mbufs = 32767;
   std::unique_ptr<dpdk::Port> port;
-  if (dpdk::Port::open(port_id, pc, port, &error) != Status::success) return fail(error);
+  if (auto opened = dpdk::Port::open(port_id, pc); opened) port = std::move(*opened);
+  else return fail(opened.error().message);
   if (link_gbps <= 0) {
     rte_eth_link link{};
     rte_eth_link_get_nowait(port_id, &link);

@@ -14,7 +14,7 @@
 
 #include <pkio/adapter.h>
 #include <pkio/cycles.h>
-#include <pkio/dpdk/miniport.h>
+#include <pkio/dpdk/stack.h>
 #include <pkio/buffer_pool.h>
 #include <pkio/packet_pool.h>
 #include "threads.h"
@@ -93,16 +93,19 @@ struct Protocol {
   /// Frames in the miniport's own mbufs where it can make them (as a generator would: the
   /// cheapest send), else in memory of our own.
   bool build(uint32_t count, uint32_t frame_size, dpdk::DpdkMiniport& miniport, bool copy) {
-    packets = PacketPool::create(count, 0);
-    buffers = BufferPool::create(count);
+    auto made_packets = PacketPool::create(count, 0);
+    auto made_buffers = BufferPool::create(count);
+    if (!made_packets || !made_buffers) return false;
+    packets = std::move(*made_packets);
+    buffers = std::move(*made_buffers);
     std::vector<dpdk::FrameMemory> lent;
     const uint32_t stride = (frame_size + 63) / 64 * 64;
-    if (copy || miniport.allocate_frames(count, frame_size, lent, nullptr) != Status::success) {
-      lent.clear();
+    auto made = copy ? Result<std::vector<dpdk::FrameMemory>>{} : miniport.allocate_frames(count, frame_size);
+    if (made) lent = std::move(*made);
+    if (lent.empty()) {
       frames = static_cast<uint8_t*>(rte_zmalloc("pkio_bench_frames", static_cast<size_t>(stride) * count, 64));
       if (frames == nullptr) return false;
     }
-    if (!packets || !buffers) return false;
     ready.reserve(count);
     static std::atomic<uint32_t> rings{0};
     const std::string name = "pkio_bench_ret" + std::to_string(rings.fetch_add(1));
@@ -149,13 +152,15 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
   mc.maximum_send_packets = spec.burst;
   mc.deserialized = spec.deserialized;
   mc.completion = spec.copy ? dpdk::CompletionMode::on_accept : dpdk::CompletionMode::on_free;
-  std::unique_ptr<dpdk::DpdkMiniport> miniport;
-  if (dpdk::DpdkMiniport::create(port, mc, miniport, &error) != Status::success) return Status::failure;
   AdapterConfig ac;
   ac.run_to_completion = !cross;
-  std::unique_ptr<Adapter> adapter;
-  if (Adapter::create(miniport->characteristics(), miniport.get(), ac, adapter, &error) != Status::success)
+  auto lane = dpdk::Lane::open(port, mc, ac);
+  if (!lane) {
+    error = lane.error().message;
     return Status::failure;
+  }
+  dpdk::DpdkMiniport* miniport = &(*lane)->miniport();
+  Adapter* adapter = &(*lane)->adapter();
   if (spec.frame_size > adapter->maximum_total_size()) {
     error = "frame size " + std::to_string(spec.frame_size) + " is above the port's maximum_total_size " +
             std::to_string(adapter->maximum_total_size()) + " (MTU + 14; sizes here do not count the FCS)";
@@ -169,14 +174,17 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
   }
   ProtocolCharacteristics pc;
   pc.send_complete = &Protocol::on_complete;
-  Binding* binding = nullptr;
-  if (open_adapter(*adapter, pc, &proto, binding) != Status::success) {
-    error = "open_adapter failed";
+  auto bound = (*lane)->bind(pc, &proto);
+  if (!bound) {
+    error = bound.error().message;
     return Status::failure;
   }
-  if (cross && adapter->start_worker(spec.worker_cpu >= 0 ? spec.worker_cpu : cpu_of_lcore(1)) != Status::success) {
-    error = "cannot start the worker thread";
-    return Status::failure;
+  Binding* binding = *bound;
+  if (cross) {
+    if (auto started = adapter->start_worker(spec.worker_cpu >= 0 ? spec.worker_cpu : cpu_of_lcore(1)); !started) {
+      error = started.error().message;
+      return Status::failure;
+    }
   }
   const uint64_t hz = rte_get_tsc_hz();
   const uint64_t start = rte_rdtsc();
@@ -222,7 +230,7 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
   r.latency_p99_ns = cycles_to_ns(static_cast<double>(h.percentile(0.99)));
   r.latency_p999_ns = cycles_to_ns(static_cast<double>(h.percentile(0.999)));
   finish(r, cycles);
-  adapter.reset();
+  lane->reset();  // the adapter halts while the protocol's packets still exist
   return Status::success;
 }
 

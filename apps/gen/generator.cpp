@@ -84,35 +84,43 @@ Status QueueSender::create(dpdk::Port& port, uint16_t queue, const Options& o, c
   mc.maximum_send_packets = o.batch;
   mc.completion = o.copy ? dpdk::CompletionMode::on_accept : dpdk::CompletionMode::on_free;
   mc.priority_8021p = trace == nullptr && o.tagged();
-  if (dpdk::DpdkMiniport::create(port, mc, s->miniport_, &error) != Status::success) return Status::failure;
   AdapterConfig ac;
   ac.run_to_completion = true;
-  if (Adapter::create(s->miniport_->characteristics(), s->miniport_.get(), ac, s->adapter_, &error) != Status::success)
+  auto lane = dpdk::Lane::open(port, mc, ac);
+  if (!lane) {
+    error = lane.error().message;
     return Status::failure;
-  if (dpdk::TelemetryEntry::publish(*s->adapter_, "gen.q" + std::to_string(queue), s->telemetry_, &error) !=
-      Status::success)
+  }
+  s->lane_ = std::move(*lane);
+  auto published = dpdk::TelemetryEntry::publish(s->adapter(), "gen.q" + std::to_string(queue));
+  if (!published) {
+    error = published.error().message;
     return Status::failure;
+  }
+  s->telemetry_ = std::move(*published);
   uint32_t largest = o.largest_frame();
   if (trace != nullptr)
     for (const auto& f : trace->frames) largest = std::max(largest, f.length);
-  if (s->adapter_->maximum_total_size() < largest) {
+  if (s->adapter().maximum_total_size() < largest) {
     error = std::string(trace ? "--pcap: a frame of " : "--size ") + std::to_string(largest) +
             (trace ? " bytes" : "") + " is larger than the port's maximum_total_size (" +
-            std::to_string(s->adapter_->maximum_total_size()) + ")";
+            std::to_string(s->adapter().maximum_total_size()) + ")";
     return Status::failure;
   }
   ProtocolCharacteristics pc;
   pc.send_complete = &QueueSender::on_send_complete;
-  if (open_adapter(*s->adapter_, pc, s.get(), s->binding_) != Status::success) {
-    error = "cannot open a binding on port " + std::to_string(port.id());
-    return Status::failure;
-  }
-  s->packets_ = PacketPool::create(o.pool, sizeof(Reserved));
-  s->buffers_ = BufferPool::create(o.pool);
-  if (!s->packets_ || !s->buffers_) {
-    error = "cannot allocate a pool of " + std::to_string(o.pool) + " packets";
-    return Status::failure;
-  }
+  auto bound = s->lane_->bind(pc, s.get());
+  auto packets = PacketPool::create(o.pool, sizeof(Reserved));
+  auto buffers = BufferPool::create(o.pool);
+  for (const Error* e : {bound ? nullptr : &bound.error(), packets ? nullptr : &packets.error(),
+                         buffers ? nullptr : &buffers.error()})
+    if (e != nullptr) {
+      error = e->message;
+      return Status::failure;
+    }
+  s->binding_ = *bound;
+  s->packets_ = std::move(*packets);
+  s->buffers_ = std::move(*buffers);
   if ((trace ? s->build_replay(port.socket_id(), error) : s->build_streams(queue, port.socket_id(), error)) !=
       Status::success)
     return Status::failure;
@@ -149,9 +157,11 @@ Status QueueSender::build_streams(uint16_t queue, int socket, std::string& error
   uint32_t largest = 0;
   for (const auto& spec : specs) largest = std::max(largest, spec.size.max);
   std::vector<dpdk::FrameMemory> lent;
-  if (options_.copy ||
-      miniport_->allocate_frames(static_cast<uint32_t>(packets), largest, lent, nullptr) != Status::success) {
-    lent.clear();
+  if (!options_.copy) {
+    auto made = lane_->miniport().allocate_frames(static_cast<uint32_t>(packets), largest);
+    if (made) lent = std::move(*made);
+  }
+  if (lent.empty()) {
     frames_ = static_cast<uint8_t*>(rte_malloc_socket("pkio_gen_frames", bytes, 64, socket));
     if (frames_ == nullptr) {
       error = "cannot allocate " + std::to_string(bytes >> 20) + " MiB of frames (raise EAL -m, or lower --pool)";
@@ -226,8 +236,7 @@ Status QueueSender::build_replay(int socket, std::string& error) {
 
 QueueSender::~QueueSender() {
   telemetry_.reset();  // before the adapter it reads
-  adapter_.reset();  // halts: every packet is back before the frames go
-  miniport_.reset();
+  lane_.reset();  // the adapter halts: every packet is back before the frames go
   if (packets_) {
     for (Stream& st : streams_) {
       for (Packet* p : st.free) {
@@ -441,7 +450,7 @@ void QueueSender::run(const std::atomic<bool>& stop, uint64_t count, double dura
     }
     pacer.give_back(due - n);
     if (n == 0) {
-      adapter_->poll();  // reap completions while waiting for time, window or packets
+      lane_->adapter().poll();  // reap completions while waiting for time, window or packets
       continue;
     }
     sent += n;
@@ -451,8 +460,8 @@ void QueueSender::run(const std::atomic<bool>& stop, uint64_t count, double dura
   }
   // Complete everything in flight before reporting (bounded: a stuck device is reported).
   const uint64_t drain_end = rte_rdtsc() + static_cast<uint64_t>(drain_timeout_s * static_cast<double>(hz));
-  while (!adapter_->idle() && rte_rdtsc() < drain_end) adapter_->poll();
-  drained_ = adapter_->idle();
+  while (!lane_->adapter().idle() && rte_rdtsc() < drain_end) lane_->adapter().poll();
+  drained_ = lane_->adapter().idle();
 }
 
 }  // namespace pkio::gen

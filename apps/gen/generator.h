@@ -12,7 +12,7 @@
 #include <vector>
 
 #include <pkio/adapter.h>
-#include <pkio/dpdk/miniport.h>
+#include <pkio/dpdk/stack.h>
 #include <pkio/dpdk/port.h>
 #include <pkio/dpdk/telemetry.h>
 #include "frames.h"
@@ -44,7 +44,7 @@ class QueueSender {
            double drain_timeout_s);
 
   [[nodiscard]] const QueueTotals& totals() const noexcept { return totals_; }
-  [[nodiscard]] Adapter& adapter() noexcept { return *adapter_; }
+  [[nodiscard]] Adapter& adapter() noexcept { return lane_->adapter(); }
   [[nodiscard]] bool drained() const noexcept { return drained_; }
   /// Packets sent by stream `index` of this queue (its flow's sequence numbers 0..n-1).
   [[nodiscard]] uint64_t stream_sent(size_t index) const noexcept { return streams_[index].sent; }
@@ -85,8 +85,7 @@ class QueueSender {
 
   Options options_;
   uint16_t queue_ = 0;
-  std::unique_ptr<dpdk::DpdkMiniport> miniport_;
-  std::unique_ptr<Adapter> adapter_;
+  std::unique_ptr<dpdk::Lane> lane_;  // the miniport on this queue and the adapter over it
   std::unique_ptr<dpdk::TelemetryEntry> telemetry_;  // "gen.qN" in /pkio/* telemetry commands
   Binding* binding_ = nullptr;
   std::unique_ptr<PacketPool> packets_;

@@ -52,9 +52,10 @@ int main(int argc, char** argv) {
   }
   gen::Options o = *parsed;
 
-  if (dpdk::eal_init(eal_args, &error) != Status::success) return fail(error);
+  if (auto up = dpdk::eal_init(eal_args); !up) return fail(up.error().message);
   uint16_t port_id = 0;
-  if (dpdk::Port::find(o.port, port_id, &error) != Status::success) return fail(error);
+  if (auto found = dpdk::Port::find(o.port); found) port_id = *found;
+  else return fail(found.error().message);
   dpdk::PortConfig pc;
   pc.tx_queues = o.queues;
   pc.mtu = o.mtu;
@@ -62,7 +63,8 @@ int main(int argc, char** argv) {
   while (mbufs < static_cast<uint32_t>(o.queues) * (o.pool + 1024)) mbufs = mbufs * 2 + 1;
   pc.mbufs = mbufs;
   std::unique_ptr<dpdk::Port> port;
-  if (dpdk::Port::open(port_id, pc, port, &error) != Status::success) return fail(error);
+  if (auto opened = dpdk::Port::open(port_id, pc); opened) port = std::move(*opened);
+  else return fail(opened.error().message);
   std::printf("pkio-gen %s: %s\n", PKIO_VERSION, port->placement().c_str());
 
   rte_eth_link link{};
@@ -84,14 +86,16 @@ int main(int argc, char** argv) {
   std::unique_ptr<dpdk::Port> other_port;
   if (!o.rx_port.empty()) {
     uint16_t rx_id = 0;
-    if (dpdk::Port::find(o.rx_port, rx_id, &error) != Status::success) return fail("--rx-port: " + error);
+    if (auto found = dpdk::Port::find(o.rx_port); found) rx_id = *found;
+  else return fail("--rx-port: " + found.error().message);
     if (rx_id == port_id) {
       rx_port = port.get();
     } else {
       dpdk::PortConfig rc;
       rc.mbufs = 8191;
       rc.mtu = o.mtu;  // the peer receives what is sent
-      if (dpdk::Port::open(rx_id, rc, other_port, &error) != Status::success) return fail("--rx-port: " + error);
+      if (auto opened = dpdk::Port::open(rx_id, rc); opened) other_port = std::move(*opened);
+  else return fail("--rx-port: " + opened.error().message);
       rx_port = other_port.get();
     }
   }

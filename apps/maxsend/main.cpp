@@ -154,19 +154,22 @@ int main(int argc, char** argv) {
   o.load_fraction = load_percent / 100;
 
   std::string error;
-  if (dpdk::eal_init(eal_args, &error) != Status::success) return fail(error);
+  if (auto up = dpdk::eal_init(eal_args); !up) return fail(up.error().message);
   RingSink sink;
   uint16_t port_id = 0;
   if (ring_size != 0) {
     if (!sink.open(ring_size, drain_mpps, error)) return fail(error);
     port_id = static_cast<uint16_t>(sink.port);
-  } else if (dpdk::Port::find(port_name, port_id, &error) != Status::success) {
-    return fail(error);
+  } else if (auto found = dpdk::Port::find(port_name); found) {
+    port_id = *found;
+  } else {
+    return fail(found.error().message);
   }
   dpdk::PortConfig pc;
   pc.mbufs = 32767;
   std::unique_ptr<dpdk::Port> port;
-  if (dpdk::Port::open(port_id, pc, port, &error) != Status::success) return fail(error);
+  if (auto opened = dpdk::Port::open(port_id, pc); opened) port = std::move(*opened);
+  else return fail(opened.error().message);
   const size_t total_runs = o.values.size() * o.modes.size();
   std::printf("pkio-maxsend %s: %s\nsweeping %zu value(s) x %zu mode(s), %u rep(s) of %.2f s, %u-byte frames\n",
               PKIO_VERSION, port->placement().c_str(), o.values.size(), o.modes.size(), o.reps, o.seconds, o.frame_size);

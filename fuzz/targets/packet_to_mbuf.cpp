@@ -22,8 +22,8 @@ constexpr uint32_t min_frame = 60, mac_addresses = 12;
 
 struct Rig {
   pkio::fuzz::DpdkRig dpdk{9000};
-  std::unique_ptr<pkio::PacketPool> packets = pkio::PacketPool::create(4, 0);
-  std::unique_ptr<pkio::BufferPool> buffers = pkio::BufferPool::create(max_buffers);
+  std::unique_ptr<pkio::PacketPool> packets = pkio::PacketPool::create(4, 0).value();
+  std::unique_ptr<pkio::BufferPool> buffers = pkio::BufferPool::create(max_buffers).value();
   std::vector<uint8_t> memory = std::vector<uint8_t>(max_buffers * max_buffer_length + 64);
   uint32_t max_total = 0;
   unsigned mbufs_at_rest = 0;
@@ -31,7 +31,7 @@ struct Rig {
     uint32_t written = 0, needed = 0;
     FUZZ_CHECK(query_information(dpdk.binding, pkio::Oid::maximum_total_size, &max_total, 4, &written, &needed) ==
                    pkio::Status::success, "maximum_total_size");
-    mbufs_at_rest = rte_mempool_in_use_count(dpdk.port->mempool());
+    mbufs_at_rest = rte_mempool_in_use_count(dpdk.stack->port().mempool());
   }
 };
 Rig* rig = nullptr;
@@ -126,7 +126,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   while (Buffer* b = p->unchain_at_front()) FUZZ_CHECK(rig->buffers->free(b) == Status::success, "buffer free");
   FUZZ_CHECK(rig->packets->free(p) == Status::success, "packet free");
-  FUZZ_CHECK(rte_mempool_in_use_count(d.port->mempool()) == rig->mbufs_at_rest, "mbufs in use: %u, at rest %u",
-             rte_mempool_in_use_count(d.port->mempool()), rig->mbufs_at_rest);
+  FUZZ_CHECK(rte_mempool_in_use_count(d.stack->port().mempool()) == rig->mbufs_at_rest, "mbufs in use: %u, at rest %u",
+             rte_mempool_in_use_count(d.stack->port().mempool()), rig->mbufs_at_rest);
   return 0;
 }

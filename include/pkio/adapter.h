@@ -23,7 +23,9 @@
 #include <thread>
 #include <vector>
 
+#include <pkio/counters.h>
 #include <pkio/latency_histogram.h>
+#include <pkio/result.h>
 #include <pkio/detail/packet_queue.h>
 #include <pkio/detail/submission_queue.h>
 #include <pkio/verifier.h>
@@ -53,8 +55,6 @@ struct AdapterConfig {
   bool verifier = false;
 };
 
-/// Largest array the dispatcher hands to a miniport.
-inline constexpr uint32_t max_batch = 1024;
 /// Arrays at least this long have their successes delivered as soon as the miniport returns
 /// (NDIS: NdisMSendComplete right after MiniportSendPackets); shorter ones are gathered so
 /// that handler calls stay large.
@@ -62,63 +62,17 @@ inline constexpr uint32_t deliver_at_once_from = 16;
 /// Most bindings open on one adapter at once (a closed binding's slot is reused).
 inline constexpr uint32_t max_bindings = 64;
 
-/// Contract violations the dispatcher detected and survived.
-struct Violations {
-  uint64_t foreign_completion = 0;   ///< send_complete for another adapter's or no packet (R20)
-  uint64_t unexpected_completion = 0;///< for a packet not pending: double, never pended (R20)
-  uint64_t bad_final_status = 0;     ///< pending/resources/unknown given as final (R22)
-  uint64_t status_unset = 0;         ///< serialized miniport left a status unset
-  uint64_t deserialized_resources = 0; ///< a deserialized miniport said resources (R18)
-  uint64_t rejected_entries = 0;     ///< entries refused: null, not the protocol's, twice in a call
-  uint64_t resubmitted_in_flight = 0;///< of those, packets submitted again while in flight
-  uint64_t hangs = 0;                ///< sends that timed out (R23)
-  /// A second thread in the worker's role at once: a send, poll or request on a
-  /// run-to-completion adapter (or a poll beside the worker) while another thread is in one.
-  /// The call is refused.
-  uint64_t concurrent_use = 0;
-};
-
-/// The names of Violations' fields, in their order: counters, telemetry, reports and the
-/// verifier all use these.
-inline constexpr const char* violation_names[] = {
-    "foreign_completion", "unexpected_completion", "bad_final_status", "status_unset",
-    "deserialized_resources", "rejected_entries", "resubmitted_in_flight", "hangs",
-    "concurrent_use"};
-static_assert(std::size(violation_names) == sizeof(Violations) / sizeof(uint64_t));
-
-/// The count of violation `index` (in violation_names' order) in `v`.
-[[nodiscard]] inline uint64_t violation_count(const Violations& v, std::size_t index) noexcept {
-  return reinterpret_cast<const uint64_t*>(&v)[index];
-}
-
-/// A snapshot of an adapter's counters (contract R40: they reconcile at rest).
-struct AdapterCounters {
-  uint64_t submitted = 0;            ///< packets accepted by send/send_packets
-  uint64_t rejected_sync = 0;        ///< send() calls that returned a final status at once
-  uint64_t completed_ok = 0;         ///< completions with success
-  uint64_t completed_error = 0;      ///< completions with any other status
-  std::array<uint64_t, status_count> completed_by_status{};  ///< indexed by status_index
-  uint64_t in_flight = 0;            ///< submitted and not yet completed (transmit_queue_length)
-  uint64_t batches = 0;              ///< send_packets calls made to the miniport
-  uint64_t batch_packets = 0;        ///< packets in those calls
-  uint64_t resources_events = 0;     ///< `resources` answers (partial acceptance)
-  uint64_t requeued = 0;             ///< packets put back at the head after `resources`
-  uint64_t resets = 0;               ///< resets done (NdisReset, and hangs, R23)
-  Violations violations{};           ///< contract violations detected and survived
-};
-
 /// NDIS 5.1: the miniport block NDIS keeps per adapter, with the queues and the completion
 /// path between its bindings and its miniport. See the file comment for threading.
 class Adapter {
  public:
   /// NDIS 5.1: NdisMRegisterMiniport + MiniportInitialize. Calls the miniport's initialize
   /// with the new adapter (so the two are wired together here, once), then queries it for
-  /// maximum_send_packets (R15: 1 if it cannot say) and maximum_total_size. failure, with
-  /// `error` set, if the characteristics offer neither send_packets nor send (R13), or
-  /// initialize's status if it fails (nothing else is called then).
-  [[nodiscard]] static Status create(const MiniportCharacteristics& miniport, void* context,
-                                     const AdapterConfig& config, std::unique_ptr<Adapter>& out,
-                                     std::string* error = nullptr);
+  /// maximum_send_packets (R15: 1 if it cannot say) and maximum_total_size. Fails if the
+  /// characteristics offer neither send_packets nor send (R13), or with initialize's status
+  /// if that fails (nothing else is called then).
+  [[nodiscard]] static Result<std::unique_ptr<Adapter>> create(const MiniportCharacteristics& miniport,
+                                                               void* context, const AdapterConfig& config = {});
   /// Halts the adapter (see halt()) and frees it. No binding may be used afterwards; a
   /// closed binding's handle stays valid (answering closing, R11) until then.
   ~Adapter();
@@ -134,8 +88,8 @@ class Adapter {
   uint32_t poll() noexcept;
 
   /// Starts a worker thread that polls until stop_worker (not in run-to-completion mode).
-  /// `cpu` >= 0 pins it. failure if already running or in run-to-completion mode.
-  [[nodiscard]] Status start_worker(int cpu = -1);
+  /// `cpu` >= 0 pins it. Fails if one runs already, in run-to-completion mode, or once halted.
+  [[nodiscard]] Result<void> start_worker(int cpu = -1);
   /// Stops and joins the worker thread started by start_worker (no-op if none runs).
   void stop_worker();
 

@@ -11,6 +11,7 @@
 
 #include <pkio/buffer.h>
 #include <pkio/detail/mpmc_ring.h>
+#include <pkio/result.h>
 #include <pkio/status.h>
 
 namespace pkio {
@@ -18,8 +19,12 @@ namespace pkio {
 /// NDIS 5.1: a buffer pool (NdisAllocateBufferPool / NdisFreeBufferPool).
 class BufferPool {
  public:
-  /// A pool of `count` buffer descriptors; null if count is 0 or above 2^24.
-  [[nodiscard]] static std::unique_ptr<BufferPool> create(uint32_t count);
+  /// Most descriptors one pool holds.
+  static constexpr uint32_t max_count = 1u << 24;
+
+  /// NDIS 5.1: NdisAllocateBufferPool. A pool of `count` buffer descriptors; invalid_data for
+  /// a count of 0 or above max_count.
+  [[nodiscard]] static Result<std::unique_ptr<BufferPool>> create(uint32_t count);
   ~BufferPool();
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;

@@ -31,6 +31,10 @@ namespace pkio {
 
 class Adapter;
 
+/// Largest array the dispatcher hands to a miniport (OID_GEN_MAXIMUM_SEND_PACKETS is capped
+/// at it).
+inline constexpr uint32_t max_batch = 1024;
+
 /// NDIS 5.1: NDIS51_MINIPORT_CHARACTERISTICS (the send, request and reset part), with the
 /// NDIS_ATTRIBUTE_DESERIALIZE attribute. `context` is the miniport's MiniportAdapterContext.
 struct MiniportCharacteristics {
@@ -96,6 +100,12 @@ void send_resources_available(Adapter& adapter) noexcept;
 /// NDIS 5.1: NdisMIndicateStatus. media_connect / media_disconnect reach every binding on a
 /// real change only, and not during halt (R29). Any thread.
 void indicate_status(Adapter& adapter, Indication indication) noexcept;
+
+/// NDIS 5.1: NdisMRemoveMiniport. The miniport is going away before its adapter: halts the
+/// adapter (every packet in flight completes; the miniport's halt is called), after which the
+/// adapter never calls the miniport again. Returns how many packets were in flight. Call it
+/// from the thread tearing down, not from a miniport function.
+uint64_t remove_miniport(Adapter& adapter) noexcept;
 
 /// The adapter a packet was handed to, for completion callbacks that carry only the packet
 /// (a DPDK external-buffer free callback). Null for a packet never submitted.

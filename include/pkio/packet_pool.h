@@ -13,17 +13,23 @@
 
 #include <pkio/packet.h>
 #include <pkio/detail/mpmc_ring.h>
+#include <pkio/result.h>
 
 namespace pkio {
 
 /// NDIS 5.1: a packet pool (NdisAllocatePacketPool / NdisFreePacketPool).
 class PacketPool {
  public:
+  /// Most packets one pool holds.
+  static constexpr uint32_t max_count = 1u << 24;
+  /// Largest ProtocolReserved area.
+  static constexpr uint32_t max_protocol_reserved = 64 * 1024;
+
   /// NDIS 5.1: NdisAllocatePacketPool. A pool of `count` packets, each with
-  /// `protocol_reserved_size` bytes of ProtocolReserved. Null if count is 0 or above 2^24,
-  /// or protocol_reserved_size above 64 KiB.
-  [[nodiscard]] static std::unique_ptr<PacketPool> create(uint32_t count,
-                                                          uint32_t protocol_reserved_size);
+  /// `protocol_reserved_size` bytes of ProtocolReserved. invalid_data for a count of 0 or
+  /// above max_count, or a reserved area above max_protocol_reserved.
+  [[nodiscard]] static Result<std::unique_ptr<PacketPool>> create(uint32_t count,
+                                                                  uint32_t protocol_reserved_size);
   ~PacketPool();
   PacketPool(const PacketPool&) = delete;
   PacketPool& operator=(const PacketPool&) = delete;

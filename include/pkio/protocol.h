@@ -23,6 +23,7 @@
 
 #include <pkio/oid.h>
 #include <pkio/packet.h>
+#include <pkio/result.h>
 #include <pkio/status.h>
 
 namespace pkio {
@@ -47,11 +48,12 @@ struct ProtocolCharacteristics {
   void (*status)(void* binding_context, Indication indication) noexcept = nullptr;
 };
 
-/// NDIS 5.1: NdisOpenAdapter. success and a binding; failure if send_complete is null or the
-/// adapter has max_bindings (64) open already (a closed binding's place is free again),
-/// closing if the adapter is halting.
-[[nodiscard]] Status open_adapter(Adapter& adapter, const ProtocolCharacteristics& protocol,
-                                  void* binding_context, Binding*& out);
+/// NDIS 5.1: NdisOpenAdapter. A binding of `protocol` on `adapter`, whose handlers get
+/// `binding_context`. Fails (failure) if send_complete is null or the adapter has
+/// max_bindings (64) open already (a closed binding's place is free again), or (closing) if
+/// the adapter is halted.
+[[nodiscard]] Result<Binding*> open_adapter(Adapter& adapter, const ProtocolCharacteristics& protocol,
+                                            void* binding_context);
 
 /// NDIS 5.1: NdisCloseAdapter. Later sends get closing (R11). Waits until every packet of
 /// the binding has completed and returns success; called from inside a handler (where waiting

@@ -98,26 +98,21 @@ Adapter::Adapter(const MiniportCharacteristics& miniport, void* context, const A
     : miniport_(miniport), miniport_context_(context), config_(config),
       verifier_(config.verifier ? std::make_unique<Verifier>() : nullptr) {}
 
-Status Adapter::create(const MiniportCharacteristics& miniport, void* context,
-                       const AdapterConfig& config, std::unique_ptr<Adapter>& out,
-                       std::string* error) {
-  if (miniport.send_packets == nullptr && miniport.send == nullptr) {
-    if (error) *error = "miniport offers neither send_packets nor send";
-    return Status::failure;
-  }
+Result<std::unique_ptr<Adapter>> Adapter::create(const MiniportCharacteristics& miniport, void* context,
+                                                 const AdapterConfig& config) {
+  if (miniport.send_packets == nullptr && miniport.send == nullptr)
+    return failure_of(Status::failure, "the miniport offers neither send_packets nor send");
   std::unique_ptr<Adapter> a(new Adapter(miniport, context, config));
   if (!a->submissions_.ready()) {
     a->halted_.store(true);  // the miniport never heard of it: nothing to halt
-    if (error) *error = "cannot allocate the adapter's submission ring";
-    return Status::failure;
+    return failure_of(Status::resources, "cannot allocate the adapter's submission ring");
   }
   // MiniportInitialize: from here on the miniport knows its adapter (no step to forget).
   if (miniport.initialize != nullptr) {
     const Status s = miniport.initialize(context, *a);
     if (s != Status::success) {
       a->halted_.store(true);
-      if (error) *error = "the miniport's initialize failed: " + std::string(to_string(s));
-      return s;
+      return failure_of(s, "the miniport's initialize failed: " + std::string(to_string(s)));
     }
   }
   uint32_t value = 0, written = 0, needed = 0;
@@ -143,14 +138,16 @@ Status Adapter::create(const MiniportCharacteristics& miniport, void* context,
                                                    static_cast<double>(cycles_per_second()) / 1e9);
   a->direct_poll_cycles_ = cycles_per_second() / 100'000;  // 10 us
   a->batch_sizes_ = std::make_unique<WorkerCounter[]>(a->max_send_ + 1);
-  out = std::move(a);
-  return Status::success;
+  return a;
 }
 
 Adapter::~Adapter() { halt(); }
 
-Status Adapter::start_worker(int cpu) {
-  if (config_.run_to_completion || worker_running_.load() || halting_.load()) return Status::failure;
+Result<void> Adapter::start_worker(int cpu) {
+  if (config_.run_to_completion)
+    return failure_of(Status::failure, "a run-to-completion adapter has no worker thread: its sender polls");
+  if (worker_running_.load()) return failure_of(Status::failure, "the worker thread runs already");
+  if (halting_.load()) return failure_of(Status::closing, "the adapter is halted");
   stop_worker_.store(false);
   worker_running_.store(true);
   worker_ = std::thread([this, cpu] {
@@ -162,7 +159,7 @@ Status Adapter::start_worker(int cpu) {
     }
     while (!stop_worker_.load(std::memory_order_relaxed)) poll();
   });
-  return Status::success;
+  return {};
 }
 
 void Adapter::stop_worker() {
@@ -525,11 +522,14 @@ void send_packets(Binding* binding, Packet* const* packets, uint32_t n) noexcept
   }
 }
 
-Status open_adapter(Adapter& adapter, const ProtocolCharacteristics& protocol,
-                    void* binding_context, Binding*& out) {
-  out = nullptr;
-  if (protocol.send_complete == nullptr) return Status::failure;
-  return AdapterAccess::add_binding(adapter, protocol, binding_context, out);
+Result<Binding*> open_adapter(Adapter& adapter, const ProtocolCharacteristics& protocol, void* binding_context) {
+  if (protocol.send_complete == nullptr) return failure_of(Status::failure, "the protocol has no send_complete handler");
+  Binding* out = nullptr;
+  const Status s = AdapterAccess::add_binding(adapter, protocol, binding_context, out);
+  if (s == Status::closing) return failure_of(s, "the adapter is halted");
+  if (s != Status::success)
+    return failure_of(s, std::to_string(max_bindings) + " bindings are open on the adapter already");
+  return out;
 }
 
 Status close_adapter(Binding* binding) {
@@ -588,6 +588,12 @@ void indicate_status(Adapter& adapter, Indication indication) noexcept {
   else if (indication == Indication::media_disconnect)
     AdapterAccess::media(adapter, MediaState::disconnected);
   // reset_start / reset_end come from the framework's own reset path, not from miniports.
+}
+
+uint64_t remove_miniport(Adapter& adapter) noexcept {
+  const uint64_t in_flight = adapter.counters().in_flight;
+  adapter.halt();
+  return in_flight;
 }
 
 Adapter* submitted_to(const Packet* packet) noexcept {

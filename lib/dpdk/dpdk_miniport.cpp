@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include <pkio/adapter.h>
 #include "dpdk/mbuf_slots.h"
 
 namespace pkio::dpdk {
@@ -108,39 +107,29 @@ struct MbufWriter {
 
 }  // namespace
 
-Status DpdkMiniport::create(Port& port, const MiniportConfig& config,
-                            std::unique_ptr<DpdkMiniport>& out, std::string* error) {
-  if (config.queue_id >= port.tx_queues()) {
-    if (error)
-      *error = "port " + std::to_string(port.id()) + " has no TX queue " +
-               std::to_string(config.queue_id) + " (it has " + std::to_string(port.tx_queues()) + ")";
-    return Status::failure;
-  }
-  if (config.maximum_send_packets == 0) {
-    if (error) *error = "maximum_send_packets must be at least 1";
-    return Status::failure;
-  }
+Result<std::unique_ptr<DpdkMiniport>> DpdkMiniport::create(Port& port, const MiniportConfig& config) {
+  if (config.queue_id >= port.tx_queues())
+    return failure_of(Status::failure, "port " + std::to_string(port.id()) + " has no TX queue " +
+                                           std::to_string(config.queue_id) + " (it has " +
+                                           std::to_string(port.tx_queues()) + ")");
+  if (config.maximum_send_packets == 0)
+    return failure_of(Status::invalid_data, "maximum_send_packets must be at least 1");
+  if (config.deserialized && config.backlog == 0)
+    return failure_of(Status::invalid_data, "a deserialized miniport needs a backlog of at least 1");
   std::unique_ptr<DpdkMiniport> m(new DpdkMiniport(port, config));
   port.miniports_.push_back(m.get());  // told if the port goes first
   if (config.completion == CompletionMode::on_free) {
     const uint32_t slots = config.zero_copy_slots != 0 ? config.zero_copy_slots
                                                        : 2u * port.tx_descriptors();
-    if (m->slots_->create(port.mempool(), slots, error) != Status::success) return Status::failure;
+    if (auto made = m->slots_->create(port.mempool(), slots); !made) return tl::unexpected(made.error());
   }
   // Never more per call than the TX ring holds, nor than the dispatcher hands over.
   m->config_.maximum_send_packets =
       std::min({config.maximum_send_packets, static_cast<uint32_t>(port.tx_descriptors()), max_batch});
   m->iova_is_va_ = rte_eal_iova_mode() == RTE_IOVA_VA;
   m->link_poll_cycles_ = rte_get_timer_hz() * config.link_poll_ms / 1000;
-  if (config.deserialized) {
-    if (config.backlog == 0) {
-      if (error) *error = "a deserialized miniport needs a backlog of at least 1";
-      return Status::failure;
-    }
-    m->backlog_ = std::make_unique<Packet*[]>(config.backlog);
-  }
-  out = std::move(m);
-  return Status::success;
+  if (config.deserialized) m->backlog_ = std::make_unique<Packet*[]>(config.backlog);
+  return m;
 }
 
 DpdkMiniport::DpdkMiniport(Port& port, const MiniportConfig& config) noexcept
@@ -150,24 +139,22 @@ DpdkMiniport::~DpdkMiniport() {
   // Destroyed before its adapter: halt the adapter first, so every packet completes and the
   // adapter never calls this object again. Then MbufSlots orphans what a consumer still holds.
   if (adapter_ != nullptr) {
-    const uint64_t in_flight = adapter_->counters().in_flight;
+    const uint64_t in_flight = remove_miniport(*adapter_);  // calls halt_entry, which forgets it
     RTE_LOG(WARNING, USER1,
             "pkio: the DPDK miniport on port %u queue %u was destroyed before its adapter: the adapter is "
             "halted and its %llu packet(s) in flight completed\n",
             port_ != nullptr ? port_->id() : 0u, config_.queue_id, static_cast<unsigned long long>(in_flight));
-    adapter_->halt();  // calls halt_entry, which forgets the adapter
   }
   if (port_ != nullptr) std::erase(port_->miniports_, this);
 }
 
 void DpdkMiniport::port_closing(bool eal_ending) noexcept {
   if (adapter_ != nullptr) {
-    const uint64_t in_flight = adapter_->counters().in_flight;
+    const uint64_t in_flight = remove_miniport(*adapter_);
     RTE_LOG(WARNING, USER1,
             "pkio: port %u (%s) closed while the miniport on its queue %u still had an adapter: the adapter is "
             "halted and its %llu packet(s) in flight completed\n",
             port_->id(), port_->name().c_str(), config_.queue_id, static_cast<unsigned long long>(in_flight));
-    adapter_->halt();
   }
   port_ = nullptr;  // nothing calls into the port from here on: the adapter is halted
   if (eal_ending) slots_->abandon();
@@ -197,9 +184,8 @@ Status DpdkMiniport::initialize_entry(void* context, Adapter& adapter) noexcept 
 
 MiniportStats DpdkMiniport::stats() const noexcept { return stats_; }
 
-Status DpdkMiniport::allocate_frames(uint32_t count, uint32_t largest, std::vector<FrameMemory>& out,
-                                     std::string* error) {
-  return slots_->create_frames(count, largest, out, error);
+Result<std::vector<FrameMemory>> DpdkMiniport::allocate_frames(uint32_t count, uint32_t largest) {
+  return slots_->create_frames(count, largest);
 }
 
 uint32_t DpdkMiniport::frames_spare() const noexcept { return slots_->frames_spare(); }

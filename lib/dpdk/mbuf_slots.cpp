@@ -103,13 +103,12 @@ rte_mempool* make_slot_pool(const char* what, uint32_t count, uint16_t priv, uin
 }
 }  // namespace
 
-Status MbufSlots::create(rte_mempool* like, uint32_t count, std::string* error, ReleaseSignal signal) {
+Result<void> MbufSlots::create(rte_mempool* like, uint32_t count, ReleaseSignal signal) {
   static_assert(std::string_view{slot_pool_ops_name} == std::string_view{"pkio_slots"});
-  if (count == 0) return Status::success;
+  if (count == 0) return {};
   const uint32_t room = rte_pktmbuf_data_room_size(like);
   if (room < 64) {
-    if (error) *error = "mbuf data room of " + std::to_string(room) + " bytes is too small for zero-copy slots";
-    return Status::failure;
+    return failure_of(Status::failure, "mbuf data room of " + std::to_string(room) + " bytes is too small for zero-copy slots");
   }
   const uint16_t priv = RTE_ALIGN(sizeof(SlotPrivate), RTE_MBUF_PRIV_ALIGN);
   std::string why;
@@ -117,8 +116,7 @@ Status MbufSlots::create(rte_mempool* like, uint32_t count, std::string* error, 
   pool_ = make_slot_pool("slots", count, priv, room, like->socket_id, 0, RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF, 0, signal,
                          why);
   if (pool_ == nullptr) {
-    if (error) *error = "cannot make " + std::to_string(count) + " zero-copy slots: " + why;
-    return Status::failure;
+    return failure_of(Status::resources, "cannot make " + std::to_string(count) + " zero-copy slots: " + why);
   }
   socket_ = like->socket_id;
   spare_ = std::make_unique<rte_mbuf*[]>(count);
@@ -141,7 +139,7 @@ Status MbufSlots::create(rte_mempool* like, uint32_t count, std::string* error, 
   }
   spare_count_ = capacity_ = count;
   frame_room_ = room;
-  return Status::success;
+  return {};
 }
 
 void MbufSlots::size_held(uint32_t count) {
@@ -154,12 +152,12 @@ void MbufSlots::size_held(uint32_t count) {
   held_mask_ = ring - 1;
 }
 
-Status MbufSlots::create_frames(uint32_t count, uint32_t largest, std::vector<FrameMemory>& out,
-                                std::string* error) {
+Result<std::vector<FrameMemory>> MbufSlots::create_frames(uint32_t count, uint32_t largest) {
   auto fail = [&](const std::string& why) {
-    if (error) *error = "cannot make " + std::to_string(count) + " frames of " + std::to_string(largest) + " bytes: " + why;
-    return Status::failure;
+    return failure_of(Status::failure,
+                      "cannot make " + std::to_string(count) + " frames of " + std::to_string(largest) + " bytes: " + why);
   };
+  std::vector<FrameMemory> out;
   if (pool_ == nullptr) return fail("the miniport has no zero-copy slots (copy mode)");
   if (frames_pool_ != nullptr) return fail("the miniport already has frames");
   if (count == 0 || largest == 0 || largest > 16384) return fail("1 to 16384 bytes each, at least one");
@@ -201,7 +199,6 @@ Status MbufSlots::create_frames(uint32_t count, uint32_t largest, std::vector<Fr
   finder_.mask = stride - 1;
   finder_.capacity = capacity;
   frame_count_ = count;
-  out.clear();
   for (rte_mbuf* m : frames) {
     m->buf_len = static_cast<uint16_t>(capacity);  // lend_frame sets it to the frame's length
     m->port = RTE_MBUF_PORT_INVALID;
@@ -209,7 +206,7 @@ Status MbufSlots::create_frames(uint32_t count, uint32_t largest, std::vector<Fr
     out.push_back(FrameMemory{static_cast<uint8_t*>(m->buf_addr), m->buf_iova});
   }
   std::sort(out.begin(), out.end(), [](const FrameMemory& a, const FrameMemory& b) { return a.address < b.address; });
-  return Status::success;
+  return out;
 }
 
 uint32_t MbufSlots::frames_spare() const noexcept {

@@ -125,15 +125,14 @@ class MbufSlots {
   /// Makes `count` slots (count 0: none) in a pool of their own, with the data room and NUMA
   /// node of `like` (the port's pool). `signal`: pool_return falls back to reference_count if
   /// the slot pool driver could not be registered.
-  /// failure with a one-line error if the pool cannot be made.
-  [[nodiscard]] Status create(rte_mempool* like, uint32_t count, std::string* error,
-                              ReleaseSignal signal = ReleaseSignal::reference_count);
+  /// Fails with a one-line reason if the pool cannot be made.
+  [[nodiscard]] Result<void> create(rte_mempool* like, uint32_t count,
+                                    ReleaseSignal signal = ReleaseSignal::reference_count);
 
   /// Makes `count` frames of up to `largest` bytes in mbufs of their own (see the file
-  /// comment: Frames), listed in `out` in address order. Once, after create(). failure with
-  /// a one-line error if they cannot be made (the caller can keep frames of its own).
-  [[nodiscard]] Status create_frames(uint32_t count, uint32_t largest, std::vector<FrameMemory>& out,
-                                     std::string* error);
+  /// comment: Frames), in address order. Once, after create(). Fails with a one-line reason
+  /// if they cannot be made (the caller can keep frames of its own).
+  [[nodiscard]] Result<std::vector<FrameMemory>> create_frames(uint32_t count, uint32_t largest);
 
   /// Finds and lends frames (FrameFinder::frame_of, lend_frame), as a value for a loop over a
   /// burst.

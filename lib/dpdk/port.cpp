@@ -40,31 +40,24 @@ std::string ports_list() {
 }
 }  // namespace
 
-Status Port::find(const std::string& name_or_id, uint16_t& port_id, std::string* error) {
+Result<uint16_t> Port::find(const std::string& name_or_id) {
   char* end = nullptr;
   const unsigned long n = std::strtoul(name_or_id.c_str(), &end, 10);
-  if (!name_or_id.empty() && end != nullptr && *end == '\0') {
-    if (n < RTE_MAX_ETHPORTS && rte_eth_dev_is_valid_port(static_cast<uint16_t>(n))) {
-      port_id = static_cast<uint16_t>(n);
-      return Status::success;
-    }
-  } else if (rte_eth_dev_get_port_by_name(name_or_id.c_str(), &port_id) == 0) {
-    return Status::success;
+  uint16_t port_id = 0;
+  if (!name_or_id.empty() && end != nullptr && *end == '\0' && name_or_id[0] != '-') {
+    if (n < RTE_MAX_ETHPORTS && rte_eth_dev_is_valid_port(static_cast<uint16_t>(n))) return static_cast<uint16_t>(n);
+  } else if (!name_or_id.empty() && rte_eth_dev_get_port_by_name(name_or_id.c_str(), &port_id) == 0) {
+    return port_id;
   }
-  if (error) *error = "no port '" + name_or_id + "'; ports: " + ports_list();
-  return Status::failure;
+  return failure_of(Status::failure, "no port '" + name_or_id + "'; ports: " + ports_list());
 }
 
-Status Port::open(uint16_t port_id, const PortConfig& config, std::unique_ptr<Port>& out,
-                  std::string* error) {
+Result<std::unique_ptr<Port>> Port::open(uint16_t port_id, const PortConfig& config) {
   auto fail = [&](const std::string& what, int rc) {
-    if (error) *error = "port " + std::to_string(port_id) + ": " + what + ": " + rte_strerror(-rc);
-    return Status::failure;
+    return failure_of(Status::failure, "port " + std::to_string(port_id) + ": " + what + ": " + rte_strerror(-rc));
   };
-  if (!rte_eth_dev_is_valid_port(port_id)) {
-    if (error) *error = "no port " + std::to_string(port_id) + "; ports: " + ports_list();
-    return Status::failure;
-  }
+  if (!rte_eth_dev_is_valid_port(port_id))
+    return failure_of(Status::failure, "no port " + std::to_string(port_id) + "; ports: " + ports_list());
   std::unique_ptr<Port> p(new Port());
   p->id_ = port_id;
   p->config_ = config;
@@ -75,13 +68,10 @@ Status Port::open(uint16_t port_id, const PortConfig& config, std::unique_ptr<Po
   rte_eth_dev_get_name_by_port(port_id, name);
   p->name_ = name;
   p->driver_ = info.driver_name ? info.driver_name : "";
-  if (config.tx_queues == 0 || config.tx_queues > info.max_tx_queues) {
-    if (error)
-      *error = "port " + std::to_string(port_id) + " (" + p->name_ + "): cannot do " +
-               std::to_string(config.tx_queues) + " TX queues (it has at most " +
-               std::to_string(info.max_tx_queues) + ")";
-    return Status::failure;
-  }
+  if (config.tx_queues == 0 || config.tx_queues > info.max_tx_queues)
+    return failure_of(Status::failure, "port " + std::to_string(port_id) + " (" + p->name_ + "): cannot do " +
+                                           std::to_string(config.tx_queues) + " TX queues (it has at most " +
+                                           std::to_string(info.max_tx_queues) + ")");
   p->max_segments_ = info.tx_desc_lim.nb_seg_max ? info.tx_desc_lim.nb_seg_max : 40;
   if (p->driver_ == "net_af_packet") {
     // The --vdev arguments of this device: "iface=veth0,qpairs=1,...".
@@ -131,8 +121,7 @@ Status Port::open(uint16_t port_id, const PortConfig& config, std::unique_ptr<Po
     std::lock_guard lock(open_ports_mutex);
     open_ports.push_back(p.get());
   }
-  out = std::move(p);
-  return Status::success;
+  return p;
 }
 
 bool Port::link_up() const noexcept {

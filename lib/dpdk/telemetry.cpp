@@ -64,16 +64,7 @@ int list_adapters(const char*, const char*, rte_tel_data* d) {
 void answer_counters(const Adapter& a, rte_tel_data* d) {
   const AdapterCounters c = a.counters();
   rte_tel_data_start_dict(d);
-  rte_tel_data_add_dict_u64(d, "submitted", c.submitted);
-  rte_tel_data_add_dict_u64(d, "rejected_sync", c.rejected_sync);
-  rte_tel_data_add_dict_u64(d, "completed_ok", c.completed_ok);
-  rte_tel_data_add_dict_u64(d, "completed_error", c.completed_error);
-  rte_tel_data_add_dict_u64(d, "in_flight", c.in_flight);
-  rte_tel_data_add_dict_u64(d, "batches", c.batches);
-  rte_tel_data_add_dict_u64(d, "batch_packets", c.batch_packets);
-  rte_tel_data_add_dict_u64(d, "resources_events", c.resources_events);
-  rte_tel_data_add_dict_u64(d, "requeued", c.requeued);
-  rte_tel_data_add_dict_u64(d, "resets", c.resets);
+  for (const CounterField& f : counter_fields) rte_tel_data_add_dict_u64(d, f.name, c.*f.field);
   for (unsigned i = 0; i < status_count; ++i) {
     if (c.completed_by_status[i] == 0) continue;
     const std::string key = "completed_" + std::string(to_string(all_statuses[i]));
@@ -139,31 +130,23 @@ bool good_name(const std::string& name) {
 
 }  // namespace
 
-Status TelemetryEntry::publish(const Adapter& adapter, const std::string& name,
-                               std::unique_ptr<TelemetryEntry>& out, std::string* error) {
-  if (!good_name(name)) {
-    if (error) *error = "telemetry name '" + name + "' must be 1-64 letters, digits, '.', '_' or '-'";
-    return Status::failure;
-  }
+Result<std::unique_ptr<TelemetryEntry>> TelemetryEntry::publish(const Adapter& adapter, const std::string& name) {
+  if (!good_name(name))
+    return failure_of(Status::invalid_data, "telemetry name '" + name + "' must be 1-64 letters, digits, '.', '_' or '-'");
   register_commands();
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   unsigned free_slot = max_entries;
   for (unsigned i = 0; i < max_entries; ++i) {
-    if (r.adapters[i] != nullptr && r.names[i] == name) {
-      if (error) *error = "telemetry name '" + name + "' is already published";
-      return Status::failure;
-    }
+    if (r.adapters[i] != nullptr && r.names[i] == name)
+      return failure_of(Status::failure, "telemetry name '" + name + "' is already published");
     if (r.adapters[i] == nullptr && free_slot == max_entries) free_slot = i;
   }
-  if (free_slot == max_entries) {
-    if (error) *error = "telemetry: " + std::to_string(max_entries) + " adapters are published already";
-    return Status::failure;
-  }
+  if (free_slot == max_entries)
+    return failure_of(Status::resources, "telemetry: " + std::to_string(max_entries) + " adapters are published already");
   r.adapters[free_slot] = &adapter;
   r.names[free_slot] = name;
-  out.reset(new TelemetryEntry(free_slot));
-  return Status::success;
+  return std::unique_ptr<TelemetryEntry>(new TelemetryEntry(free_slot));
 }
 
 TelemetryEntry::~TelemetryEntry() {

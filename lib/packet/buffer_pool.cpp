@@ -1,9 +1,13 @@
 #include <pkio/buffer_pool.h>
 
+#include <string>
+
 namespace pkio {
 
-std::unique_ptr<BufferPool> BufferPool::create(uint32_t count) {
-  if (count == 0 || count > (1u << 24)) return nullptr;
+Result<std::unique_ptr<BufferPool>> BufferPool::create(uint32_t count) {
+  if (count == 0 || count > max_count)
+    return failure_of(Status::invalid_data, "a buffer pool holds 1 to " + std::to_string(max_count) +
+                                                " descriptors, not " + std::to_string(count));
   return std::unique_ptr<BufferPool>(new BufferPool(count));
 }
 

@@ -2,21 +2,23 @@
 
 #include <cstdlib>
 #include <new>
+#include <string>
 
 namespace pkio {
 
 namespace {
-constexpr uint32_t max_pool_count = 1u << 24;
-constexpr uint32_t max_protocol_reserved = 64 * 1024;
-
 std::size_t round_up(std::size_t value, std::size_t align) {
   return (value + align - 1) / align * align;
 }
 }  // namespace
 
-std::unique_ptr<PacketPool> PacketPool::create(uint32_t count, uint32_t protocol_reserved_size) {
-  if (count == 0 || count > max_pool_count || protocol_reserved_size > max_protocol_reserved)
-    return nullptr;
+Result<std::unique_ptr<PacketPool>> PacketPool::create(uint32_t count, uint32_t protocol_reserved_size) {
+  if (count == 0 || count > max_count)
+    return failure_of(Status::invalid_data, "a packet pool holds 1 to " + std::to_string(max_count) +
+                                                " packets, not " + std::to_string(count));
+  if (protocol_reserved_size > max_protocol_reserved)
+    return failure_of(Status::invalid_data, "ProtocolReserved is at most " + std::to_string(max_protocol_reserved) +
+                                                " bytes, not " + std::to_string(protocol_reserved_size));
   return std::unique_ptr<PacketPool>(new PacketPool(count, protocol_reserved_size));
 }
 

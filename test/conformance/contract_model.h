@@ -62,7 +62,7 @@ class ModelRun {
 
   ModelRun(uint64_t seed, Adapter& adapter, ModelDevice& device, Options options)
       : rng_(seed), adapter_(adapter), device_(device), o_(options),
-        pool_(PacketPool::create(options.packets, 0)), buffers_(BufferPool::create(options.packets * 2)),
+        pool_(PacketPool::create(options.packets, 0).value()), buffers_(BufferPool::create(options.packets * 2).value()),
         payload_(options.max_total_size + 1) {
     for (uint32_t i = 0; i < o_.packets; ++i) {
       Packet* p = nullptr;
@@ -296,7 +296,9 @@ class ModelRun {
     size_t open = 0;
     for (const auto& q : protocols_) open += !q->closed;
     if (open >= 4) return;
-    ASSERT_EQ(open_adapter(adapter_, pc, proto.get(), proto->binding), Status::success) << where();
+    auto b = open_adapter(adapter_, pc, proto.get());
+    ASSERT_TRUE(b.has_value()) << where() << b.error().message;
+    proto->binding = *b;
     protocols_.push_back(std::move(proto));
   }
 

@@ -59,7 +59,7 @@ TEST_P(RepeatedEntry, R40_TheFirstIsSentTheRepeatsAreRefusedAndCountedWheneverTh
   config.verifier = c.verifier;
   rig.start(config);
   if (!c.run_to_completion) {
-    ASSERT_EQ(adapter->start_worker(), Status::success);
+    ASSERT_TRUE(adapter->start_worker().has_value());
   }
 
   // p at 0, `distance` and 2 * distance; distinct packets everywhere else.
@@ -161,7 +161,7 @@ TEST(BindingSlots, R11_AnAdapterServesTenThousandOpenCloseCycles) {
   Packet* p = factory.make();
   for (int cycle = 0; cycle < 10000; ++cycle) {
     RecordingProtocol proto;
-    ASSERT_EQ(open_adapter(*adapter, proto.characteristics(), &proto, proto.binding), Status::success) << cycle;
+    ASSERT_EQ(testing_support::open_into(*adapter, proto.characteristics(), &proto, proto.binding), Status::success) << cycle;
     send_packets(proto.binding, &p, 1);
     ASSERT_EQ(proto.count_of(p), 1) << cycle;  // back to its own binding (R5)
     ASSERT_EQ(close_adapter(proto.binding), Status::success);
@@ -180,10 +180,10 @@ TEST(BindingSlots, R11_SixtyFourOpenAtOnceAClosedSlotIsReusedAndTheOldHandleAnsw
     protos.back()->open(*adapter);
   }
   RecordingProtocol extra;
-  EXPECT_EQ(open_adapter(*adapter, extra.characteristics(), &extra, extra.binding), Status::failure);
+  EXPECT_EQ(testing_support::open_into(*adapter, extra.characteristics(), &extra, extra.binding), Status::failure);
   Binding* old = protos[5]->binding;
   ASSERT_EQ(close_adapter(old), Status::success);
-  ASSERT_EQ(open_adapter(*adapter, extra.characteristics(), &extra, extra.binding), Status::success);
+  ASSERT_EQ(testing_support::open_into(*adapter, extra.characteristics(), &extra, extra.binding), Status::success);
   Packet* p = factory.make();
   EXPECT_EQ(send(old, p), Status::closing);  // the old handle is closed, whoever has its slot now
   send_packets(old, &p, 1);
@@ -216,32 +216,31 @@ TEST(BindingSlots, R9_ABindingClosedFromItsHandlerGivesItsSlotBackWithItsLastPac
   adapter->poll();
   EXPECT_EQ(close_status, Status::pending);  // from the handler: closes with its last packet
   RecordingProtocol extra;
-  EXPECT_EQ(open_adapter(*adapter, extra.characteristics(), &extra, extra.binding), Status::failure);
+  EXPECT_EQ(testing_support::open_into(*adapter, extra.characteristics(), &extra, extra.binding), Status::failure);
   send_complete(*adapter, pkts[1], Status::success);
   adapter->poll();
   EXPECT_EQ(binding_outstanding(closer.binding), 0u);
-  EXPECT_EQ(open_adapter(*adapter, extra.characteristics(), &extra, extra.binding), Status::success);
+  EXPECT_EQ(testing_support::open_into(*adapter, extra.characteristics(), &extra, extra.binding), Status::success);
 }
 
 // --- Adapter and miniport lifetimes --------------------------------------------------------------
 
 TEST(Lifetimes, InitializeWiresTheMiniportToItsAdapterOnceBeforeAnyOtherCall) {
   FakeMiniport mp;
-  std::unique_ptr<Adapter> adapter;
-  ASSERT_EQ(Adapter::create(mp.characteristics(), &mp, {}, adapter), Status::success);
+  auto adapter = Adapter::create(mp.characteristics(), &mp);
+  ASSERT_TRUE(adapter.has_value()) << adapter.error().message;
   EXPECT_EQ(mp.initializes, 1u);
-  EXPECT_EQ(mp.adapter, adapter.get());  // no separate step to forget
+  EXPECT_EQ(mp.adapter, adapter->get());  // no separate step to forget
   EXPECT_TRUE(mp.calls.empty());
 }
 
 TEST(Lifetimes, AFailedInitializeFailsCreateAndNothingElseIsCalled) {
   FakeMiniport mp;
   mp.initialize_status = Status::adapter_removed;
-  std::unique_ptr<Adapter> adapter;
-  std::string error;
-  EXPECT_EQ(Adapter::create(mp.characteristics(), &mp, {}, adapter, &error), Status::adapter_removed);
-  EXPECT_EQ(adapter, nullptr);
-  EXPECT_NE(error.find("initialize"), std::string::npos) << error;
+  auto adapter = Adapter::create(mp.characteristics(), &mp);
+  ASSERT_FALSE(adapter.has_value());
+  EXPECT_EQ(adapter.error().status, Status::adapter_removed);
+  EXPECT_NE(adapter.error().message.find("initialize"), std::string::npos) << adapter.error().message;
   EXPECT_EQ(mp.halts, 0u);
 }
 
@@ -334,7 +333,7 @@ TEST(ConcurrentUse, R14_APollBesideTheWorkerThreadIsRefused) {
   AdapterConfig config;
   config.run_to_completion = false;
   rig.start(config);
-  ASSERT_EQ(adapter->start_worker(), Status::success);
+  ASSERT_TRUE(adapter->start_worker().has_value());
   Packet* p = factory.make();
   send_packets(proto.binding, &p, 1);
   while (!inside) std::this_thread::yield();

@@ -61,10 +61,11 @@ struct FakeMiniport {
   }
 
   std::unique_ptr<Adapter> make_adapter(AdapterConfig config = {}) {
-    std::unique_ptr<Adapter> a;
-    EXPECT_EQ(Adapter::create(characteristics(), this, config, a), Status::success);
-    adapter = a.get();
-    return a;
+    auto a = Adapter::create(characteristics(), this, config);
+    EXPECT_TRUE(a.has_value()) << a.error().message;
+    if (!a) return nullptr;
+    adapter = a->get();
+    return std::move(*a);
   }
 
   /// Completes every held packet with `status`, in the given order, as NdisMSendComplete.
@@ -148,6 +149,13 @@ struct FakeMiniport {
   static void halt_entry(void* ctx) noexcept { ++static_cast<FakeMiniport*>(ctx)->halts; }
 };
 
+/// open_adapter into an out parameter, for tests that look at the status alone.
+inline Status open_into(Adapter& adapter, const ProtocolCharacteristics& protocol, void* context, Binding*& out) {
+  auto b = open_adapter(adapter, protocol, context);
+  out = b ? *b : nullptr;
+  return b ? Status::success : b.error().status;
+}
+
 /// A protocol that records every completion and checks exactly-once delivery.
 struct RecordingProtocol {
   std::mutex mutex;
@@ -166,7 +174,9 @@ struct RecordingProtocol {
   }
 
   void open(Adapter& adapter) {
-    ASSERT_EQ(open_adapter(adapter, characteristics(), this, binding), Status::success);
+    auto b = open_adapter(adapter, characteristics(), this);
+    ASSERT_TRUE(b.has_value()) << b.error().message;
+    binding = *b;
   }
 
   Status status_of(Packet* p) {
@@ -213,8 +223,8 @@ struct PacketFactory {
   std::vector<std::byte> payload = std::vector<std::byte>(9000);
 
   explicit PacketFactory(uint32_t count = 256, uint32_t buffers_per_packet = 2)
-      : packets(PacketPool::create(count, 16)),
-        buffers(BufferPool::create(count * buffers_per_packet)) {}
+      : packets(PacketPool::create(count, 16).value()),
+        buffers(BufferPool::create(count * buffers_per_packet).value()) {}
 
   Packet* make(uint32_t length = 64) {
     Packet* p = nullptr;

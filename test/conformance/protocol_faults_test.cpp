@@ -64,7 +64,7 @@ TEST(ProtocolFaults, AHandlerThatStallsDelaysCompletionsButLosesNone) {
     if (calls++ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   };
   mp.decide = [](Packet*, uint32_t, uint32_t) { return Status::success; };
-  ASSERT_EQ(adapter->start_worker(), Status::success);
+  ASSERT_TRUE(adapter->start_worker().has_value());
   auto pkts = factory.make_many(200);
   for (Packet* p : pkts) ASSERT_EQ(send(proto.binding, p), Status::pending);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -121,7 +121,7 @@ TEST(ProtocolFaults, ThreadsSendingWhileAnotherResetsAndClosesTheirBindingsLoseN
     ss.back()->proto.open(*adapter);
   }
   mp.end_of_call = [&] { mp.complete_held(Status::success); };
-  ASSERT_EQ(adapter->start_worker(), Status::success);
+  ASSERT_TRUE(adapter->start_worker().has_value());
   std::vector<std::thread> threads;
   for (int t = 0; t < senders; ++t)
     threads.emplace_back([&, s = ss[t].get()] {

@@ -11,8 +11,8 @@ namespace pkio {
 namespace {
 
 struct PacketModel : testing::Test {
-  std::unique_ptr<PacketPool> packets = PacketPool::create(4, 32);
-  std::unique_ptr<BufferPool> buffers = BufferPool::create(8);
+  std::unique_ptr<PacketPool> packets = PacketPool::create(4, 32).value();
+  std::unique_ptr<BufferPool> buffers = BufferPool::create(8).value();
   std::array<std::byte, 256> memory{};
 
   Packet* alloc_packet() {
@@ -55,7 +55,7 @@ TEST_F(PacketModel, R31_DoubleFreeIsDetectedAndRefused) {
 }
 
 TEST_F(PacketModel, R31_FreeOfForeignOrInFlightPacketIsRefused) {
-  auto other = PacketPool::create(1, 0);
+  auto other = PacketPool::create(1, 0).value();
   Packet* foreign = nullptr;
   ASSERT_EQ(other->allocate(foreign), Status::success);
   EXPECT_EQ(packets->free(foreign), Status::failure);
@@ -68,9 +68,17 @@ TEST_F(PacketModel, R31_FreeOfForeignOrInFlightPacketIsRefused) {
 }
 
 TEST_F(PacketModel, R31_CreateRejectsBadSizes) {
-  EXPECT_EQ(PacketPool::create(0, 0), nullptr);
-  EXPECT_EQ(PacketPool::create(1, 1u << 20), nullptr);
-  EXPECT_EQ(BufferPool::create(0), nullptr);
+  const std::pair<uint32_t, uint32_t> sizes[] = {{0, 0}, {PacketPool::max_count + 1, 0}, {1, 1u << 20}};
+  for (const auto& [count, reserved] : sizes) {
+    auto bad = PacketPool::create(count, reserved);
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error().status, Status::invalid_data);
+    EXPECT_NE(bad.error().message.find(std::to_string(count > 1 ? count : reserved)), std::string::npos)
+        << bad.error().message;  // says what it was asked for
+  }
+  EXPECT_FALSE(BufferPool::create(0).has_value());
+  EXPECT_EQ(BufferPool::create(BufferPool::max_count + 1).error().status, Status::invalid_data);
+  EXPECT_TRUE(PacketPool::create(1, PacketPool::max_protocol_reserved).has_value());
 }
 
 TEST_F(PacketModel, R32_FreshPacketHasEmptyChainValidCountsZeroedOob) {

@@ -79,7 +79,7 @@ TEST(AfPacketVeth, FramesSentThroughPkioArriveOnThePeer) {
   PacketFactory f(256);
   DpdkHarness h;
   h.open(0);
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.adapter->media_connected(); }, 3000));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.adapter().media_connected(); }, 3000));
   std::vector<std::vector<uint8_t>> frames(200, std::vector<uint8_t>(100));
   std::vector<Packet*> pkts;
   for (uint32_t i = 0; i < frames.size(); ++i) {
@@ -98,7 +98,7 @@ TEST(AfPacketVeth, FramesSentThroughPkioArriveOnThePeer) {
     pkts.push_back(p);
   }
   send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 200; }, 5000));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.completed() == 200; }, 5000));
   for (Packet* p : pkts) EXPECT_EQ(h.proto.status_of(p), Status::success);
   const auto got = peer.ours();
   ASSERT_EQ(got.size(), 200u);
@@ -112,10 +112,10 @@ TEST(AfPacketVeth, R29_R30_IpLinkSetDownGivesMediaDisconnectAndNoCable) {
   dpdk::MiniportConfig mc;
   mc.link_poll_ms = 20;
   h.open(0, mc);
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.adapter->media_connected(); }, 3000));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.adapter().media_connected(); }, 3000));
   h.proto.indications.clear();
   ASSERT_EQ(std::system("ip link set pkio0 down"), 0);
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return !h.proto.indications.empty(); }, 2000));  // R29: within 2 s
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return !h.proto.indications.empty(); }, 2000));  // R29: within 2 s
   EXPECT_EQ(h.proto.indications.back(), Indication::media_disconnect);
   uint32_t state = 0, w = 0, nd = 0;
   ASSERT_EQ(query_information(h.proto.binding, Oid::media_connect_status, &state, 4, &w, &nd), Status::success);
@@ -131,10 +131,10 @@ TEST(AfPacketVeth, R29_R30_IpLinkSetDownGivesMediaDisconnectAndNoCable) {
   EXPECT_EQ(send(h.proto.binding, p), Status::no_cable);  // R30: promptly
   ASSERT_EQ(std::system("ip link set pkio0 up"), 0);
   ASSERT_TRUE(wait_operstate_up("pkio0"));
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.indications.size() == 2; }, 3000));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.indications.size() == 2; }, 3000));
   EXPECT_EQ(h.proto.indications.back(), Indication::media_connect);
   EXPECT_EQ(send(h.proto.binding, p), Status::pending);
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 1; }));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.completed() == 1; }));
 }
 
 }  // namespace
@@ -156,11 +156,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "af_packet tests skipped: %s\n", no_privilege.c_str());
     return RUN_ALL_TESTS();
   }
-  std::string error;
   const std::vector<std::string> eal = {argv[0], "--no-huge", "--no-shconf", "-m", "256", "--no-pci", "-l", "0",
                                         "--log-level=lib.eal:error", "--vdev=net_af_packet0,iface=pkio0"};
-  if (pkio::dpdk::eal_init(eal, &error) != pkio::Status::success) {
-    std::fprintf(stderr, "%s\n", error.c_str());
+  if (auto up = pkio::dpdk::eal_init(eal); !up) {
+    std::fprintf(stderr, "%s\n", up.error().message.c_str());
     return 1;
   }
   const int rc = RUN_ALL_TESTS();

@@ -51,7 +51,7 @@ struct FaultyRing {
   const rte_eth_rxtx_callback* callback = nullptr;
   FaultyRing(const char* name, rte_tx_callback_fn device) : ring(unique_name(name)) {
     h.open(ring.port_id, {}, short_timeout());
-    pool_before = rte_mempool_avail_count(h.port->mempool());
+    pool_before = rte_mempool_avail_count(h.port().mempool());
     callback = rte_eth_add_tx_callback(ring.port_id, 0, device, nullptr);
     EXPECT_NE(callback, nullptr);
   }
@@ -70,18 +70,18 @@ TEST(DpdkFaults, TxBurstReturningZeroForeverEndsAtTheTimeoutAndEveryPacketComple
   for (auto& frame : frames.data) pkts.push_back(packet_over(f, frame));
   const auto start = std::chrono::steady_clock::now();
   send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == pkts.size(); }, 5000));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.completed() == pkts.size(); }, 5000));
   EXPECT_LT(seconds_since(start), 1.0);  // the 50 ms timeout, not a hang
   for (Packet* p : pkts) {
     EXPECT_EQ(h.proto.count_of(p), 1);
     EXPECT_EQ(h.proto.status_of(p), Status::reset_in_progress);
   }
-  const auto c = h.adapter->counters();
+  const auto c = h.adapter().counters();
   EXPECT_GE(c.violations.hangs, 1u);
   EXPECT_EQ(c.in_flight, 0u);
-  EXPECT_EQ(h.miniport->stats().accepted, 0u);
+  EXPECT_EQ(h.miniport().stats().accepted, 0u);
   EXPECT_EQ(rte_ring_count(ring.tx), 0u);
-  EXPECT_EQ(rte_mempool_avail_count(h.port->mempool()), pool_before);
+  EXPECT_EQ(rte_mempool_avail_count(h.port().mempool()), pool_before);
   h.expect_all_slots_spare();
   // The device comes back: the same packets go through.
   faulty.heal();
@@ -92,7 +92,7 @@ TEST(DpdkFaults, TxBurstReturningZeroForeverEndsAtTheTimeoutAndEveryPacketComple
     EXPECT_EQ(frame_bytes(got[i]), frames.data[i]);
     rte_pktmbuf_free(got[i]);
   }
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 2 * pkts.size(); }));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.completed() == 2 * pkts.size(); }));
   for (size_t i = pkts.size(); i < h.proto.completions.size(); ++i)
     EXPECT_EQ(h.proto.completions[i].second, Status::success);
 }
@@ -109,7 +109,7 @@ TEST(DpdkFaults, PoisonPacketAtTheHeadOfTheQueueIsTimedOutAndNothingBehindItIsLo
   const auto start = std::chrono::steady_clock::now();
   send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
   std::vector<rte_mbuf*> got;
-  ASSERT_TRUE(poll_until(*h.adapter, [&] {
+  ASSERT_TRUE(poll_until(h.adapter(), [&] {
     for (auto* m : ring.take()) got.push_back(m);
     for (auto* m : got) rte_pktmbuf_free(m);  // the consumer keeps up
     got.clear();
@@ -121,10 +121,10 @@ TEST(DpdkFaults, PoisonPacketAtTheHeadOfTheQueueIsTimedOutAndNothingBehindItIsLo
     // Before the poison: sent. The poison and what queued behind it: completed by the reset.
     EXPECT_EQ(h.proto.status_of(pkts[i]), i < 10 ? Status::success : Status::reset_in_progress) << i;
   }
-  EXPECT_EQ(h.miniport->stats().accepted, 10u);
-  EXPECT_GE(h.adapter->counters().violations.hangs, 1u);
+  EXPECT_EQ(h.miniport().stats().accepted, 10u);
+  EXPECT_GE(h.adapter().counters().violations.hangs, 1u);
   faulty.heal();
-  EXPECT_EQ(rte_mempool_avail_count(h.port->mempool()), pool_before);
+  EXPECT_EQ(rte_mempool_avail_count(h.port().mempool()), pool_before);
   h.expect_all_slots_spare();
 }
 
@@ -135,21 +135,21 @@ TEST(DpdkFaults, EmptyMbufPoolGivesResourcesAndEverythingCompletesOnceInOrderWhe
   dpdk::MiniportConfig mc;
   mc.completion = dpdk::CompletionMode::on_accept;  // copies: one fresh mbuf per packet
   h.open(ring.port_id, mc);
-  const unsigned pool_before = rte_mempool_avail_count(h.port->mempool());
+  const unsigned pool_before = rte_mempool_avail_count(h.port().mempool());
   std::vector<rte_mbuf*> hoard;  // another user of the pool took every mbuf
-  while (rte_mbuf* m = rte_pktmbuf_alloc(h.port->mempool())) hoard.push_back(m);
+  while (rte_mbuf* m = rte_pktmbuf_alloc(h.port().mempool())) hoard.push_back(m);
   ASSERT_FALSE(hoard.empty());
   Frames frames(50, 100);
   std::vector<Packet*> pkts;
   for (auto& frame : frames.data) pkts.push_back(packet_over(f, frame, 2));
   send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
-  for (int i = 0; i < 20; ++i) h.adapter->poll();
+  for (int i = 0; i < 20; ++i) h.adapter().poll();
   EXPECT_EQ(h.proto.completed(), 0u);  // nothing completes, nothing fails
-  EXPECT_GT(h.miniport->stats().mbuf_exhausted, 0u);
-  EXPECT_GT(h.adapter->counters().resources_events, 0u);
+  EXPECT_GT(h.miniport().stats().mbuf_exhausted, 0u);
+  EXPECT_GT(h.adapter().counters().resources_events, 0u);
   for (rte_mbuf* m : hoard) rte_pktmbuf_free(m);
   std::vector<std::vector<uint8_t>> seen;
-  ASSERT_TRUE(poll_until(*h.adapter, [&] {
+  ASSERT_TRUE(poll_until(h.adapter(), [&] {
     consume(ring, seen);
     return h.proto.completed() == pkts.size();
   }));
@@ -160,34 +160,31 @@ TEST(DpdkFaults, EmptyMbufPoolGivesResourcesAndEverythingCompletesOnceInOrderWhe
     EXPECT_EQ(h.proto.count_of(p), 1);
     EXPECT_EQ(h.proto.status_of(p), Status::success);
   }
-  EXPECT_EQ(rte_mempool_avail_count(h.port->mempool()), pool_before);
+  EXPECT_EQ(rte_mempool_avail_count(h.port().mempool()), pool_before);
   h.expect_all_slots_spare();
 }
 
 TEST(DpdkFaults, InvalidPortAndQueueIdsGiveOneLineErrors) {
-  std::unique_ptr<dpdk::Port> port;
-  std::string error;
   for (const uint16_t bad : {uint16_t{RTE_MAX_ETHPORTS - 1}, uint16_t{RTE_MAX_ETHPORTS}, uint16_t{65535}}) {
-    error.clear();
-    EXPECT_EQ(dpdk::Port::open(bad, {}, port, &error), Status::failure) << bad;
-    EXPECT_FALSE(error.empty());
-    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
-    EXPECT_EQ(port, nullptr);
+    auto port = dpdk::Port::open(bad);
+    ASSERT_FALSE(port.has_value()) << bad;
+    EXPECT_FALSE(port.error().message.empty());
+    EXPECT_EQ(port.error().message.find('\n'), std::string::npos) << port.error().message;
   }
-  uint16_t id = 0;
-  EXPECT_EQ(dpdk::Port::find("net_nothing7", id, &error), Status::failure);
-  EXPECT_NE(error.find("net_nothing7"), std::string::npos) << error;
-
+  for (const char* bad : {"net_nothing7", "", "-1", "99999"}) {
+    auto id = dpdk::Port::find(bad);
+    ASSERT_FALSE(id.has_value()) << bad;
+    EXPECT_NE(id.error().message.find(std::string("'") + bad + "'"), std::string::npos) << id.error().message;
+  }
   RingPort ring(unique_name("ring_badq"));
-  ASSERT_EQ(dpdk::Port::open(ring.port_id, {}, port, &error), Status::success) << error;
-  std::unique_ptr<dpdk::DpdkMiniport> miniport;
+  auto port = dpdk::Port::open(ring.port_id);
+  ASSERT_TRUE(port.has_value()) << port.error().message;
   dpdk::MiniportConfig mc;
   mc.queue_id = 7;  // the port has one TX queue
-  error.clear();
-  EXPECT_EQ(dpdk::DpdkMiniport::create(*port, mc, miniport, &error), Status::failure);
-  EXPECT_NE(error.find("queue"), std::string::npos) << error;
-  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
-  EXPECT_EQ(miniport, nullptr);
+  auto miniport = dpdk::DpdkMiniport::create(**port, mc);
+  ASSERT_FALSE(miniport.has_value());
+  EXPECT_NE(miniport.error().message.find("queue"), std::string::npos) << miniport.error().message;
+  EXPECT_EQ(miniport.error().message.find('\n'), std::string::npos) << miniport.error().message;
 }
 
 }  // namespace

@@ -11,38 +11,38 @@
 
 #include "../conformance/fake_miniport.h"
 #include "../conformance/poll_until.h"
-#include <pkio/dpdk/miniport.h>
-#include <pkio/dpdk/port.h>
+#include <pkio/dpdk/stack.h>
 
 namespace pkio::testing_support {
 
+/// A port brought up with a Lane (a DpdkMiniport and the adapter over it) through the
+/// Stack helper, and a recording protocol bound to it.
 struct DpdkHarness {
-  std::unique_ptr<dpdk::Port> port;
-  std::unique_ptr<dpdk::DpdkMiniport> miniport;
-  std::unique_ptr<Adapter> adapter;
+  std::unique_ptr<dpdk::Stack> stack;
   RecordingProtocol proto;
 
   void open(uint16_t port_id, dpdk::MiniportConfig mc = {}, AdapterConfig ac = {},
             dpdk::PortConfig pc = {}) {
-    std::string error;
-    ASSERT_EQ(dpdk::Port::open(port_id, pc, port, &error), Status::success) << error;
-    ASSERT_EQ(dpdk::DpdkMiniport::create(*port, mc, miniport, &error), Status::success) << error;
-    ASSERT_EQ(Adapter::create(miniport->characteristics(), miniport.get(), ac, adapter, &error),
-              Status::success)
-        << error;
-    proto.open(*adapter);
+    dpdk::StackConfig config;
+    config.port = std::to_string(port_id);
+    config.port_config = pc;
+    config.miniport = mc;
+    config.adapter = ac;
+    auto s = dpdk::Stack::open(config);
+    ASSERT_TRUE(s.has_value()) << s.error().message;
+    stack = std::move(*s);
+    proto.open(adapter());
   }
+  ~DpdkHarness() { stack.reset(); }  // halts: every packet completes while proto still exists
+  Adapter& adapter() { return stack->adapter(); }
+  dpdk::DpdkMiniport& miniport() { return stack->miniport(); }
+  dpdk::Port& port() { return stack->port(); }
   /// Every zero-copy slot is spare again (polling until the last freed ones are reaped): the
   /// slots' pool is back at its starting level, as the port's pool must be.
   void expect_all_slots_spare() {
     EXPECT_TRUE(testing_support::poll_until(
-        *adapter, [&] { return miniport->zero_copy_slots_spare() == miniport->zero_copy_slots(); }))
-        << miniport->zero_copy_slots_spare() << " of " << miniport->zero_copy_slots() << " slots spare";
-  }
-  ~DpdkHarness() {
-    adapter.reset();  // halts: every packet completes before the port goes
-    miniport.reset();
-    port.reset();
+        adapter(), [&] { return miniport().zero_copy_slots_spare() == miniport().zero_copy_slots(); }))
+        << miniport().zero_copy_slots_spare() << " of " << miniport().zero_copy_slots() << " slots spare";
   }
 };
 

@@ -29,10 +29,9 @@ using testing_support::poll_until;
 using testing_support::RingPort;
 
 uint16_t port_named(const char* name) {
-  uint16_t id = 0;
-  std::string error;
-  EXPECT_EQ(dpdk::Port::find(name, id, &error), Status::success) << error;
-  return id;
+  auto id = dpdk::Port::find(name);
+  EXPECT_TRUE(id.has_value()) << id.error().message;
+  return id.value_or(0);
 }
 
 TEST(NetNull, MillionsOfPacketsCompleteOnceAndCountersReconcile) {
@@ -55,7 +54,7 @@ TEST(NetNull, MillionsOfPacketsCompleteOnceAndCountersReconcile) {
       send_packets(h.proto.binding, batch, n);
       sent += n;
     } else {
-      h.adapter->poll();
+      h.adapter().poll();
     }
     free_list.insert(free_list.end(), done.begin(), done.end());
     done.clear();
@@ -63,24 +62,24 @@ TEST(NetNull, MillionsOfPacketsCompleteOnceAndCountersReconcile) {
     h.proto.completions.clear();
     h.proto.times_completed.clear();
   }
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.adapter->idle(); }));
-  const auto c = h.adapter->counters();
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.adapter().idle(); }));
+  const auto c = h.adapter().counters();
   EXPECT_EQ(c.submitted, total);
   EXPECT_EQ(c.completed_ok, total);
   EXPECT_EQ(c.completed_error, 0u);
   rte_eth_stats stats{};
-  ASSERT_EQ(rte_eth_stats_get(h.port->id(), &stats), 0);
+  ASSERT_EQ(rte_eth_stats_get(h.port().id(), &stats), 0);
   EXPECT_EQ(stats.opackets, total);            // what the PMD counted
-  EXPECT_EQ(h.miniport->stats().accepted, total);
+  EXPECT_EQ(h.miniport().stats().accepted, total);
   uint64_t xmit_ok = 0;
   uint32_t w = 0, nd = 0;
   ASSERT_EQ(query_information(h.proto.binding, Oid::xmit_ok, &xmit_ok, 8, &w, &nd), Status::success);
   EXPECT_EQ(xmit_ok, stats.opackets);  // R25 reconciled with rte_eth_stats
-  const auto batches = h.adapter->batch_size_counts();
+  const auto batches = h.adapter().batch_size_counts();
   EXPECT_GT(batches[32], 0u);  // full batches of the default maximum_send_packets
   // Every mbuf back in the port's pool: zero-copy sends use the miniport's own slot pool.
-  EXPECT_GT(h.miniport->zero_copy_slots(), 0u);
-  EXPECT_EQ(rte_mempool_in_use_count(h.port->mempool()), 0u);
+  EXPECT_GT(h.miniport().zero_copy_slots(), 0u);
+  EXPECT_EQ(rte_mempool_in_use_count(h.port().mempool()), 0u);
   h.expect_all_slots_spare();
   EXPECT_EQ(f.packets->available(), 0u);  // all 512 are in our free list, none lost
   EXPECT_EQ(free_list.size(), 512u);
@@ -95,7 +94,7 @@ TEST(NetRing, FramesArriveByteForByteInOrderAndCompleteOnlyWhenTheConsumerFrees)
   std::vector<Packet*> pkts;
   for (uint32_t i = 0; i < 10; ++i) pkts.push_back(packet_over(f, frames.data[i], 1 + i % 4));
   send_packets(h.proto.binding, pkts.data(), 10);
-  for (int i = 0; i < 5; ++i) h.adapter->poll();
+  for (int i = 0; i < 5; ++i) h.adapter().poll();
   EXPECT_EQ(h.proto.completed(), 0u);  // the ring consumer still holds every mbuf
   auto got = ring.take();
   ASSERT_EQ(got.size(), 10u);
@@ -104,7 +103,7 @@ TEST(NetRing, FramesArriveByteForByteInOrderAndCompleteOnlyWhenTheConsumerFrees)
     EXPECT_EQ(frame_bytes(got[i]), frames.data[i]) << "frame " << i;
   }
   for (auto* m : got) rte_pktmbuf_free(m);  // the consumer is done: now they complete
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 10; }));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.completed() == 10; }));
   for (Packet* p : pkts) {
     EXPECT_EQ(h.proto.count_of(p), 1);
     EXPECT_EQ(h.proto.status_of(p), Status::success);
@@ -174,7 +173,7 @@ void send_through_slow_consumer(DpdkHarness& h, RingPort& ring, const std::vecto
                                 const Frames& frames, unsigned per_step) {
   send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
   std::vector<std::vector<uint8_t>> seen;
-  ASSERT_TRUE(poll_until(*h.adapter, [&] {
+  ASSERT_TRUE(poll_until(h.adapter(), [&] {
     consume(ring, seen, per_step);
     return h.proto.completed() == pkts.size();
   }, 5000));
@@ -192,10 +191,10 @@ TEST(NetRing, SmallRingGivesResourcesAndRequeuesWithoutLossOrReordering) {
   std::vector<Packet*> pkts;
   for (uint32_t i = 0; i < 200; ++i) pkts.push_back(packet_over(f, frames.data[i]));
   ASSERT_NO_FATAL_FAILURE(send_through_slow_consumer(h, ring, pkts, frames, 8));
-  const auto c = h.adapter->counters();
+  const auto c = h.adapter().counters();
   EXPECT_GT(c.resources_events, 0u);  // partial acceptance happened and was requeued
   EXPECT_EQ(c.completed_ok, 200u);
-  EXPECT_GT(h.miniport->stats().refused, 0u);
+  EXPECT_GT(h.miniport().stats().refused, 0u);
 }
 
 /// A TX callback that lets through 5, 0, 32 and 1 packets of successive bursts: the
@@ -221,10 +220,10 @@ TEST(NetRing, PartialBurstsFromATxCallbackLoseAndReorderNothing) {
   ASSERT_NO_FATAL_FAILURE(send_through_slow_consumer(h, ring, pkts, frames, 64));
   ASSERT_EQ(rte_eth_remove_tx_callback(ring.port_id, 0, cb), 0);
   for (Packet* p : pkts) EXPECT_EQ(h.proto.status_of(p), Status::success);
-  const auto c = h.adapter->counters();
+  const auto c = h.adapter().counters();
   EXPECT_GT(c.resources_events, 0u);
   EXPECT_GT(c.requeued, 0u);
-  EXPECT_EQ(h.miniport->stats().accepted, pkts.size());
+  EXPECT_EQ(h.miniport().stats().accepted, pkts.size());
   rte_eth_stats stats{};
   ASSERT_EQ(rte_eth_stats_get(ring.port_id, &stats), 0);
   EXPECT_EQ(stats.opackets, pkts.size());  // the PMD saw each frame once
@@ -237,14 +236,14 @@ TEST(NetRing, TooFewZeroCopySlotsGiveResourcesAndNothingIsLostOrReordered) {
   dpdk::MiniportConfig mc;
   mc.zero_copy_slots = 8;  // fewer than one batch: sends wait for the consumer's frees
   h.open(ring.port_id, mc);
-  ASSERT_EQ(h.miniport->zero_copy_slots(), 8u);
+  ASSERT_EQ(h.miniport().zero_copy_slots(), 8u);
   Frames frames(200, 64);
   std::vector<Packet*> pkts;
   for (auto& frame : frames.data) pkts.push_back(packet_over(f, frame));
   ASSERT_NO_FATAL_FAILURE(send_through_slow_consumer(h, ring, pkts, frames, 3));
-  EXPECT_GT(h.miniport->stats().slots_busy, 0u);
-  EXPECT_GT(h.adapter->counters().resources_events, 0u);
-  EXPECT_EQ(h.adapter->counters().completed_ok, 200u);
+  EXPECT_GT(h.miniport().stats().slots_busy, 0u);
+  EXPECT_GT(h.adapter().counters().resources_events, 0u);
+  EXPECT_EQ(h.adapter().counters().completed_ok, 200u);
 }
 
 TEST(NetRing, R18_DeserializedModeHoldsBackRefusedPacketsAndCompletesEachOnceInOrder) {
@@ -254,16 +253,16 @@ TEST(NetRing, R18_DeserializedModeHoldsBackRefusedPacketsAndCompletesEachOnceInO
   dpdk::MiniportConfig mc;
   mc.deserialized = true;
   h.open(ring.port_id, mc);
-  EXPECT_TRUE(h.adapter->deserialized());
+  EXPECT_TRUE(h.adapter().deserialized());
   Frames frames(200, 64);
   std::vector<Packet*> pkts;
   for (uint32_t i = 0; i < 200; ++i) pkts.push_back(packet_over(f, frames.data[i]));
   ASSERT_NO_FATAL_FAILURE(send_through_slow_consumer(h, ring, pkts, frames, 8));
-  const auto c = h.adapter->counters();
+  const auto c = h.adapter().counters();
   EXPECT_EQ(c.completed_ok, 200u);
   EXPECT_EQ(c.resources_events, 0u);  // the dispatcher never saw `resources`
   EXPECT_EQ(c.violations.deserialized_resources, 0u);
-  EXPECT_GT(h.miniport->stats().refused, 0u);  // the PMD did push back; the miniport held them
+  EXPECT_GT(h.miniport().stats().refused, 0u);  // the PMD did push back; the miniport held them
 }
 
 TEST(NetRing, R26_OidsComeFromTheDevice) {
@@ -285,7 +284,7 @@ TEST(NetRing, R26_OidsComeFromTheDevice) {
   EXPECT_EQ(q(Oid::media_connect_status), 0u);               // connected
   EXPECT_TRUE(q(Oid::mac_options) & mac_option::no_loopback);
   EXPECT_EQ(q(Oid::maximum_send_packets), 32u);
-  EXPECT_EQ(h.adapter->maximum_total_size(), mtu + 14u);
+  EXPECT_EQ(h.adapter().maximum_total_size(), mtu + 14u);
 }
 
 TEST(NetRing, R10_OverlongAndOversegmentedPacketsNeverReachThePmd) {
@@ -293,13 +292,13 @@ TEST(NetRing, R10_OverlongAndOversegmentedPacketsNeverReachThePmd) {
   PacketFactory f(8, 512);  // outlives the adapter, which may still hold packets
   DpdkHarness h;
   h.open(ring.port_id);
-  std::vector<uint8_t> big(h.adapter->maximum_total_size() + 1, 1);
+  std::vector<uint8_t> big(h.adapter().maximum_total_size() + 1, 1);
   Packet* too_long = packet_over(f, big);
   EXPECT_EQ(send(h.proto.binding, too_long), Status::invalid_packet);
   std::vector<uint8_t> bytes(300, 2);
   Packet* many = packet_over(f, bytes, 300);  // 300 one-byte buffers: more than nb_seg_max allows
   send_packets(h.proto.binding, &many, 1);
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 1; }));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.completed() == 1; }));
   EXPECT_EQ(h.proto.status_of(many), Status::invalid_packet);
   // The same through send_packets' direct path, where the miniport alone checks
   // (MiniportCharacteristics::checks_packets): too long, empty, zero-length, reserved 802.1Q
@@ -311,16 +310,16 @@ TEST(NetRing, R10_OverlongAndOversegmentedPacketsNeverReachThePmd) {
   ASSERT_EQ(f.packets->allocate(empty), Status::success);
   Packet* zero = packet_over(f, none);
   Packet* fine = packet_over(f, good);
-  ASSERT_TRUE(h.miniport->characteristics().checks_packets);
+  ASSERT_TRUE(h.miniport().characteristics().checks_packets);
   std::vector<Packet*> batch{too_long, bad_tag, empty, zero, fine};
   send_packets(h.proto.binding, batch.data(), 5);
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 5; }));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.completed() == 5; }));
   for (Packet* p : {too_long, bad_tag, empty, zero}) EXPECT_EQ(h.proto.status_of(p), Status::invalid_packet);
   const auto reached = ring.take();
   ASSERT_EQ(reached.size(), 1u);  // only the good one reached the PMD
   EXPECT_EQ(frame_bytes(reached[0]), good);
   rte_pktmbuf_free(reached[0]);
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 6; }));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.completed() == 6; }));
   EXPECT_EQ(h.proto.status_of(fine), Status::success);
 }
 
@@ -332,13 +331,13 @@ TEST(NetRing, R29_R30_LinkDownIsIndicatedAndFailsSendsWithNoCable) {
   mc.link_poll_ms = 10;
   h.open(ring.port_id, mc);
   ASSERT_EQ(rte_eth_dev_set_link_down(ring.port_id), 0);
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return !h.proto.indications.empty(); }, 2000));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return !h.proto.indications.empty(); }, 2000));
   EXPECT_EQ(h.proto.indications.back(), Indication::media_disconnect);
   Frames frames(1, 64);
   Packet* p = packet_over(f, frames.data[0]);
   EXPECT_EQ(send(h.proto.binding, p), Status::no_cable);
   ASSERT_EQ(rte_eth_dev_set_link_up(ring.port_id), 0);
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.indications.size() == 2; }, 2000));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.indications.size() == 2; }, 2000));
   EXPECT_EQ(h.proto.indications.back(), Indication::media_connect);
   EXPECT_EQ(send(h.proto.binding, p), Status::pending);
   for (auto* m : ring.take()) rte_pktmbuf_free(m);
@@ -377,9 +376,9 @@ std::vector<uint16_t> expect_held_frames_survive_reuse(DpdkHarness& h, RingPort&
     segments.push_back(held[i]->nb_segs);
     rte_pktmbuf_free(held[i]);
   }
-  h.adapter->poll();
+  h.adapter().poll();
   for (Packet* p : pkts) EXPECT_EQ(h.proto.count_of(p), 1);  // nothing completes twice
-  EXPECT_EQ(h.adapter->counters().violations.unexpected_completion, 0u);
+  EXPECT_EQ(h.adapter().counters().violations.unexpected_completion, 0u);
   return segments;
 }
 
@@ -391,7 +390,7 @@ TEST(NetRing, R12_ResetCompletesPacketsTheConsumerStillHoldsExactlyOnce) {
   Frames frames(4, 64);
   const auto [pkts, buffers] = packets_over(f, frames);
   send_packets(h.proto.binding, pkts.data(), 4);
-  EXPECT_EQ(h.adapter->reset(), Status::success);
+  EXPECT_EQ(h.adapter().reset(), Status::success);
   // The miniport gave the mbufs the consumer holds a copy of their frames.
   expect_held_frames_survive_reuse(h, ring, pkts, buffers, Frames(4, 64).data);
 }
@@ -416,7 +415,7 @@ TEST(NetRing, R12_ResetLeavesChainedAndPaddedFramesIntactForTheConsumer) {
     expected.back().resize(60, 0);
   }
   send_packets(h.proto.binding, pkts.data(), 4);
-  EXPECT_EQ(h.adapter->reset(), Status::success);
+  EXPECT_EQ(h.adapter().reset(), Status::success);
   const auto segments = expect_held_frames_survive_reuse(h, ring, pkts, buffers, expected);
   EXPECT_EQ(segments, (std::vector<uint16_t>{2, 2, 2, 2}));
 }
@@ -430,7 +429,7 @@ TEST(NetRing, R12_JumboFramesGoInPiecesAndAResetCopiesThemForTheConsumer) {
   dpdk::PortConfig pc;
   pc.mtu = 9000;  // net_ring has no mtu_set: configured with the port (PortConfig::mtu)
   h.open(ring.port_id, {}, {}, pc);
-  ASSERT_EQ(h.adapter->maximum_total_size(), 9014u);
+  ASSERT_EQ(h.adapter().maximum_total_size(), 9014u);
   Frames frames(2, 5000);
   const Frames sent_bytes(2, 5000);
   const auto [pkts, buffers] = packets_over(f, frames);
@@ -438,14 +437,14 @@ TEST(NetRing, R12_JumboFramesGoInPiecesAndAResetCopiesThemForTheConsumer) {
   send_packets(h.proto.binding, pkts.data(), 2);
   std::vector<std::vector<uint8_t>> seen;
   consume(ring, seen);
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 2; }));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.completed() == 2; }));
   EXPECT_EQ(seen, sent_bytes.data);
   EXPECT_EQ(h.proto.status_of(pkts[0]), Status::success);
   // Then held across a reset.
   h.proto.completions.clear();
   h.proto.times_completed.clear();
   send_packets(h.proto.binding, pkts.data(), 2);
-  EXPECT_EQ(h.adapter->reset(), Status::success);
+  EXPECT_EQ(h.adapter().reset(), Status::success);
   const auto segments = expect_held_frames_survive_reuse(h, ring, pkts, buffers, sent_bytes.data);
   const uint32_t room = 2048;  // at most an mbuf's default data room per piece
   EXPECT_EQ(segments.size(), 2u);
@@ -462,20 +461,20 @@ TEST(NetRing, StuckConsumerFiresTheWatchdogAndEveryPacketStillCompletesOnce) {
   AdapterConfig ac;
   ac.send_timeout_ns = 50'000'000;  // 50 ms
   h.open(ring.port_id, {}, ac);
-  const unsigned pool_before = rte_mempool_avail_count(h.port->mempool());
+  const unsigned pool_before = rte_mempool_avail_count(h.port().mempool());
   Frames frames(48, 64);
   const Frames sent_bytes(48, 64);
   const auto [pkts, buffers] = packets_over(f, frames);
   send_packets(h.proto.binding, pkts.data(), static_cast<uint32_t>(pkts.size()));
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.adapter->idle(); }, 5000));
-  const auto c = h.adapter->counters();
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.adapter().idle(); }, 5000));
+  const auto c = h.adapter().counters();
   EXPECT_GE(c.violations.hangs, 1u);  // the watchdog fired and is reported
   EXPECT_GE(c.resets, 1u);
   EXPECT_EQ(c.completed_ok + c.completed_error, pkts.size());
   EXPECT_EQ(c.in_flight, 0u);
   expect_held_frames_survive_reuse(h, ring, pkts, buffers, sent_bytes.data);  // consumer wakes
-  EXPECT_EQ(h.miniport->stats().accepted, pkts.size());
-  EXPECT_EQ(rte_mempool_avail_count(h.port->mempool()), pool_before);  // no mbuf lost
+  EXPECT_EQ(h.miniport().stats().accepted, pkts.size());
+  EXPECT_EQ(rte_mempool_avail_count(h.port().mempool()), pool_before);  // no mbuf lost
   h.expect_all_slots_spare();
 }
 
@@ -514,10 +513,8 @@ TEST(NetPcap, CapturedFramesMatchWhatWasSentWithPaddingAndTags) {
   for (auto& d : frames.data) pkts.push_back(packet_over(f, d, 2));
   pkts[3]->ieee8021q = Ieee8021qInfo::make(3, 42);
   send_packets(h.proto.binding, pkts.data(), 4);
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 4; }));
-  h.adapter.reset();
-  h.miniport.reset();
-  h.port.reset();  // closing the port flushes the capture file
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.completed() == 4; }));
+  h.stack.reset();  // closing the port flushes the capture file
   char err[PCAP_ERRBUF_SIZE];
   pcap_t* pc = pcap_open_offline(testing_support::pcap_path.c_str(), err);
   ASSERT_NE(pc, nullptr) << err;
@@ -539,24 +536,28 @@ TEST(NetPcap, CapturedFramesMatchWhatWasSentWithPaddingAndTags) {
 TEST(Telemetry, NamesAreCheckedUniqueAndFreedWithTheEntry) {
   testing_support::FakeMiniport mp;
   auto adapter = mp.make_adapter();
-  std::unique_ptr<dpdk::TelemetryEntry> a, b;
-  std::string error;
   for (const char* bad : {"", "two words", "slash/name", "comma,name"}) {
-    EXPECT_EQ(dpdk::TelemetryEntry::publish(*adapter, bad, a, &error), Status::failure) << bad;
-    EXPECT_NE(error.find("telemetry name"), std::string::npos) << error;
+    auto refused = dpdk::TelemetryEntry::publish(*adapter, bad);
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_NE(refused.error().message.find("telemetry name"), std::string::npos) << refused.error().message;
   }
-  ASSERT_EQ(dpdk::TelemetryEntry::publish(*adapter, "test.q0", a, &error), Status::success) << error;
-  EXPECT_EQ(dpdk::TelemetryEntry::publish(*adapter, "test.q0", b, &error), Status::failure);
-  EXPECT_NE(error.find("already published"), std::string::npos) << error;
-  a.reset();  // unpublished: the name is free again
-  EXPECT_EQ(dpdk::TelemetryEntry::publish(*adapter, "test.q0", b, &error), Status::success) << error;
-  std::vector<std::unique_ptr<dpdk::TelemetryEntry>> many(64);
-  unsigned published = 1;  // b
-  for (unsigned i = 0; i < many.size(); ++i)
-    if (dpdk::TelemetryEntry::publish(*adapter, "many." + std::to_string(i), many[i], &error) == Status::success)
-      ++published;
-  EXPECT_EQ(published, 64u);
-  EXPECT_NE(error.find("64 adapters"), std::string::npos) << error;
+  auto a = dpdk::TelemetryEntry::publish(*adapter, "test.q0");
+  ASSERT_TRUE(a.has_value()) << a.error().message;
+  auto taken = dpdk::TelemetryEntry::publish(*adapter, "test.q0");
+  ASSERT_FALSE(taken.has_value());
+  EXPECT_NE(taken.error().message.find("already published"), std::string::npos) << taken.error().message;
+  a->reset();  // unpublished: the name is free again
+  auto b = dpdk::TelemetryEntry::publish(*adapter, "test.q0");
+  ASSERT_TRUE(b.has_value()) << b.error().message;
+  std::vector<std::unique_ptr<dpdk::TelemetryEntry>> many;
+  std::string last_error;
+  for (unsigned i = 0; i < 64; ++i) {
+    auto e = dpdk::TelemetryEntry::publish(*adapter, "many." + std::to_string(i));
+    if (e) many.push_back(std::move(*e));
+    else last_error = e.error().message;
+  }
+  EXPECT_EQ(many.size() + 1, 64u);  // with b
+  EXPECT_NE(last_error.find("64 adapters"), std::string::npos) << last_error;
 }
 
 }  // namespace

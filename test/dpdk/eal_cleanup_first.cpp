@@ -8,9 +8,8 @@
 #include <cstdio>
 #include <map>
 
-#include <pkio/adapter.h>
-#include <pkio/dpdk/miniport.h>
 #include <pkio/dpdk/eal.h>
+#include <pkio/dpdk/stack.h>
 #include <pkio/buffer_pool.h>
 #include <pkio/packet_pool.h>
 
@@ -34,27 +33,22 @@ int main(int argc, char** argv) {
   std::vector<std::string> eal{argv[0], "--no-huge", "--no-shconf", "-m", "256", "--no-pci", "-l", "0",
                                "--log-level=lib.eal:error"};
   (void)argc;
-  std::string error;
-  if (dpdk::eal_init(eal, &error) != Status::success) return fail(error.c_str());
+  if (auto up = dpdk::eal_init(eal); !up) return fail(up.error().message.c_str());
   rte_ring* rx = rte_ring_create("cleanup_rx", 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
   rte_ring* tx = rte_ring_create("cleanup_tx", 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
   const int port_id = rte_eth_from_rings("cleanup", &rx, 1, &tx, 1, 0);
   if (port_id < 0) return fail("no net_ring port");
-  std::unique_ptr<dpdk::Port> port;
-  std::unique_ptr<dpdk::DpdkMiniport> miniport;
-  std::unique_ptr<Adapter> adapter;
-  dpdk::PortConfig pc;
-  pc.mbufs = 1023;
-  if (dpdk::Port::open(static_cast<uint16_t>(port_id), pc, port, &error) != Status::success) return fail(error.c_str());
-  if (dpdk::DpdkMiniport::create(*port, {}, miniport, &error) != Status::success) return fail(error.c_str());
-  if (Adapter::create(miniport->characteristics(), miniport.get(), {}, adapter, &error) != Status::success)
-    return fail(error.c_str());
+  dpdk::StackConfig config;
+  config.port = std::to_string(port_id);
+  config.port_config.mbufs = 1023;
+  auto stack = dpdk::Stack::open(config);
+  if (!stack) return fail(stack.error().message.c_str());
   ProtocolCharacteristics protocol;
   protocol.send_complete = &on_complete;
-  Binding* binding = nullptr;
-  if (open_adapter(*adapter, protocol, nullptr, binding) != Status::success) return fail("open_adapter");
-  auto packets = PacketPool::create(32, 0);
-  auto buffers = BufferPool::create(32);
+  auto binding = (*stack)->bind(protocol, nullptr);
+  if (!binding) return fail(binding.error().message.c_str());
+  auto packets = PacketPool::create(32, 0).value();
+  auto buffers = BufferPool::create(32).value();
   static uint8_t frame[64] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
   Packet* array[32];
   for (Packet*& p : array) {
@@ -63,16 +57,14 @@ int main(int argc, char** argv) {
         p->chain_at_back(b) != Status::success)
       return fail("packets");
   }
-  send_packets(binding, array, 32);
+  send_packets(*binding, array, 32);
   if (!completions.empty()) return fail("completed before anyone read the ring");
   dpdk::eal_cleanup();  // with everything still up
   if (completions.size() != 32) return fail("not every packet completed at eal_cleanup");
   for (auto& [p, n] : completions)
     if (n != 1) return fail("a packet completed twice");
   if (last_status != Status::request_aborted) return fail("not completed with request_aborted");
-  adapter.reset();
-  miniport.reset();
-  port.reset();
+  stack->reset();  // adapter, miniport, port: all closed already
   if (completions.size() != 32) return fail("completions after eal_cleanup");
   std::printf("eal_cleanup_first: 32 packets in flight at eal_cleanup completed once each (request_aborted)\n");
   return 0;

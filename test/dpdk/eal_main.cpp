@@ -20,9 +20,8 @@ int main(int argc, char** argv) {
                                   "-l", "0", "--log-level=lib.eal:error",
                                   "--vdev=net_null0", "--vdev=net_null1",
                                   "--vdev=net_pcap0,tx_pcap=" + pkio::testing_support::pcap_path};
-  std::string error;
-  if (pkio::dpdk::eal_init(eal, &error) != pkio::Status::success) {
-    std::fprintf(stderr, "%s\n", error.c_str());
+  if (auto up = pkio::dpdk::eal_init(eal); !up) {
+    std::fprintf(stderr, "%s\n", up.error().message.c_str());
     return 1;
   }
   const int rc = RUN_ALL_TESTS();

@@ -30,10 +30,9 @@ using testing_support::RingPort;
 using testing_support::unique_name;
 
 uint16_t port_named(const char* name) {
-  uint16_t id = 0;
-  std::string error;
-  EXPECT_EQ(dpdk::Port::find(name, id, &error), Status::success) << error;
-  return id;
+  auto id = dpdk::Port::find(name);
+  EXPECT_TRUE(id.has_value()) << id.error().message;
+  return id.value_or(0);
 }
 
 std::vector<std::vector<uint8_t>> read_capture() {
@@ -89,7 +88,7 @@ TEST_P(RepeatsOnDevices, R40_ARepeatedPacketLeavesTheDeviceOnceWhateverItsDistan
     ac.run_to_completion = !c.worker;
     h.open(ring ? rp->port_id : port_named(c.device), {}, ac);
     if (c.worker) {
-      ASSERT_EQ(h.adapter->start_worker(), Status::success);
+      ASSERT_TRUE(h.adapter().start_worker().has_value());
     }
     std::vector<Packet*> array;
     std::vector<Packet*> distinct;
@@ -106,16 +105,16 @@ TEST_P(RepeatsOnDevices, R40_ARepeatedPacketLeavesTheDeviceOnceWhateverItsDistan
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (h.proto.completed() < distinct.size() && std::chrono::steady_clock::now() < end) {
       if (ring) testing_support::consume(*rp, seen);
-      if (!c.worker) h.adapter->poll();
+      if (!c.worker) h.adapter().poll();
     }
-    wait_idle(*h.adapter, c.worker);
-    h.adapter->stop_worker();
+    wait_idle(h.adapter(), c.worker);
+    h.adapter().stop_worker();
     EXPECT_EQ(h.proto.completed(), distinct.size());
     for (Packet* p : distinct) EXPECT_EQ(h.proto.count_of(p), 1);
-    const AdapterCounters counters = h.adapter->counters();
+    const AdapterCounters counters = h.adapter().counters();
     EXPECT_EQ(counters.violations.rejected_entries, 2u);
     EXPECT_EQ(counters.completed_ok, distinct.size());
-    EXPECT_EQ(h.miniport->stats().accepted, distinct.size());  // what reached the PMD
+    EXPECT_EQ(h.miniport().stats().accepted, distinct.size());  // what reached the PMD
     if (ring) {
       testing_support::consume(*rp, seen);
       EXPECT_EQ(seen.size(), distinct.size());
@@ -123,9 +122,7 @@ TEST_P(RepeatsOnDevices, R40_ARepeatedPacketLeavesTheDeviceOnceWhateverItsDistan
     }
     const bool pcap = std::string(c.device) == "net_pcap0";
     for (Packet* p : distinct) f.release(p);
-    h.adapter.reset();
-    h.miniport.reset();
-    h.port.reset();  // closing the port flushes a capture file
+    h.stack.reset();  // closing the port flushes a capture file
     if (pcap) {
       const auto captured = read_capture();
       EXPECT_EQ(captured.size(), distinct.size());
@@ -172,22 +169,28 @@ TEST_P(Teardown, EveryOrderCompletesEveryPacketOnceAndTheConsumerStillReadsItsFr
   std::unique_ptr<dpdk::DpdkMiniport> miniport;
   std::unique_ptr<Adapter> adapter;
   RecordingProtocol proto;
-  std::string error;
   // Small pools: a pool whose mbufs a consumer still holds at teardown stays allocated.
   dpdk::PortConfig pc;
   pc.mbufs = 1023;
   pc.tx_descriptors = 256;
-  ASSERT_EQ(dpdk::Port::open(ring.port_id, pc, port, &error), Status::success) << error;
+  // Each part made on its own (not with dpdk::Stack), so the test can destroy them in any order.
+  auto opened_port = dpdk::Port::open(ring.port_id, pc);
+  ASSERT_TRUE(opened_port.has_value()) << opened_port.error().message;
+  port = std::move(*opened_port);
   dpdk::MiniportConfig mc;
   mc.zero_copy_slots = 128;
   mc.completion = c.copy ? dpdk::CompletionMode::on_accept : dpdk::CompletionMode::on_free;
-  ASSERT_EQ(dpdk::DpdkMiniport::create(*port, mc, miniport, &error), Status::success) << error;
+  auto made = dpdk::DpdkMiniport::create(*port, mc);
+  ASSERT_TRUE(made.has_value()) << made.error().message;
+  miniport = std::move(*made);
   AdapterConfig ac;
   ac.run_to_completion = !c.worker;
-  ASSERT_EQ(Adapter::create(miniport->characteristics(), miniport.get(), ac, adapter, &error), Status::success);
+  auto created = Adapter::create(miniport->characteristics(), miniport.get(), ac);
+  ASSERT_TRUE(created.has_value()) << created.error().message;
+  adapter = std::move(*created);
   proto.open(*adapter);
   if (c.worker) {
-    ASSERT_EQ(adapter->start_worker(), Status::success);
+    ASSERT_TRUE(adapter->start_worker().has_value());
   }
   std::vector<Packet*> pkts;
   for (auto& d : frames.data) pkts.push_back(packet_over(f, d));
@@ -258,15 +261,13 @@ TEST(DpdkBuffers, R10_ABufferOverNoMemoryNeverReachesTheCaptureAndFailsAsInvalid
   EXPECT_EQ(f.buffers->allocate(refused, nullptr, 64), Status::invalid_data);  // refused where made
   Packet* array[] = {good, nulled, chain, last};
   send_packets(h.proto.binding, array, 4);
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.proto.completed() == 4; }));
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.completed() == 4; }));
   EXPECT_EQ(h.proto.status_of(good), Status::success);
   EXPECT_EQ(h.proto.status_of(nulled), Status::invalid_packet);
   EXPECT_EQ(h.proto.status_of(chain), Status::invalid_packet);
   EXPECT_EQ(h.proto.status_of(last), Status::success);
   EXPECT_EQ(send(h.proto.binding, nulled), Status::invalid_packet);  // refused at once (R1)
-  h.adapter.reset();
-  h.miniport.reset();
-  h.port.reset();
+  h.stack.reset();
   const auto captured = read_capture();
   ASSERT_EQ(captured.size(), 2u);
   EXPECT_EQ(captured[0], frames.data[0]);
@@ -282,27 +283,25 @@ TEST(DpdkBindings, R11_FiveThousandOpenCloseCyclesOnOnePort) {
   Frames frames(1, 64);
   Packet* p = packet_over(f, frames.data[0]);
   rte_eth_stats before{};
-  ASSERT_EQ(rte_eth_stats_get(h.port->id(), &before), 0);
+  ASSERT_EQ(rte_eth_stats_get(h.port().id(), &before), 0);
   for (int cycle = 0; cycle < 5000; ++cycle) {
     RecordingProtocol proto;
-    ASSERT_EQ(open_adapter(*h.adapter, proto.characteristics(), &proto, proto.binding), Status::success) << cycle;
+    ASSERT_EQ(testing_support::open_into(h.adapter(), proto.characteristics(), &proto, proto.binding), Status::success) << cycle;
     send_packets(proto.binding, &p, 1);
-    ASSERT_TRUE(poll_until(*h.adapter, [&] { return proto.completed() == 1; })) << cycle;
+    ASSERT_TRUE(poll_until(h.adapter(), [&] { return proto.completed() == 1; })) << cycle;
     ASSERT_EQ(close_adapter(proto.binding), Status::success);
   }
-  EXPECT_EQ(h.adapter->counters().completed_ok, 5000u);
+  EXPECT_EQ(h.adapter().counters().completed_ok, 5000u);
   rte_eth_stats stats{};
-  ASSERT_EQ(rte_eth_stats_get(h.port->id(), &stats), 0);
+  ASSERT_EQ(rte_eth_stats_get(h.port().id(), &stats), 0);
   EXPECT_EQ(stats.opackets - before.opackets, 5000u);
 }
 
 TEST(DpdkLifetimes, OneAdapterPerMiniport) {
   DpdkHarness h;
   h.open(port_named("net_null0"));
-  std::unique_ptr<Adapter> second;
-  std::string error;
-  EXPECT_NE(Adapter::create(h.miniport->characteristics(), h.miniport.get(), {}, second, &error), Status::success);
-  EXPECT_EQ(second, nullptr);
+  auto second = Adapter::create(h.miniport().characteristics(), &h.miniport());
+  EXPECT_FALSE(second.has_value());
 }
 
 }  // namespace

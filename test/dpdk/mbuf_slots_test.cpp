@@ -23,7 +23,7 @@ namespace {
 /// A port-like pool to size the slots from, and one packet to hold them for.
 struct SlotsFixture {
   rte_mempool* like = nullptr;
-  std::unique_ptr<PacketPool> packets = PacketPool::create(1, 0);
+  std::unique_ptr<PacketPool> packets = PacketPool::create(1, 0).value();
   Packet* packet = nullptr;
   std::array<uint8_t, 256> frame{};
   SlotsFixture() {
@@ -45,8 +45,7 @@ class MbufSlotsBySignal : public ::testing::TestWithParam<ReleaseSignal> {};
 TEST_P(MbufSlotsBySignal, AFreedSlotIsReleasedAndStaysAttachedToItsFrame) {
   SlotsFixture f;
   MbufSlots slots;
-  std::string error;
-  ASSERT_EQ(slots.create(f.like, 8, &error, GetParam()), Status::success) << error;
+  ASSERT_TRUE(slots.create(f.like, 8, GetParam()).has_value());
   // Debian's DPDK registers 14 mempool drivers; the slot driver fits in the table of 16.
   EXPECT_EQ(slots.signal(), GetParam());
   EXPECT_EQ(slots.capacity(), 8u);
@@ -72,8 +71,7 @@ TEST_P(MbufSlotsBySignal, AFreedSlotIsReleasedAndStaysAttachedToItsFrame) {
 TEST_P(MbufSlotsBySignal, AChainFreedSegmentBySegmentIsReleasedOnlyWithItsLastSegment) {
   SlotsFixture f;
   MbufSlots slots;
-  std::string error;
-  ASSERT_EQ(slots.create(f.like, 4, &error, GetParam()), Status::success) << error;
+  ASSERT_TRUE(slots.create(f.like, 4, GetParam()).has_value());
   rte_mbuf* m[3];
   ASSERT_EQ(slots.take(m, 3), 3u);
   for (uint32_t i = 0; i < 3; ++i) f.point(slots, m[i], 64 * i, 64);
@@ -113,8 +111,7 @@ TEST_P(MbufSlotsBySignal, ASlotHeldWhenTheSlotsGoKeepsACopyOfItsFrame) {
   rte_mbuf* held = nullptr;
   {
     MbufSlots slots;
-    std::string error;
-    ASSERT_EQ(slots.create(f.like, 2, &error, GetParam()), Status::success) << error;
+      ASSERT_TRUE(slots.create(f.like, 2, GetParam()).has_value());
     ASSERT_EQ(slots.take(&held, 1), 1u);
     f.point(slots, held, 16, 100);
     slots.hold(held, f.packet);
@@ -129,10 +126,10 @@ TEST_P(MbufSlotsBySignal, ASlotHeldWhenTheSlotsGoKeepsACopyOfItsFrame) {
 TEST_P(MbufSlotsBySignal, AFrameIsFoundOnlyAtItsStartWithinItsLengthAndWhileNotHeld) {
   SlotsFixture f;
   MbufSlots slots;
-  std::string error;
-  ASSERT_EQ(slots.create(f.like, 4, &error, GetParam()), Status::success) << error;
-  std::vector<FrameMemory> frames;
-  ASSERT_EQ(slots.create_frames(3, 100, frames, &error), Status::success) << error;
+  ASSERT_TRUE(slots.create(f.like, 4, GetParam()).has_value());
+  auto made = slots.create_frames(3, 100);
+  ASSERT_TRUE(made.has_value()) << made.error().message;
+  const std::vector<FrameMemory> frames = std::move(*made);
   ASSERT_EQ(frames.size(), 3u);
   rte_mbuf* m = slots.frame_finder().frame_of(frames[1].address, 100);
   ASSERT_NE(m, nullptr);

@@ -52,8 +52,9 @@ struct FramesOnRing {
   std::vector<dpdk::FrameMemory> frames;
   explicit FramesOnRing(uint32_t count, uint32_t largest = 128) {
     h.open(ring.port_id);
-    std::string error;
-    EXPECT_EQ(h.miniport->allocate_frames(count, largest, frames, &error), Status::success) << error;
+    auto made = h.miniport().allocate_frames(count, largest);
+    EXPECT_TRUE(made.has_value()) << made.error().message;
+    if (made) frames = std::move(*made);
   }
 };
 
@@ -65,23 +66,22 @@ TEST(MiniportFrames, AreEvenlyLaidOutDmaMemoryAndCanBeMadeOnlyOnce) {
     EXPECT_EQ(t.frames[i].iova, rte_mem_virt2iova(t.frames[i].address));
   }
   EXPECT_EQ(reinterpret_cast<uintptr_t>(t.frames[0].address) % 64, 0u);
-  EXPECT_EQ(t.h.miniport->frames_spare(), 16u);
-  std::vector<dpdk::FrameMemory> again;
-  std::string error;
-  EXPECT_EQ(t.h.miniport->allocate_frames(4, 64, again, &error), Status::failure);
-  EXPECT_NE(error.find("already"), std::string::npos) << error;
+  EXPECT_EQ(t.h.miniport().frames_spare(), 16u);
+  auto refused = t.h.miniport().allocate_frames(4, 64);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("already"), std::string::npos) << refused.error().message;
 }
 
 TEST(MiniportFrames, GoAsTheirOwnMbufsInOrderAndCompleteWhenTheConsumerFrees) {
   FramesOnRing t(8);
   std::vector<Packet*> pkts;
   for (uint32_t i = 0; i < 8; ++i) pkts.push_back(packet_on(t.f, t.frames[i], 64 + i, static_cast<uint8_t>(i * 11)));
-  const uint32_t slots_spare = t.h.miniport->zero_copy_slots_spare();
+  const uint32_t slots_spare = t.h.miniport().zero_copy_slots_spare();
   send_packets(t.h.proto.binding, pkts.data(), 8);
-  for (int i = 0; i < 5; ++i) t.h.adapter->poll();
+  for (int i = 0; i < 5; ++i) t.h.adapter().poll();
   EXPECT_EQ(t.h.proto.completed(), 0u);  // the consumer holds every frame
-  EXPECT_EQ(t.h.miniport->frames_spare(), 0u);
-  EXPECT_EQ(t.h.miniport->zero_copy_slots_spare(), slots_spare);  // no slot was borrowed
+  EXPECT_EQ(t.h.miniport().frames_spare(), 0u);
+  EXPECT_EQ(t.h.miniport().zero_copy_slots_spare(), slots_spare);  // no slot was borrowed
   auto got = t.ring.take();
   ASSERT_EQ(got.size(), 8u);
   for (uint32_t i = 0; i < 8; ++i) {
@@ -90,12 +90,12 @@ TEST(MiniportFrames, GoAsTheirOwnMbufsInOrderAndCompleteWhenTheConsumerFrees) {
     EXPECT_EQ(frame_bytes(got[i]), expected_bytes(64 + i, static_cast<uint8_t>(i * 11))) << "frame " << i;
   }
   for (uint32_t i = 0; i < 4; ++i) rte_pktmbuf_free(got[i]);
-  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.completed() == 4; }));
+  ASSERT_TRUE(poll_until(t.h.adapter(), [&] { return t.h.proto.completed() == 4; }));
   for (uint32_t i = 0; i < 8; ++i) EXPECT_EQ(t.h.proto.count_of(pkts[i]), i < 4 ? 1 : 0) << "packet " << i;
   for (uint32_t i = 4; i < 8; ++i) rte_pktmbuf_free(got[i]);
-  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.completed() == 8; }));
+  ASSERT_TRUE(poll_until(t.h.adapter(), [&] { return t.h.proto.completed() == 8; }));
   for (Packet* p : pkts) EXPECT_EQ(t.h.proto.status_of(p), Status::success);
-  EXPECT_EQ(t.h.miniport->frames_spare(), 8u);
+  EXPECT_EQ(t.h.miniport().frames_spare(), 8u);
 }
 
 TEST(MiniportFrames, ABurstMixingFramesASlotAndAnInvalidPacketKeepsItsOrder) {
@@ -117,7 +117,7 @@ TEST(MiniportFrames, ABurstMixingFramesASlotAndAnInvalidPacketKeepsItsOrder) {
   Packet* pkts[] = {packet_on(t.f, t.frames[0], 64, 1), packet_on(t.f, t.frames[1], 70, 2), borrowing, too_long,
                     packet_on(t.f, t.frames[2], 80, 3), packet_on(t.f, t.frames[3], 90, 4)};
   send_packets(t.h.proto.binding, pkts, 6);
-  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.completed() >= 1; }));
+  ASSERT_TRUE(poll_until(t.h.adapter(), [&] { return t.h.proto.completed() >= 1; }));
   EXPECT_EQ(t.h.proto.status_of(too_long), Status::invalid_packet);
   auto got = t.ring.take();
   ASSERT_EQ(got.size(), 5u);
@@ -128,14 +128,14 @@ TEST(MiniportFrames, ABurstMixingFramesASlotAndAnInvalidPacketKeepsItsOrder) {
     EXPECT_EQ(RTE_MBUF_DIRECT(got[i]), i != 2) << "mbuf " << i;  // frames go as themselves
   }
   for (rte_mbuf* m : got) rte_pktmbuf_free(m);
-  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.completed() == 6; }));
+  ASSERT_TRUE(poll_until(t.h.adapter(), [&] { return t.h.proto.completed() == 6; }));
   for (Packet* p : pkts) {
     EXPECT_EQ(t.h.proto.count_of(p), 1u);
     if (p != too_long) {
       EXPECT_EQ(t.h.proto.status_of(p), Status::success);
     }
   }
-  EXPECT_EQ(t.h.miniport->frames_spare(), 4u);
+  EXPECT_EQ(t.h.miniport().frames_spare(), 4u);
 }
 
 TEST(MiniportFrames, AConsumersCloneKeepsTheFrameUntilItIsFreedToo) {
@@ -149,11 +149,11 @@ TEST(MiniportFrames, AConsumersCloneKeepsTheFrameUntilItIsFreedToo) {
   rte_mbuf* clone = rte_pktmbuf_clone(got[0], clones);  // multicast-style replication
   ASSERT_NE(clone, nullptr);
   rte_pktmbuf_free(got[0]);
-  for (int i = 0; i < 5; ++i) t.h.adapter->poll();
+  for (int i = 0; i < 5; ++i) t.h.adapter().poll();
   EXPECT_EQ(t.h.proto.completed(), 0u);  // the clone still reads the frame
   EXPECT_EQ(frame_bytes(clone), expected_bytes(80, 3));
   rte_pktmbuf_free(clone);  // finds the frame's mbuf from its buffer address: it is its own
-  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.completed() == 1; }));
+  ASSERT_TRUE(poll_until(t.h.adapter(), [&] { return t.h.proto.completed() == 1; }));
   EXPECT_EQ(rte_mempool_in_use_count(clones), 0u);
   rte_mempool_free(clones);
 }
@@ -162,7 +162,7 @@ TEST(MiniportFrames, R12_AResetGivesAHeldFrameACopyAndAResendBorrowsASlotMeanwhi
   FramesOnRing t(2);
   Packet* p = packet_on(t.f, t.frames[0], 96, 50);
   send_packets(t.h.proto.binding, &p, 1);
-  EXPECT_EQ(t.h.adapter->reset(), Status::success);
+  EXPECT_EQ(t.h.adapter().reset(), Status::success);
   ASSERT_EQ(t.h.proto.count_of(p), 1);  // completed by the reset, while the consumer holds it
   EXPECT_EQ(t.h.proto.status_of(p), Status::reset_in_progress);
   std::memset(t.frames[0].address, 0xEE, 96);  // the protocol writes its frame again...
@@ -173,18 +173,18 @@ TEST(MiniportFrames, R12_AResetGivesAHeldFrameACopyAndAResendBorrowsASlotMeanwhi
 
   // Sent again while its mbuf is held: the frame borrows a slot pointed at it.
   forget(t.h.proto);
-  const uint32_t slots_spare = t.h.miniport->zero_copy_slots_spare();
+  const uint32_t slots_spare = t.h.miniport().zero_copy_slots_spare();
   send_packets(t.h.proto.binding, &p, 1);
   auto resent = t.ring.take();
   ASSERT_EQ(resent.size(), 1u);
   EXPECT_FALSE(RTE_MBUF_DIRECT(resent[0]));
-  EXPECT_EQ(t.h.miniport->zero_copy_slots_spare(), slots_spare - 1);
+  EXPECT_EQ(t.h.miniport().zero_copy_slots_spare(), slots_spare - 1);
   EXPECT_EQ(frame_bytes(resent[0]), std::vector<uint8_t>(96, 0xEE));
   rte_pktmbuf_free(resent[0]);
-  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.count_of(p) == 1; }));
+  ASSERT_TRUE(poll_until(t.h.adapter(), [&] { return t.h.proto.count_of(p) == 1; }));
   rte_pktmbuf_free(held[0]);
   t.h.expect_all_slots_spare();
-  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.miniport->frames_spare() == 2; }));
+  ASSERT_TRUE(poll_until(t.h.adapter(), [&] { return t.h.miniport().frames_spare() == 2; }));
 
   // Free again, the frame goes as its own mbuf once more, at its start and at its length.
   forget(t.h.proto);
@@ -195,7 +195,7 @@ TEST(MiniportFrames, R12_AResetGivesAHeldFrameACopyAndAResendBorrowsASlotMeanwhi
   EXPECT_EQ(rte_pktmbuf_mtod(third[0], uint8_t*), t.frames[0].address);
   EXPECT_EQ(third[0]->buf_len, 96u);  // no room behind the frame, as before the reset
   rte_pktmbuf_free(third[0]);
-  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.count_of(p) == 1; }));
+  ASSERT_TRUE(poll_until(t.h.adapter(), [&] { return t.h.proto.count_of(p) == 1; }));
 }
 
 TEST(MiniportFrames, ABufferInsideAFrameOrLongerThanItBorrowsASlot) {
@@ -214,19 +214,19 @@ TEST(MiniportFrames, ABufferInsideAFrameOrLongerThanItBorrowsASlot) {
     EXPECT_FALSE(RTE_MBUF_DIRECT(m));
     rte_pktmbuf_free(m);
   }
-  EXPECT_EQ(t.h.miniport->frames_spare(), 2u);
-  ASSERT_TRUE(poll_until(*t.h.adapter, [&] { return t.h.proto.completed() == 2; }));
+  EXPECT_EQ(t.h.miniport().frames_spare(), 2u);
+  ASSERT_TRUE(poll_until(t.h.adapter(), [&] { return t.h.proto.completed() == 2; }));
 }
 
 TEST(MiniportFrames, MillionsOnNetNullCompleteOnceAndEveryFrameIsSpareAtRest) {
   PacketFactory f(256);
   DpdkHarness h;
-  uint16_t id = 0;
-  std::string error;
-  ASSERT_EQ(dpdk::Port::find("net_null0", id, &error), Status::success) << error;
-  h.open(id);
-  std::vector<dpdk::FrameMemory> frames;
-  ASSERT_EQ(h.miniport->allocate_frames(256, 64, frames, &error), Status::success) << error;
+  auto id = dpdk::Port::find("net_null0");
+  ASSERT_TRUE(id.has_value()) << id.error().message;
+  h.open(*id);
+  auto made = h.miniport().allocate_frames(256, 64);
+  ASSERT_TRUE(made.has_value()) << made.error().message;
+  const std::vector<dpdk::FrameMemory> frames = std::move(*made);
   std::vector<Packet*> free_list;
   for (const auto& frame : frames) free_list.push_back(packet_on(f, frame, 64, 1));
   h.proto.on_complete = [&](Packet* p) { free_list.push_back(p); };
@@ -235,7 +235,7 @@ TEST(MiniportFrames, MillionsOnNetNullCompleteOnceAndEveryFrameIsSpareAtRest) {
   while (sent < total) {
     const auto n = static_cast<uint32_t>(std::min<uint64_t>({32, free_list.size(), total - sent}));
     if (n == 0) {
-      h.adapter->poll();
+      h.adapter().poll();
       continue;
     }
     Packet* batch[32];
@@ -245,14 +245,14 @@ TEST(MiniportFrames, MillionsOnNetNullCompleteOnceAndEveryFrameIsSpareAtRest) {
     sent += n;
     forget(h.proto);  // a million records would only slow the loop
   }
-  ASSERT_TRUE(poll_until(*h.adapter, [&] { return h.adapter->idle(); }));
-  const auto c = h.adapter->counters();
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.adapter().idle(); }));
+  const auto c = h.adapter().counters();
   EXPECT_EQ(c.completed_ok, total);
   EXPECT_EQ(c.completed_error, 0u);
   EXPECT_EQ(free_list.size(), 256u);
-  EXPECT_EQ(h.miniport->frames_spare(), 256u);
+  EXPECT_EQ(h.miniport().frames_spare(), 256u);
   h.expect_all_slots_spare();
-  EXPECT_EQ(h.miniport->stats().slots_busy, 0u);
+  EXPECT_EQ(h.miniport().stats().slots_busy, 0u);
 }
 
 }  // namespace

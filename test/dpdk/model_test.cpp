@@ -47,23 +47,21 @@ class RingDevice : public ModelDevice {
 
 void run_seed(RingPort& ring, uint64_t seed) {
   std::mt19937_64 pick(seed);
-  dpdk::PortConfig pc;
-  pc.mbufs = 1023;
-  std::unique_ptr<dpdk::Port> port;
-  std::string error;
-  ASSERT_EQ(dpdk::Port::open(ring.port_id, pc, port, &error), Status::success) << error;
-  dpdk::MiniportConfig mc;
+  dpdk::StackConfig config;
+  config.port = std::to_string(ring.port_id);
+  config.port_config.mbufs = 1023;
+  dpdk::MiniportConfig& mc = config.miniport;
   mc.maximum_send_packets = 1 + static_cast<uint32_t>(pick() % 32);
   mc.deserialized = pick() % 3 == 0;
   mc.link_poll_ms = 1;
   mc.zero_copy_slots = 256;
-  std::unique_ptr<dpdk::DpdkMiniport> miniport;
-  ASSERT_EQ(dpdk::DpdkMiniport::create(*port, mc, miniport, &error), Status::success) << error;
-  AdapterConfig ac;
-  ac.run_to_completion = pick() % 3 != 0;
-  ac.verifier = seed % 2 == 1;
-  std::unique_ptr<Adapter> adapter;
-  ASSERT_EQ(Adapter::create(miniport->characteristics(), miniport.get(), ac, adapter, &error), Status::success);
+  config.adapter.run_to_completion = pick() % 3 != 0;
+  config.adapter.verifier = seed % 2 == 1;
+  auto opened = dpdk::Stack::open(config);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  std::unique_ptr<dpdk::Stack> stack = std::move(*opened);
+  Adapter* adapter = &stack->adapter();
+  dpdk::DpdkMiniport* miniport = &stack->miniport();
   RingDevice device(ring, *adapter);
   {
     ModelRun::Options o;
@@ -82,9 +80,7 @@ void run_seed(RingPort& ring, uint64_t seed) {
     }
   }  // halts the adapter
   device.settle();
-  adapter.reset();
-  miniport.reset();
-  port.reset();
+  stack.reset();
   rte_eth_dev_set_link_up(ring.port_id);
 }
 

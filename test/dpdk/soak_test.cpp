@@ -41,8 +41,8 @@ uint8_t filler(uint64_t seq, uint32_t i) { return static_cast<uint8_t>(seq * 7 +
 struct Producer {
   int id = 0;
   Binding* binding = nullptr;
-  std::unique_ptr<PacketPool> packets = PacketPool::create(packets_per_producer, sizeof(Reserved));
-  std::unique_ptr<BufferPool> buffers = BufferPool::create(packets_per_producer * 3);
+  std::unique_ptr<PacketPool> packets = PacketPool::create(packets_per_producer, sizeof(Reserved)).value();
+  std::unique_ptr<BufferPool> buffers = BufferPool::create(packets_per_producer * 3).value();
   std::vector<uint8_t> memory = std::vector<uint8_t>(size_t{packets_per_producer} * room);
   std::vector<uint8_t> status = std::vector<uint8_t>(max_sequence, unset);  // status_index per sequence
   std::vector<Packet*> free_list;
@@ -182,28 +182,27 @@ TEST(Soak, MixedTrafficWithResetsAndLinkFlapsReconcilesPkioDpdkAndTheConsumer) {
   const auto seed = static_cast<uint32_t>(env_or("PKIO_SOAK_SEED", 1));
   SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: PKIO_SOAK_SEED=" + std::to_string(seed) + ")");
   RingPort ring("soak", 1024);
-  std::string error;
-  std::unique_ptr<dpdk::Port> port;
-  ASSERT_EQ(dpdk::Port::open(ring.port_id, {}, port, &error), Status::success) << error;
-  dpdk::MiniportConfig mc;
-  mc.priority_8021p = true;
-  mc.link_poll_ms = 5;
-  std::unique_ptr<dpdk::DpdkMiniport> miniport;
-  ASSERT_EQ(dpdk::DpdkMiniport::create(*port, mc, miniport, &error), Status::success) << error;
-  AdapterConfig ac;
-  ac.run_to_completion = false;
-  ac.verifier = true;
-  std::unique_ptr<Adapter> adapter;
-  ASSERT_EQ(Adapter::create(miniport->characteristics(), miniport.get(), ac, adapter, &error), Status::success);
+  dpdk::StackConfig config;
+  config.port = std::to_string(ring.port_id);
+  config.miniport.priority_8021p = true;
+  config.miniport.link_poll_ms = 5;
+  config.adapter.run_to_completion = false;
+  config.adapter.verifier = true;
+  auto opened = dpdk::Stack::open(config);
+  ASSERT_TRUE(opened.has_value()) << opened.error().message;
+  std::unique_ptr<dpdk::Stack> stack = std::move(*opened);
+  dpdk::Port* port = &stack->port();
+  dpdk::DpdkMiniport* miniport = &stack->miniport();
+  Adapter* adapter = &stack->adapter();
   const unsigned mbufs_at_rest = rte_mempool_in_use_count(port->mempool());
   std::vector<std::unique_ptr<Producer>> ps;
   for (int i = 0; i < producers; ++i) {
     ps.push_back(std::make_unique<Producer>(i));
     ProtocolCharacteristics pc;
     pc.send_complete = &Producer::on_complete;
-    ASSERT_EQ(open_adapter(*adapter, pc, ps.back().get(), ps.back()->binding), Status::success);
+    ASSERT_EQ(testing_support::open_into(*adapter, pc, ps.back().get(), ps.back()->binding), Status::success);
   }
-  ASSERT_EQ(adapter->start_worker(), Status::success);
+  ASSERT_TRUE(adapter->start_worker().has_value());
 
   std::atomic<bool> stop_producers{false}, stop_consumer{false};
   Consumer consumer{ring.tx};
@@ -314,7 +313,7 @@ TEST(Soak, MixedTrafficWithResetsAndLinkFlapsReconcilesPkioDpdkAndTheConsumer) {
               static_cast<unsigned long long>(ms.completed_by_reset),
               static_cast<unsigned long long>(c.completed_by_status[status_index(Status::no_cable)]),
               static_cast<unsigned long long>(c.completed_by_status[status_index(Status::reset_in_progress)]));
-  adapter.reset();
+  stack.reset();
   for (auto& p : ps) {
     for (Packet* pk : p->returned) p->free_list.push_back(pk);
     for (Packet* pk : p->free_list) {

@@ -38,8 +38,8 @@ TEST(NoHeap, CountingOperatorNewWorks) {
 }
 
 TEST(NoHeap, AllocateChainQueryUnchainFreeDoNotAllocate) {
-  auto packets = PacketPool::create(16, 16);
-  auto buffers = BufferPool::create(64);
+  auto packets = PacketPool::create(16, 16).value();
+  auto buffers = BufferPool::create(64).value();
   std::byte memory[64];
   const uint64_t before = heap_allocations.load();
   for (int round = 0; round < 1000; ++round) {

@@ -12,7 +12,7 @@ namespace {
 uintptr_t line_of(const void* field) { return reinterpret_cast<uintptr_t>(field) / 64; }
 
 TEST(PacketLayout, StatusAndHotTrackingShareOneCacheLine) {
-  auto pool = PacketPool::create(2, 16);
+  auto pool = PacketPool::create(2, 16).value();
   Packet* p = nullptr;
   ASSERT_EQ(pool->allocate(p), Status::success);
   const uintptr_t hot = line_of(&p->oob.status);
@@ -26,7 +26,7 @@ TEST(PacketLayout, StatusAndHotTrackingShareOneCacheLine) {
 }
 
 TEST(PacketLayout, FieldsReadOnTheSendPathStayOffTheWrittenLine) {
-  auto pool = PacketPool::create(2, 16);
+  auto pool = PacketPool::create(2, 16).value();
   Packet* p = nullptr;
   ASSERT_EQ(pool->allocate(p), Status::success);
   const uintptr_t hot = line_of(&p->oob.status);

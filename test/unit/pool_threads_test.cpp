@@ -12,7 +12,7 @@ namespace pkio {
 
 TEST(PoolThreads, ConcurrentAllocateFreeNeverSharesADescriptorAndLosesNone) {
   constexpr uint32_t pool_size = 64, threads = 4, rounds = 100000;
-  auto pool = PacketPool::create(pool_size, 8);
+  auto pool = PacketPool::create(pool_size, 8).value();
   std::atomic<uint64_t> shared_detected{0}, resources_seen{0};
   std::vector<std::thread> workers;
   for (uint32_t t = 0; t < threads; ++t)
@@ -45,7 +45,7 @@ TEST(PoolThreads, ConcurrentAllocateFreeNeverSharesADescriptorAndLosesNone) {
 }
 
 TEST(PoolThreads, RacingDoubleFreesLetExactlyOneWin) {
-  auto pool = PacketPool::create(1, 0);
+  auto pool = PacketPool::create(1, 0).value();
   for (int round = 0; round < 2000; ++round) {
     Packet* p = nullptr;
     ASSERT_EQ(pool->allocate(p), Status::success);
@@ -61,7 +61,7 @@ TEST(PoolThreads, RacingDoubleFreesLetExactlyOneWin) {
 }
 
 TEST(PoolThreads, BufferPoolConcurrentAllocateFree) {
-  auto pool = BufferPool::create(32);
+  auto pool = BufferPool::create(32).value();
   std::byte memory[16];
   std::vector<std::thread> workers;
   for (int t = 0; t < 4; ++t)

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include <pkio/status.h>
+#include <pkio/result.h>
 
 namespace pkio::dpdk {
 
@@ -20,9 +20,13 @@ namespace pkio::dpdk {
 /// program name followed by default_eal_args().
 void split_args(int argc, char** argv, std::vector<std::string>& eal, std::vector<std::string>& app);
 
-/// rte_eal_init with `args` (args[0] is the program name). success, or failure with a
-/// one-line `error`. A second call is a no-op returning success.
-[[nodiscard]] Status eal_init(const std::vector<std::string>& args, std::string* error = nullptr);
+/// rte_eal_init with `args` (args[0] is the program name). On failure the error is one line
+/// with DPDK's own reason (rte_errno and the EAL's last error message). A second call is a
+/// no-op that succeeds. What EAL logs during the call reaches stderr as usual.
+[[nodiscard]] Result<void> eal_init(const std::vector<std::string>& args);
+
+/// True once eal_init has succeeded (and eal_cleanup has not run).
+[[nodiscard]] bool eal_running() noexcept;
 
 /// Closes every Port still open (Port::close: their adapters halt, every packet completes),
 /// then rte_eal_cleanup, if eal_init succeeded. Ports, miniports and adapters may be destroyed

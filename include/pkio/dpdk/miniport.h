@@ -45,9 +45,10 @@
 #include <vector>
 
 #include <pkio/dpdk/port.h>
+#include <pkio/miniport.h>
+#include <pkio/result.h>
 
 struct rte_mbuf;
-#include <pkio/miniport.h>
 
 namespace pkio::dpdk {
 
@@ -105,14 +106,14 @@ struct MiniportStats {
 /// NDIS 5.1: a NIC driver's MiniportSendPackets, over one DPDK TX queue; see the file comment.
 class DpdkMiniport {
  public:
-  /// A miniport on `port`. failure with a one-line error for a queue the port does not have.
+  /// A miniport on `port`. Fails with a one-line reason for a queue the port does not have,
+  /// or slots that cannot be made.
   /// Lifetimes: create an Adapter over characteristics() (it wires itself to this miniport,
   /// once); tear down adapter, miniport, port in that order. Out of order nothing breaks:
   /// a miniport destroyed before its adapter, or a port before its miniports, halts the
   /// adapter first (every packet in flight completes, a warning is logged) and the adapter
   /// never reaches the miniport or the port again.
-  [[nodiscard]] static Status create(Port& port, const MiniportConfig& config,
-                                     std::unique_ptr<DpdkMiniport>& out, std::string* error);
+  [[nodiscard]] static Result<std::unique_ptr<DpdkMiniport>> create(Port& port, const MiniportConfig& config = {});
   ~DpdkMiniport();
   DpdkMiniport(const DpdkMiniport&) = delete;
   DpdkMiniport& operator=(const DpdkMiniport&) = delete;
@@ -129,10 +130,9 @@ class DpdkMiniport {
   /// a sixth of pkio-gen's time on net_null, against a slot). Any other buffer, or a frame
   /// still held by a consumer, takes a slot as usual. Once per miniport, in on_free mode,
   /// before the first send or on the worker thread (it is not synchronized with a worker);
-  /// `out` lists them in address order; the memory lives as long as the miniport. failure
-  /// with a one-line error if they cannot be made (the protocol can use memory of its own).
-  [[nodiscard]] Status allocate_frames(uint32_t count, uint32_t largest, std::vector<FrameMemory>& out,
-                                       std::string* error);
+  /// the frames come in address order; the memory lives as long as the miniport. Fails with a
+  /// one-line reason if they cannot be made (the protocol can use memory of its own).
+  [[nodiscard]] Result<std::vector<FrameMemory>> allocate_frames(uint32_t count, uint32_t largest);
   /// Of the frames of allocate_frames, those no PMD or consumer holds: all of them at rest.
   [[nodiscard]] uint32_t frames_spare() const noexcept;
 

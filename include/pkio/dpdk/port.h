@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include <pkio/status.h>
+#include <pkio/result.h>
 
 struct rte_mempool;
 
@@ -42,14 +42,12 @@ struct PortConfig {
 /// One DPDK ethdev port brought up for sending; see the file comment.
 class Port {
  public:
-  /// Finds a port by its number ("0") or its device name ("net_null0"). failure with a
-  /// one-line error naming the ports that exist.
-  [[nodiscard]] static Status find(const std::string& name_or_id, uint16_t& port_id,
-                                   std::string* error);
-  /// Configures and starts `port_id` for sending. failure with a one-line error for a port
-  /// that does not exist or a queue count it cannot do.
-  [[nodiscard]] static Status open(uint16_t port_id, const PortConfig& config,
-                                   std::unique_ptr<Port>& out, std::string* error);
+  /// Finds a port by its number ("0") or its device name ("net_null0"). The error names the
+  /// ports that exist.
+  [[nodiscard]] static Result<uint16_t> find(const std::string& name_or_id);
+  /// Configures and starts `port_id` for sending. Fails with a one-line reason for a port
+  /// that does not exist, a queue count or MTU it cannot do, or memory that runs out.
+  [[nodiscard]] static Result<std::unique_ptr<Port>> open(uint16_t port_id, const PortConfig& config = {});
   /// close(), if eal_cleanup has not done it already.
   ~Port();
   Port(const Port&) = delete;

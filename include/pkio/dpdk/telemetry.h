@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-#include <pkio/status.h>
+#include <pkio/result.h>
 
 namespace pkio {
 class Adapter;
@@ -29,10 +29,10 @@ namespace pkio::dpdk {
 /// until this object is destroyed (destroy it before the adapter).
 class TelemetryEntry {
  public:
-  /// Publishes `adapter` under `name` (letters, digits, '.', '_', '-'; unique). failure with a
-  /// one-line error if the name is bad or taken, or 64 adapters are published already.
-  [[nodiscard]] static Status publish(const Adapter& adapter, const std::string& name,
-                                      std::unique_ptr<TelemetryEntry>& out, std::string* error);
+  /// Publishes `adapter` under `name` (letters, digits, '.', '_', '-'; unique). Fails if the
+  /// name is bad or taken, or 64 adapters are published already.
+  [[nodiscard]] static Result<std::unique_ptr<TelemetryEntry>> publish(const Adapter& adapter,
+                                                                       const std::string& name);
   /// Unpublishes: once this returns, no telemetry command reads the adapter.
   ~TelemetryEntry();
   TelemetryEntry(const TelemetryEntry&) = delete;
