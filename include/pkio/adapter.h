@@ -138,7 +138,18 @@ class Adapter {
   void reset_statistics() noexcept;
 
  private:
-  friend struct AdapterAccess;  // the protocol and miniport edge functions
+  // The edge functions of protocol.h and miniport.h, and the dispatcher's own helpers.
+  friend Status send(Binding* binding, Packet* packet) noexcept;
+  friend void send_packets(Binding* binding, Packet* const* packets, uint32_t n) noexcept;
+  friend Result<Binding*> open_adapter(Adapter& adapter, const ProtocolCharacteristics& protocol,
+                                       void* binding_context);
+  friend Status close_adapter(Binding* binding);
+  friend void send_complete(Adapter& adapter, Packet* packet, Status status) noexcept;
+  friend void send_resources_available(Adapter& adapter) noexcept;
+  friend void indicate_status(Adapter& adapter, Indication indication) noexcept;
+  friend void* miniport_context(const Adapter& adapter) noexcept;
+  friend class WorkerRole;
+
   Adapter(const MiniportCharacteristics& miniport, void* context, const AdapterConfig& config);
 
   struct ControlRequest;
@@ -152,43 +163,58 @@ class Adapter {
     [[nodiscard]] uint64_t get() const noexcept { return value.load(std::memory_order_acquire); }
   };
 
-  // Protocol edge.
+  // The protocol edge (protocol_edge.cpp): what send and send_packets do.
+  Status accept_one(Binding& binding, Packet* packet) noexcept;
+  void accept_array(Binding& binding, Packet* const* packets, uint32_t n) noexcept;
   Status admit_state(const Binding& binding) const noexcept;
   Status admit_packet(Packet* packet) const noexcept;
   void enqueue_here(Packet* packet) noexcept;
   bool direct_ready() const noexcept;
-  uint32_t send_direct(Binding& binding, Packet* const* packets, uint32_t n, uint64_t now) noexcept;
-  // Worker.
+  /// Run-to-completion with nothing queued: the caller's array straight to the miniport.
+  void send_direct(Binding& binding, Packet* const* packets, uint32_t n, uint64_t now) noexcept;
+  void poll_after_direct(uint64_t now) noexcept;
+  Status add_binding(const ProtocolCharacteristics& protocol, void* context, Binding*& out);
+  // The miniport edge (miniport_edge.cpp).
+  void complete_from_worker(Packet* packet, Status status) noexcept;
+  void complete_from_remote(Packet* packet, Status status) noexcept;
+  // The worker's step (dispatch.cpp).
+  uint32_t poll_in_role(bool count_busy) noexcept;  // poll(); count_busy false: no violation
   void drain_submissions() noexcept;
   void drain_remote_completions() noexcept;
   void dispatch() noexcept;
-  void post_process_serialized(Packet* const* batch, uint32_t n) noexcept;
-  /// Hands the packets a serialized miniport finished with success during this dispatch
-  /// step (finished_) back to their bindings, without the completed-list round trip.
-  void deliver_finished() noexcept;
-  /// Calls the bindings' send_complete handlers for successes already in state protocol,
-  /// one call per run of one binding, and counts them and their latencies.
-  void return_to_bindings(Packet* const* done, uint32_t n) noexcept;
+  void after_serialized_call(Packet* const* batch, uint32_t n) noexcept;
+  void send_one_by_one(Packet* const* batch, uint32_t n) noexcept;
   /// R16/R17: batch[from..n) still in the miniport go back to the queue's head, in order.
   void requeue_from(Packet* const* batch, uint32_t from, uint32_t n) noexcept;
-  void send_one_by_one(Packet* const* batch, uint32_t n) noexcept;
-  void complete(Packet* packet, Status status) noexcept;
-  void complete_from_worker(Packet* packet, Status status) noexcept;
-  void complete_from_remote(Packet* packet, Status status) noexcept;
-  uint32_t deliver() noexcept;
-  void fail_queued(Status status) noexcept;
-  void force_complete_pending(Status status) noexcept;
   void link_pending(Packet* packet) noexcept;
   void unlink_pending(Packet* packet) noexcept;
+  // Completion and delivery (completion.cpp): the one reading of a serialized miniport's
+  // statuses, and the one way packets go back to their bindings.
+  template <bool lazy_stamp>
+  uint32_t take_statuses(Packet* const* batch, uint32_t n, Packet** done, PacketState finished_state,
+                         uint64_t now) noexcept;
+  void complete(Packet* packet, Status status) noexcept;
+  uint32_t deliver() noexcept;
+  void deliver_finished() noexcept;
+  void return_successes(Packet* const* done, uint32_t n, uint64_t submitted_at, Binding* only) noexcept;
+  template <bool record_latency>
+  void call_handlers(Packet* const* done, uint32_t n) noexcept;
+  /// `n` packets of `binding` are back with their protocol (after its handler returned).
+  void returned(Binding& binding, uint64_t n) noexcept;
+  void release_slot(Binding& binding) noexcept;
+  // The control path (control.cpp).
+  void take_control_request() noexcept;
+  void run_control(ControlRequest& request) noexcept;
+  Status run_on_worker(ControlRequest& request);
+  Status do_reset() noexcept;
+  void do_halt() noexcept;
+  Status do_query(Oid oid, void* buffer, uint32_t length, uint32_t* written, uint32_t* needed) noexcept;
+  void fail_queued(Status status) noexcept;
+  void force_complete_pending(Status status) noexcept;
   void check_timeouts() noexcept;
   void deliver_indications() noexcept;
   void indicate_all(Indication indication) noexcept;
-  void run_control(ControlRequest& request) noexcept;
-  Status do_reset() noexcept;
-  void do_halt() noexcept;
-  Status do_query(Oid oid, void* buffer, uint32_t length, uint32_t* written,
-                  uint32_t* needed) noexcept;
-  Status run_on_worker(ControlRequest& request);
+  // Counters (counters.cpp).
   void count_violation(uint64_t Violations::*which, const Packet* packet = nullptr) noexcept;
   void reject_entry(const Packet* packet) noexcept;
   /// Every packet state change goes through here: a plain store, or the verifier's check
@@ -198,12 +224,6 @@ class Adapter {
   /// stores through Packet pointers would otherwise make the compiler reload the member).
   static void move_state(Verifier* verifier, Packet* p, PacketState to, std::memory_order order) noexcept;
   bool on_worker() const noexcept;
-  friend class WorkerRole;
-  /// poll(); with `count_busy` false, another thread in the worker's role is no violation.
-  uint32_t poll_in_role(bool count_busy) noexcept;
-  void release_slot(Binding& binding) noexcept;
-  /// `n` packets of `binding` are back with their protocol (after its handler returned).
-  void returned(Binding& binding, uint64_t n) noexcept;
 
   MiniportCharacteristics miniport_;
   void* miniport_context_;
@@ -211,7 +231,7 @@ class Adapter {
   uint32_t max_send_ = 1;
   uint32_t max_total_size_ = 1514;
   uint64_t timeout_cycles_ = 0;
-  uint64_t direct_poll_cycles_ = 0;  // see AdapterAccess::poll_after_direct
+  uint64_t direct_poll_cycles_ = 0;  // see poll_after_direct
 
   // Shared with producers.
   SubmissionQueue submissions_;
@@ -232,7 +252,7 @@ class Adapter {
   std::mutex control_mutex_;  // control path only: open, reset, query, halt
   /// The thread in the worker's role now (a poll step, a send on a run-to-completion
   /// adapter, a request run in place), identified by a thread-local's address; null: none.
-  /// See WorkerRole in adapter.cpp.
+  /// See WorkerRole (the dispatcher's worker_role.h).
   std::atomic<const void*> worker_user_{nullptr};
   std::atomic<ControlRequest*> mailbox_{nullptr};
 

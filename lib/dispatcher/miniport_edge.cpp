@@ -1,0 +1,81 @@
+// The miniport edge (miniport.h): what a miniport calls. send_complete may come from any
+// thread; on the worker's own thread it completes in place, from any other it goes through
+// the remote queue, which the worker drains at its next step.
+#include <pkio/adapter.h>
+
+#include <cstring>
+
+#include "dispatcher/worker_role.h"
+
+namespace pkio {
+
+void send_complete(Adapter& adapter, Packet* packet, Status status) noexcept {
+  if (adapter.on_worker())
+    adapter.complete_from_worker(packet, status);
+  else
+    adapter.complete_from_remote(packet, status);
+}
+
+void send_resources_available(Adapter& adapter) noexcept {
+  adapter.resources_signal_.store(true, std::memory_order_release);  // read by poll()
+}
+
+void indicate_status(Adapter& adapter, Indication indication) noexcept {
+  // Delivered to the bindings by the worker, on a real change only (R29); reset_start and
+  // reset_end come from the framework's own reset path, not from miniports.
+  if (indication == Indication::media_connect)
+    adapter.media_state_.store(MediaState::connected, std::memory_order_release);
+  else if (indication == Indication::media_disconnect)
+    adapter.media_state_.store(MediaState::disconnected, std::memory_order_release);
+}
+
+uint64_t remove_miniport(Adapter& adapter) noexcept {
+  const uint64_t in_flight = adapter.counters().in_flight;
+  adapter.halt();
+  return in_flight;
+}
+
+Adapter* submitted_to(const Packet* packet) noexcept {
+  return packet ? static_cast<Adapter*>(packet->tracking.adapter) : nullptr;
+}
+
+void* miniport_context(const Adapter& adapter) noexcept { return adapter.miniport_context_; }
+
+Status answer_query(const void* value, uint32_t size, void* buffer, uint32_t length,
+                    uint32_t* bytes_written, uint32_t* bytes_needed) noexcept {
+  *bytes_written = 0;
+  *bytes_needed = size;
+  if (buffer == nullptr || length < size) return Status::invalid_length;
+  std::memcpy(buffer, value, size);
+  *bytes_written = size;
+  return Status::success;
+}
+
+void Adapter::complete_from_worker(Packet* p, Status status) noexcept {
+  if (p == nullptr || p->tracking.adapter != this) {
+    count_violation(&Violations::foreign_completion, p);
+    return;
+  }
+  const PacketState s = p->tracking.state.load(std::memory_order_relaxed);
+  if (s != PacketState::in_miniport && s != PacketState::pending) {
+    count_violation(&Violations::unexpected_completion, p);  // R20
+    return;
+  }
+  complete(p, status);
+}
+
+void Adapter::complete_from_remote(Packet* p, Status status) noexcept {
+  if (p == nullptr || p->tracking.adapter != this) {
+    count_violation(&Violations::foreign_completion, p);
+    return;
+  }
+  // The exchange makes a second completion from any thread lose before it reaches the queue.
+  if (p->tracking.remote_claim.exchange(true, std::memory_order_acq_rel)) {
+    count_violation(&Violations::unexpected_completion, p);
+    return;
+  }
+  p->tracking.remote_status = status;
+  remote_completions_.push(p);  // the worker checks the state and completes (R8)
+}
+
+}  // namespace pkio

@@ -1,0 +1,77 @@
+/// @file
+/// Who is in an adapter's worker role on this thread. Internal to the dispatcher.
+#pragma once
+
+#include <pkio/adapter.h>
+
+namespace pkio {
+
+/// The adapter whose worker step is running on this thread, if any. initial-exec: read on
+/// every completion, it must be a plain %fs load, not a __tls_get_addr call.
+extern thread_local Adapter* tls_worker __attribute__((tls_model("initial-exec")));
+
+/// A thread's identity, as cheap as it gets: the address of a thread-local.
+extern thread_local const char tls_thread_mark __attribute__((tls_model("initial-exec")));
+
+/// Marks this thread as `adapter`'s worker for the scope (send_complete then completes in
+/// place instead of through the remote queue).
+struct WorkerScope {
+  explicit WorkerScope(Adapter* adapter) noexcept : previous(tls_worker) { tls_worker = adapter; }
+  ~WorkerScope() { tls_worker = previous; }
+  WorkerScope(const WorkerScope&) = delete;
+  WorkerScope& operator=(const WorkerScope&) = delete;
+  Adapter* previous;
+};
+
+/// The worker's role (the miniport, the queues, the pending list) is one thread's at a time:
+/// the started worker, or on a run-to-completion adapter the thread sending or polling.
+/// WorkerRole takes it for a scope, or finds another thread in it: a contract violation
+/// (Violations::concurrent_use), and the caller must then refuse the call. The same thread may
+/// take it again (a handler sending from inside a poll step). Without the verifier the check is
+/// a relaxed load and store, which sees another thread only once it has stored its mark (two
+/// threads entering in the same few instructions can both get in); with the verifier it is a
+/// compare-and-swap, which two threads can never both win.
+class WorkerRole {
+ public:
+  /// Takes the role if `needed` (else holds nothing and allows the call: a producer on an
+  /// adapter with a worker thread).
+  explicit WorkerRole(Adapter& adapter, bool needed = true) noexcept : adapter_(adapter) {
+    if (!needed) {
+      held_ = true;
+      return;
+    }
+    const void* me = &tls_thread_mark;
+    // Acquire: pairs with the release of the thread that had the role before us, so what it
+    // wrote to the worker's state is visible here (a handover between threads, in turn).
+    const void* inside = adapter.worker_user_.load(std::memory_order_acquire);
+    if (inside == me) {
+      held_ = true;  // nested: the outer scope gives the role back
+      return;
+    }
+    if (inside != nullptr) return;
+    if (adapter.verifier_ != nullptr) {
+      if (!adapter.worker_user_.compare_exchange_strong(inside, me, std::memory_order_acquire)) return;
+    } else {
+      adapter.worker_user_.store(me, std::memory_order_relaxed);
+    }
+    held_ = owner_ = true;
+  }
+  ~WorkerRole() {
+    if (owner_) adapter_.worker_user_.store(nullptr, std::memory_order_release);
+  }
+  WorkerRole(const WorkerRole&) = delete;
+  WorkerRole& operator=(const WorkerRole&) = delete;
+  /// True if this thread has the role (false: another thread is in it).
+  explicit operator bool() const noexcept { return held_; }
+
+ private:
+  Adapter& adapter_;
+  bool held_ = false;
+  bool owner_ = false;
+};
+
+/// Placed in each packet's status before send_packets: a serialized miniport that leaves it
+/// there did not set a status.
+inline constexpr auto status_unset = static_cast<Status>(0xFFFFFFFFu);
+
+}  // namespace pkio
