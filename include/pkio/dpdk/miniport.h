@@ -163,7 +163,19 @@ class DpdkMiniport {
   static void halt_entry(void* context) noexcept;
   static void poll_entry(void* context) noexcept;
 
+  // The send path (miniport_send.cpp): send_packets in named steps.
+  enum class Sent : uint8_t;
+  enum class ChainOutcome { ready, invalid, no_mbufs };
+  struct Burst;
+  struct Prepared;
   void send_packets(Packet* const* packets, uint32_t n) noexcept;
+  Prepared prepare(Packet* const* packets, uint32_t n, Burst& burst) noexcept;
+  ChainOutcome prepare_chain(Packet* packet, uint32_t max_total, rte_mbuf*& head, Sent& sent) noexcept;
+  rte_mbuf* copy_into_mbufs(Packet* packet, const PacketCounts& counts, bool soft_tag, uint32_t pad) noexcept;
+  uint32_t hand_to_pmd(Burst& burst, uint32_t mbufs) noexcept;
+  void classify(Packet* const* packets, const Burst& burst, const Prepared& prepared, uint32_t taken) noexcept;
+  void give_back(Packet* const* packets, uint32_t n, const Burst& burst, const Prepared& prepared,
+                 uint32_t taken) noexcept;
   void send_deserialized(Packet* const* packets, uint32_t n) noexcept;
   void flush_backlog() noexcept;
   /// mbufs a packet needs in zero-copy mode; 0 if it is invalid for this port.
