@@ -6,9 +6,13 @@
 #include <rte_errno.h>
 #include <rte_log.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+
+#include <unistd.h>
 
 namespace pkio::dpdk {
 
@@ -45,21 +49,24 @@ void split_args(int argc, char** argv, std::vector<std::string>& eal, std::vecto
 
 namespace {
 
-/// The lines of what EAL logged that say why it failed (the first such line, and the last one
-/// if it differs), joined into one line.
-std::string reason_from_log(const std::string& log) {
-  static const char* const words[] = {"annot", "rror", "FATAL", "nvalid", "ailed", "nrecognized",
-                                      "not ", "No ", "denied", "busy"};
+/// The lines of what EAL printed that say why it failed (the first such line, and the last
+/// one if it differs), joined into one line, with the program name getopt puts first dropped.
+std::string reason_from_output(const std::string& output, const std::string& program) {
+  static const char* const words[] = {"annot", "rror", "FATAL", "nvalid", "ailed", "nrecognized", "requires",
+                                      "not ", "No ", "denied", "busy", "missing"};
   std::vector<std::string> lines;
   std::size_t start = 0;
-  while (start < log.size()) {
-    std::size_t end = log.find('\n', start);
-    if (end == std::string::npos) end = log.size();
-    std::string line = log.substr(start, end - start);
+  while (start < output.size()) {
+    std::size_t end = output.find('\n', start);
+    if (end == std::string::npos) end = output.size();
+    std::string line = output.substr(start, end - start);
     start = end + 1;
+    if (line.empty() || line[0] == ' ' || line[0] == '\t') continue;  // EAL's usage text
+    if (!program.empty() && line.rfind(program + ": ", 0) == 0) line = line.substr(program.size() + 2);
+    if (const auto fatal = line.find("FATAL: "); fatal != std::string::npos) line.erase(fatal, 7);
     for (const char* w : words)
       if (line.find(w) != std::string::npos) {
-        lines.push_back(line);
+        if (std::find(lines.begin(), lines.end(), line) == lines.end()) lines.push_back(line);
         break;
       }
   }
@@ -71,6 +78,47 @@ std::string reason_from_log(const std::string& log) {
   return out;
 }
 
+/// Everything written to stdout and stderr while it lives (EAL's log, getopt's complaints and
+/// EAL's usage text), kept in a temporary file, so that a failure can be told in one line.
+class CapturedOutput {
+ public:
+  CapturedOutput() noexcept {
+    file_ = std::tmpfile();
+    if (file_ == nullptr) return;
+    std::fflush(stdout);
+    std::fflush(stderr);
+    saved_out_ = dup(STDOUT_FILENO);
+    saved_err_ = dup(STDERR_FILENO);
+    dup2(fileno(file_), STDOUT_FILENO);
+    dup2(fileno(file_), STDERR_FILENO);
+  }
+  /// Restores stdout and stderr and returns what was written meanwhile.
+  std::string finish() noexcept {
+    if (file_ == nullptr) return "";
+    std::fflush(stdout);
+    std::fflush(stderr);
+    dup2(saved_out_, STDOUT_FILENO);
+    dup2(saved_err_, STDERR_FILENO);
+    close(saved_out_);
+    close(saved_err_);
+    std::string text;
+    std::rewind(file_);
+    char chunk[4096];
+    std::size_t got;
+    while ((got = std::fread(chunk, 1, sizeof chunk, file_)) > 0 && text.size() < (1u << 20)) text.append(chunk, got);
+    std::fclose(file_);
+    file_ = nullptr;
+    return text;
+  }
+  ~CapturedOutput() { (void)finish(); }
+  CapturedOutput(const CapturedOutput&) = delete;
+  CapturedOutput& operator=(const CapturedOutput&) = delete;
+
+ private:
+  std::FILE* file_ = nullptr;
+  int saved_out_ = -1, saved_err_ = -1;
+};
+
 }  // namespace
 
 Result<void> eal_init(const std::vector<std::string>& args) {
@@ -79,32 +127,22 @@ Result<void> eal_init(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (auto& a : copy) argv.push_back(a.data());
   argv.push_back(nullptr);
-  // What EAL logs while it starts is kept, so that a failure can name DPDK's own reason; it
-  // still reaches stderr afterwards.
-  char* logged = nullptr;
-  std::size_t logged_size = 0;
-  std::FILE* capture = open_memstream(&logged, &logged_size);
-  if (capture != nullptr) rte_openlog_stream(capture);
+  CapturedOutput captured;
   rte_errno = 0;
   const int rc = rte_eal_init(static_cast<int>(copy.size()), argv.data());
   const int why = rte_errno;
-  std::string log;
-  if (capture != nullptr) {
-    rte_openlog_stream(nullptr);
-    std::fclose(capture);
-    log.assign(logged, logged_size);
-    std::free(logged);
-    std::fputs(log.c_str(), stderr);
-  }
+  const std::string output = captured.finish();
   if (rc < 0) {
     std::string message = "EAL initialisation failed";
-    if (why != 0) message += std::string(": ") + rte_strerror(why);
-    const std::string reason = reason_from_log(log);
-    if (!reason.empty()) message += " (" + reason + ")";
-    message += "; EAL arguments:";
+    const std::string reason = reason_from_output(output, args.empty() ? "" : args[0]);
+    if (!reason.empty()) message += ": " + reason;
+    else if (why != 0) message += std::string(": ") + rte_strerror(why);
+    message += " (EAL arguments:";
     for (size_t i = 1; i < args.size(); ++i) message += " " + args[i];
+    message += ")";
     return failure_of(Status::failure, message);
   }
+  std::fputs(output.c_str(), stderr);  // what EAL said while it started, as it would have
   eal_ready = true;
   return {};
 }
