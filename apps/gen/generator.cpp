@@ -14,7 +14,6 @@
 
 namespace pkio::gen {
 
-namespace {
 /// A packet's frame and where it stands, kept in its ProtocolReserved.
 struct Reserved {
   uint8_t* frame;
@@ -23,8 +22,10 @@ struct Reserved {
   bool stamped;
   uint16_t unstamped;  // while stamped: its checksum's sum without the stamp (unstamped_sum)
   uint64_t submit_cycles;
-  uint64_t sequence;
+  uint64_t sequence;  // within its flow, as stamped
 };
+
+namespace {
 Reserved& reserved_of(Packet* p) noexcept { return *reinterpret_cast<Reserved*>(p->protocol_reserved().data()); }
 
 uint64_t xorshift(uint64_t& s) noexcept {
@@ -72,9 +73,17 @@ std::vector<uint32_t> mix_sequence(const SizeSpec& size, uint32_t seed) {
 }  // namespace
 
 Status QueueSender::create(dpdk::Port& port, uint16_t queue, const Options& o, const Trace* trace,
-                           std::unique_ptr<QueueSender>& out, std::string& error) {
+                           std::unique_ptr<CsvLog> csv, std::unique_ptr<QueueSender>& out, std::string& error) {
   std::unique_ptr<QueueSender> s(new QueueSender());
   s->options_ = o;
+  // --size is the frame as it leaves the port, tag included: a tagged stream's frames are
+  // built 4 bytes shorter, and the miniport inserts the tag (R37).
+  for (StreamSpec& st : s->options_.streams) {
+    if (st.vlan == 0 && st.priority == 0) continue;
+    st.size.min -= tag_bytes;
+    st.size.max -= tag_bytes;
+    for (auto& share : st.size.mix) share.size -= tag_bytes;
+  }
   s->queue_ = queue;
   s->trace_ = trace;
   s->rng_ += queue;
@@ -98,13 +107,21 @@ Status QueueSender::create(dpdk::Port& port, uint16_t queue, const Options& o, c
     return Status::failure;
   }
   s->telemetry_ = std::move(*published);
-  uint32_t largest = o.largest_frame();
-  if (trace != nullptr)
-    for (const auto& f : trace->frames) largest = std::max(largest, f.length);
-  if (s->adapter().maximum_total_size() < largest) {
-    error = std::string(trace ? "--pcap: a frame of " : "--size ") + std::to_string(largest) +
-            (trace ? " bytes" : "") + " is larger than the port's maximum_total_size (" +
-            std::to_string(s->adapter().maximum_total_size()) + ")";
+  const uint32_t limit = s->adapter().maximum_total_size();  // OID_GEN_MAXIMUM_TOTAL_SIZE, untagged
+  if (trace != nullptr) {
+    for (const auto& f : trace->frames)
+      if (f.length > limit) {
+        error = "--pcap: a frame of " + std::to_string(f.length) + " bytes is larger than the port takes (" +
+                std::to_string(limit) + "; --mtu raises it)";
+        return Status::failure;
+      }
+  }
+  for (const StreamSpec& st : s->options_.streams) {
+    if (st.size.max <= limit) continue;
+    const bool tagged = st.vlan != 0 || st.priority != 0;
+    error = "stream '" + st.name + "': frames of " + std::to_string(st.size.max + (tagged ? tag_bytes : 0)) +
+            " bytes are larger than the port sends (" + std::to_string(limit + (tagged ? tag_bytes : 0)) +
+            (tagged ? " with the 802.1Q tag" : "") + "; --mtu raises it)";
     return Status::failure;
   }
   ProtocolCharacteristics pc;
@@ -124,16 +141,7 @@ Status QueueSender::create(dpdk::Port& port, uint16_t queue, const Options& o, c
   if ((trace ? s->build_replay(port.socket_id(), error) : s->build_streams(queue, port.socket_id(), error)) !=
       Status::success)
     return Status::failure;
-  if (!o.csv.empty()) {
-    const std::string path = queue == 0 ? o.csv : o.csv + ".q" + std::to_string(queue);
-    s->csv_ = std::fopen(path.c_str(), "w");
-    if (s->csv_ == nullptr) {
-      error = "--csv: cannot write " + path;
-      return Status::failure;
-    }
-    std::fputs("queue,flow,sequence,size,status,latency_ns\n", s->csv_);
-    s->csv_buffer_.reserve(1 << 16);
-  }
+  s->csv_ = std::move(csv);
   out = std::move(s);
   return Status::success;
 }
@@ -175,6 +183,7 @@ Status QueueSender::build_streams(uint16_t queue, int socket, std::string& error
     const StreamSpec& spec = specs[i];
     Stream& st = streams_[i];
     st.spec = &spec;
+    st.tag = spec.vlan != 0 || spec.priority != 0 ? tag_bytes : 0;
     st.layout = layout_of(spec.ip, spec.transport);
     st.flow = static_cast<uint32_t>(queue * specs.size() + i);
     if (spec.size.kind == SizeSpec::Kind::mix) st.sizes = mix_sequence(spec.size, 12345 + queue * 131 + static_cast<uint32_t>(i));
@@ -245,16 +254,17 @@ QueueSender::~QueueSender() {
       }
     }
   }
-  if (csv_ != nullptr) {
-    std::fwrite(csv_buffer_.data(), 1, csv_buffer_.size(), csv_);
-    std::fclose(csv_);
-  }
   rte_free(frames_);
 }
 
 void QueueSender::on_send_complete(void* context, Packet* const* packets, uint32_t n) noexcept {
   // Reuse beats release (seeds/001): the packet and its frame go straight back to their stream.
   auto& self = *static_cast<QueueSender*>(context);
+  // Bytes count when they are sent and completed: those of packets that failed come off (one
+  // status read a packet, on the line the dispatcher just wrote; the size only on failure).
+  for (uint32_t i = 0; i < n; ++i)
+    if (packets[i]->oob.status != Status::success) [[unlikely]]
+      self.totals_.failed_bytes.fetch_add(self.wire_size(reserved_of(packets[i])), std::memory_order_relaxed);
   if (self.csv_ != nullptr) self.log_completions(packets, n);
   if (self.streams_.size() == 1) {  // the common case: one copy, not a push per packet
     auto& free = self.streams_[0].free;
@@ -268,28 +278,13 @@ void QueueSender::log_completions(Packet* const* packets, uint32_t n) noexcept {
   const uint64_t now = rte_rdtsc();
   for (uint32_t i = 0; i < n; ++i) {
     const Reserved& r = reserved_of(packets[i]);
-    char line[160];
-    char* at = line;
-    char* const end = line + sizeof line;
-    const auto put = [&](uint64_t v, char after) {
-      at = std::to_chars(at, end - 1, v).ptr;  // leaves room for `after` even on failure
-      *at++ = after;
-    };
-    put(queue_, ',');
-    put(streams_[r.stream].flow, ',');
-    put(r.sequence, ',');
-    put(r.size, ',');
-    const std::string_view status = to_string(packets[i]->oob.status);
-    at = std::copy(status.begin(), status.end(), at);
-    *at++ = ',';
-    put(static_cast<uint64_t>(static_cast<double>(now - r.submit_cycles) * ns_per_cycle_), '\n');
-    csv_buffer_.insert(csv_buffer_.end(), line, at);
-  }
-  if (csv_buffer_.size() > (1 << 16) - 4096) {
-    std::fwrite(csv_buffer_.data(), 1, csv_buffer_.size(), csv_);
-    csv_buffer_.clear();
+    csv_->add(CsvRecord{queue_, streams_[r.stream].flow, r.sequence, wire_size(r),
+                        static_cast<uint32_t>(packets[i]->oob.status),
+                        static_cast<uint64_t>(static_cast<double>(now - r.submit_cycles) * ns_per_cycle_)});
   }
 }
+
+uint32_t QueueSender::wire_size(const Reserved& r) const noexcept { return r.size + streams_[r.stream].tag; }
 
 size_t QueueSender::free_packets() const noexcept {
   size_t n = 0;
@@ -423,11 +418,12 @@ void QueueSender::run(const std::atomic<bool>& stop, uint64_t count, double dura
   }
   const uint32_t window = options_.window;
   const bool stamp_only = trace_ == nullptr && streams_.size() == 1 && streams_[0].stamp_only;
-  const uint32_t stamp_only_size = stamp_only ? streams_[0].spec->size.min : 0;
+  const uint32_t stamp_only_size = stamp_only ? streams_[0].spec->size.min + streams_[0].tag : 0;
   uint64_t sent = 0, bytes = 0;
   Packet* batch[1024];
   while (!stop.load(std::memory_order_relaxed) && (count == 0 || sent < count)) {
     const uint64_t now = rte_rdtsc();
+    if (first_submit_ == 0) first_submit_ = now;
     if (now >= end) break;
     if (trace_ != nullptr && replay_limit_ != 0 && replayed_ >= replay_limit_) break;
     uint64_t allowed = options_.batch;
@@ -445,7 +441,7 @@ void QueueSender::run(const std::atomic<bool>& stop, uint64_t count, double dura
     while (!stamp_only && n < due) {
       Packet* p = trace_ ? next_replay_packet() : next_stream_packet(now);
       if (p == nullptr) break;
-      bytes += reserved_of(p).size;
+      bytes += wire_size(reserved_of(p));
       batch[n++] = p;
     }
     pacer.give_back(due - n);
@@ -460,8 +456,14 @@ void QueueSender::run(const std::atomic<bool>& stop, uint64_t count, double dura
   }
   // Complete everything in flight before reporting (bounded: a stuck device is reported).
   const uint64_t drain_end = rte_rdtsc() + static_cast<uint64_t>(drain_timeout_s * static_cast<double>(hz));
-  while (!lane_->adapter().idle() && rte_rdtsc() < drain_end) lane_->adapter().poll();
+  uint64_t now = rte_rdtsc();
+  while (!lane_->adapter().idle() && now < drain_end) {
+    lane_->adapter().poll();
+    now = rte_rdtsc();
+  }
   drained_ = lane_->adapter().idle();
+  // The run ends when the last completion is seen: at most one poll step after it.
+  if (first_submit_ != 0) last_completion_ = drained_ ? now : rte_rdtsc();
 }
 
 }  // namespace pkio::gen

@@ -15,6 +15,7 @@
 #include <pkio/dpdk/stack.h>
 #include <pkio/dpdk/port.h>
 #include <pkio/dpdk/telemetry.h>
+#include "csv_log.h"
 #include "frames.h"
 #include "options.h"
 #include <pkio/buffer_pool.h>
@@ -26,16 +27,23 @@ namespace pkio::gen {
 
 /// Totals of one queue, readable from another thread while it runs.
 struct QueueTotals {
-  std::atomic<uint64_t> sent{0};       ///< packets handed to send_packets
-  std::atomic<uint64_t> bytes{0};      ///< their frame bytes
+  std::atomic<uint64_t> sent{0};          ///< packets handed to send_packets
+  std::atomic<uint64_t> bytes{0};         ///< their frame bytes as they leave (tags included, no FCS)
+  std::atomic<uint64_t> failed_bytes{0};  ///< of those, the bytes of packets completed with an error
 };
+
+/// Bytes an 802.1Q tag adds to a frame.
+inline constexpr uint32_t tag_bytes = 4;
+
+struct Reserved;
 
 class QueueSender {
  public:
   /// Builds the pool of frames and the adapter on `queue` of `port`; `trace` (may be null)
-  /// replaces the streams. failure with a one-line `error`.
+  /// replaces the streams; `csv` (may be null) gets a row per completed packet. failure with a
+  /// one-line `error`.
   static Status create(dpdk::Port& port, uint16_t queue, const Options& options, const Trace* trace,
-                       std::unique_ptr<QueueSender>& out, std::string& error);
+                       std::unique_ptr<CsvLog> csv, std::unique_ptr<QueueSender>& out, std::string& error);
   ~QueueSender();
 
   /// Sends until `stop` is set, the count is reached, the trace's loops are done or time is
@@ -46,6 +54,11 @@ class QueueSender {
   [[nodiscard]] const QueueTotals& totals() const noexcept { return totals_; }
   [[nodiscard]] Adapter& adapter() noexcept { return lane_->adapter(); }
   [[nodiscard]] bool drained() const noexcept { return drained_; }
+  /// TSC at the first submission (0: nothing sent) and when the last completion was seen.
+  [[nodiscard]] uint64_t first_submit_cycles() const noexcept { return first_submit_; }
+  [[nodiscard]] uint64_t last_completion_cycles() const noexcept { return last_completion_; }
+  /// The per-packet CSV, if --csv was given.
+  [[nodiscard]] CsvLog* csv() noexcept { return csv_.get(); }
   /// Packets sent by stream `index` of this queue (its flow's sequence numbers 0..n-1).
   [[nodiscard]] uint64_t stream_sent(size_t index) const noexcept { return streams_[index].sent; }
   /// The flow number of stream `index` on this queue (in the stamps' sequence numbers).
@@ -67,6 +80,7 @@ class QueueSender {
       FieldRange range;
     };
     std::vector<Varying> varying;     // fields that change per packet
+    uint32_t tag = 0;                 // bytes the miniport's 802.1Q tag adds to each frame
     bool stamp_only = false;          // one size, no varying field, not SYN: a send only restamps
   };
 
@@ -81,6 +95,8 @@ class QueueSender {
   [[gnu::always_inline]] inline uint32_t next_stamped_packets(Packet** out, uint32_t due, uint64_t now) noexcept;
   Packet* next_replay_packet() noexcept;
   void log_completions(Packet* const* packets, uint32_t n) noexcept;
+  /// A packet's frame as it leaves the port (its tag included).
+  [[nodiscard]] uint32_t wire_size(const Reserved& r) const noexcept;
   [[nodiscard]] size_t free_packets() const noexcept;
 
   Options options_;
@@ -99,8 +115,8 @@ class QueueSender {
   size_t next_frame_ = 0;                // replay: next frame of the trace
   uint64_t replay_limit_ = 0;            // replay: frames to send in all (0: no limit)
   uint64_t replayed_ = 0;
-  std::FILE* csv_ = nullptr;
-  std::vector<char> csv_buffer_;
+  std::unique_ptr<CsvLog> csv_;
+  uint64_t first_submit_ = 0, last_completion_ = 0;
   double ns_per_cycle_ = 1;
   QueueTotals totals_;
   bool drained_ = false;

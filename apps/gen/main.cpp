@@ -1,148 +1,172 @@
 // pkio-gen: a packet generator on pkio's public API. Usage: pkio-gen [EAL args] -- [options].
-// Exit status: 0 done (also after SIGINT/SIGTERM, once everything in flight completed),
-// 1 packets still in flight after the drain timeout, 2 bad options or an EAL/port problem.
+// main() reads as its steps: options, outputs (opened before anything is sent), bring-up,
+// the run, the report. Exit statuses: apps/common/command_line.h (exit_status).
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
 #include <chrono>
-#include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <thread>
 
 #include <pkio/cycles.h>
 #include <pkio/dpdk/eal.h>
+#include <pkio/version.h>
+
+#include "command_line.h"
+#include "files.h"
 #include "generator.h"
 #include "receiver.h"
-#include "trace.h"
-#include "threads.h"
 #include "report.h"
-#include <pkio/version.h>
+#include "signals.h"
+#include "threads.h"
+#include "trace.h"
 
 namespace {
 
-std::atomic<bool> stop_requested{false};
-std::atomic<int> stop_signal{0};
+using namespace pkio;
+constexpr const char* program = "pkio-gen";
 
-void on_signal(int signal) {
-  stop_signal.store(signal);
-  stop_requested.store(true);
-}
+/// The reports, opened before the run.
+struct Outputs {
+  std::unique_ptr<apps::OutputFile> json;
+  std::vector<std::unique_ptr<apps::OutputFile>> csv;  // one per queue: FILE, FILE.q1, ...
+};
 
-int fail(const std::string& message, int code = 2) {
-  std::fprintf(stderr, "pkio-gen: %s\n", message.c_str());
-  return code;
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  using namespace pkio;
-  std::vector<std::string> eal_args, app_args;
-  dpdk::split_args(argc, argv, eal_args, app_args);
-  int exit_code = 0;
-  std::string error, help;
-  auto parsed = gen::parse_options(app_args, exit_code, error, help);
-  if (!parsed) {
-    if (exit_code == 0) {
-      std::printf("%s\n", help.c_str());
-      return 0;
-    }
-    return fail(error + " (see --help)");
+Result<Outputs> open_outputs(const gen::Options& o) {
+  Outputs out;
+  std::vector<const apps::OutputFile*> all;
+  if (!o.json.empty()) {
+    auto f = apps::OutputFile::open("--json", o.json);
+    if (!f) return tl::unexpected(f.error());
+    out.json = std::move(*f);
+    all.push_back(out.json.get());
   }
-  gen::Options o = *parsed;
+  for (uint16_t q = 0; q < o.queues && !o.csv.empty(); ++q) {
+    const std::string path = q == 0 ? o.csv : o.csv + ".q" + std::to_string(q);
+    auto f = apps::OutputFile::open("--csv", path, /*nonblocking=*/true);
+    if (!f) return tl::unexpected(f.error());
+    out.csv.push_back(std::move(*f));
+    all.push_back(out.csv.back().get());
+  }
+  if (auto distinct = apps::distinct_outputs(all); !distinct) return tl::unexpected(distinct.error());
+  return out;
+}
 
-  if (auto up = dpdk::eal_init(eal_args); !up) return fail(up.error().message);
-  uint16_t port_id = 0;
-  if (auto found = dpdk::Port::find(o.port); found) port_id = *found;
-  else return fail(found.error().message);
+/// What the run needs, brought up in order.
+struct Generator {
+  std::unique_ptr<dpdk::Port> port, other_port;
+  dpdk::Port* rx_port = nullptr;
+  gen::Trace trace;
+  std::vector<std::unique_ptr<gen::QueueSender>> senders;
+  std::unique_ptr<gen::Receiver> receiver;
+  double rate_pps = 0;
+  uint64_t link_speed_mbps = 0;
+  ~Generator() {
+    senders.clear();  // their adapters halt before the ports go
+    receiver.reset();
+    other_port.reset();
+    port.reset();
+  }
+};
+
+Result<std::unique_ptr<Generator>> bring_up(const gen::Options& o, const std::vector<std::string>& eal_args,
+                                            Outputs& outputs) {
+  if (auto up = dpdk::eal_init(eal_args); !up) return tl::unexpected(up.error());
+  auto g = std::make_unique<Generator>();
+  auto id = dpdk::Port::find(o.port);
+  if (!id) return failure_of(Status::failure, "--port: " + id.error().message);
   dpdk::PortConfig pc;
   pc.tx_queues = o.queues;
   pc.mtu = o.mtu;
   uint32_t mbufs = 8191;
   while (mbufs < static_cast<uint32_t>(o.queues) * (o.pool + 1024)) mbufs = mbufs * 2 + 1;
   pc.mbufs = mbufs;
-  std::unique_ptr<dpdk::Port> port;
-  if (auto opened = dpdk::Port::open(port_id, pc); opened) port = std::move(*opened);
-  else return fail(opened.error().message);
-  std::printf("pkio-gen %s: %s\n", PKIO_VERSION, port->placement().c_str());
+  auto port = dpdk::Port::open(*id, pc);
+  if (!port) return tl::unexpected(port.error());
+  g->port = std::move(*port);
 
   rte_eth_link link{};
-  rte_eth_link_get_nowait(port_id, &link);
-  gen::Trace trace;
-  if (!o.pcap.empty() && !gen::load_trace(o.pcap, 65535, trace, error)) return fail(error);
+  rte_eth_link_get_nowait(g->port->id(), &link);
+  g->link_speed_mbps = link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed;
+  std::string error;
+  if (!o.pcap.empty() && !gen::load_trace(o.pcap, 65535, g->trace, error)) return failure_of(Status::failure, error);
   double mean_frame = o.mean_frame();
-  if (!o.pcap.empty()) mean_frame = static_cast<double>(trace.bytes.size()) / static_cast<double>(trace.frames.size());
-  double rate_pps = o.rate_pps;
-  if (o.rate_bps > 0) rate_pps = o.rate_bps / ((mean_frame + 24) * 8);
+  if (!o.pcap.empty())
+    mean_frame = static_cast<double>(g->trace.bytes.size()) / static_cast<double>(g->trace.frames.size());
+  g->rate_pps = o.rate_pps;
+  if (o.rate_bps > 0) g->rate_pps = o.rate_bps / ((mean_frame + 24) * 8);
   if (o.rate_percent > 0) {
-    if (link.link_speed == 0 || link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN)
-      return fail("--rate " + o.rate_text + ": the port does not report a link speed");
-    rate_pps = o.rate_percent / 100.0 * link.link_speed * 1e6 / ((mean_frame + 24) * 8);
+    if (g->link_speed_mbps == 0)
+      return failure_of(Status::failure, "--rate " + o.rate_text + ": the port does not report a link speed");
+    g->rate_pps = o.rate_percent / 100.0 * static_cast<double>(g->link_speed_mbps) * 1e6 / ((mean_frame + 24) * 8);
   }
 
   // The receive side: the same port (a net_ring loop) or another one (the peer of a veth pair).
-  dpdk::Port* rx_port = nullptr;
-  std::unique_ptr<dpdk::Port> other_port;
   if (!o.rx_port.empty()) {
-    uint16_t rx_id = 0;
-    if (auto found = dpdk::Port::find(o.rx_port); found) rx_id = *found;
-  else return fail("--rx-port: " + found.error().message);
-    if (rx_id == port_id) {
-      rx_port = port.get();
+    auto rx_id = dpdk::Port::find(o.rx_port);
+    if (!rx_id) return failure_of(Status::failure, "--rx-port: " + rx_id.error().message);
+    if (*rx_id == g->port->id()) {
+      g->rx_port = g->port.get();
     } else {
       dpdk::PortConfig rc;
       rc.mbufs = 8191;
       rc.mtu = o.mtu;  // the peer receives what is sent
-      if (auto opened = dpdk::Port::open(rx_id, rc); opened) other_port = std::move(*opened);
-  else return fail("--rx-port: " + opened.error().message);
-      rx_port = other_port.get();
+      auto other = dpdk::Port::open(*rx_id, rc);
+      if (!other) return failure_of(Status::failure, "--rx-port: " + other.error().message);
+      g->other_port = std::move(*other);
+      g->rx_port = g->other_port.get();
     }
+    g->receiver = std::make_unique<gen::Receiver>(g->rx_port->id(), static_cast<uint32_t>(o.queues * o.streams.size()));
   }
 
-  std::vector<std::unique_ptr<gen::QueueSender>> senders;
   for (uint16_t q = 0; q < o.queues; ++q) {
+    std::unique_ptr<gen::CsvLog> csv;
+    if (!outputs.csv.empty()) {
+      auto log = gen::CsvLog::start(std::move(outputs.csv[q]), q);
+      if (!log) return tl::unexpected(log.error());
+      csv = std::move(*log);
+    }
     std::unique_ptr<gen::QueueSender> s;
-    if (gen::QueueSender::create(*port, q, o, o.pcap.empty() ? nullptr : &trace, s, error) != Status::success) return fail(error);
-    senders.push_back(std::move(s));
+    if (gen::QueueSender::create(*g->port, q, o, o.pcap.empty() ? nullptr : &g->trace, std::move(csv), s, error) !=
+        Status::success)
+      return failure_of(Status::failure, error);
+    g->senders.push_back(std::move(s));
   }
+  return g;
+}
 
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-  std::string what = o.pcap.empty() ? "" : " of " + o.pcap + " (" + std::to_string(trace.frames.size()) + " frames)";
-  if (o.pcap.empty()) {
-    for (const auto& st : o.streams)
+std::string what_is_sent(const gen::Options& o, const Generator& g) {
+  std::string what = o.pcap.empty() ? "" : " of " + o.pcap + " (" + std::to_string(g.trace.frames.size()) + " frames)";
+  for (const auto& st : o.streams)
+    if (o.pcap.empty())
       what += (what.empty() ? " " : ", ") + gen::to_text(st.ip) + "/" + gen::to_text(st.transport) + " frames of " +
-              gen::to_text(st.size) + " bytes";
-  }
-  std::string how = rate_pps > 0 ? ", " + std::to_string(rate_pps / 1e6).substr(0, 7) + " Mpps " + gen::to_text(o.pacing.mode)
-                                 : (!o.pcap.empty() && o.replay_speed > 0 ? ", at " + std::to_string(o.replay_speed).substr(0, 5) + "x the recorded timing" : ", as fast as possible");
-  std::printf("sending%s%s%s on %u queue(s), batch %u%s%s; Ctrl-C stops\n",
-              o.count ? (" " + std::to_string(o.count) + " packets").c_str() : "",
-              o.duration_s > 0 ? (std::string(o.count ? " for at most " : " for ") + std::to_string(o.duration_s).substr(0, 5) + " s").c_str() : "",
-              what.c_str(), o.queues, o.batch, how.c_str(), rx_port ? (", receiving on " + rx_port->name()).c_str() : "");
+              gen::to_text(st.size) + " bytes" + (st.vlan || st.priority ? " (802.1Q tag included)" : "");
+  std::string how = g.rate_pps > 0 ? ", " + std::to_string(g.rate_pps / 1e6).substr(0, 7) + " Mpps " + gen::to_text(o.pacing.mode)
+                    : !o.pcap.empty() && o.replay_speed > 0 ? ", at " + std::to_string(o.replay_speed).substr(0, 5) + "x the recorded timing"
+                                                            : ", as fast as possible";
+  std::string limit = o.count ? " " + std::to_string(o.count) + " packets" : "";
+  if (o.duration_s > 0) limit += std::string(o.count ? " for at most " : " for ") + std::to_string(o.duration_s).substr(0, 5) + " s";
+  if (o.count == 0 && o.duration_s == 0 && (o.pcap.empty() || o.loops == 0)) limit += " until a signal stops it";
+  return "sending" + limit + what + " on " + std::to_string(o.queues) + " queue(s), batch " + std::to_string(o.batch) +
+         how + (g.rx_port ? ", receiving on " + g.rx_port->name() : "") + "; Ctrl-C stops\n";
+}
 
+/// Sends on every queue, receives, and prints a progress line a second until the senders end.
+void run(Generator& g, const gen::Options& o) {
   // Threads go on the EAL lcores in order (apps/common/threads.h); more threads than lcores
   // share cores, which a rate must not be read without knowing.
-  const unsigned threads_wanted = o.queues + (rx_port != nullptr ? 1u : 0u);
+  const unsigned threads_wanted = o.queues + (g.receiver ? 1u : 0u);
   if (threads_wanted > apps::eal_lcore_count())
     std::fprintf(stderr, "pkio-gen: note: %u sending/receiving thread(s) on %u EAL lcore(s): some share a core (give -l more cores)\n",
                  threads_wanted, apps::eal_lcore_count());
-
-  size_t flows = o.queues * o.streams.size();
   std::atomic<bool> senders_done{false};
-  std::unique_ptr<gen::Receiver> receiver;
   std::thread receiver_thread;
-  if (rx_port != nullptr) {
-    receiver = std::make_unique<gen::Receiver>(rx_port->id(), static_cast<uint32_t>(flows));
+  if (g.receiver)
     receiver_thread = std::thread([&] {
       apps::run_on_lcore(o.queues);  // beside the senders, if EAL was given a core for it
       if (rte_lcore_id() == LCORE_ID_ANY) (void)rte_thread_register();
-      receiver->run(senders_done, 200, 5000);
+      g.receiver->run(senders_done, 200, 5000);
     });
-  }
-
-  const auto start = std::chrono::steady_clock::now();
   std::atomic<unsigned> running{o.queues};
   std::vector<std::thread> threads;
   for (uint16_t q = 0; q < o.queues; ++q) {
@@ -150,22 +174,22 @@ int main(int argc, char** argv) {
     threads.emplace_back([&, q, count] {
       apps::run_on_lcore(q);  // queue q on the q-th EAL lcore, the main one first
       if (rte_lcore_id() == LCORE_ID_ANY) (void)rte_thread_register();  // mempool cache
-      senders[q]->run(stop_requested, count, o.duration_s, rate_pps / o.queues, 5.0);
+      g.senders[q]->run(apps::stop_requested(), count, o.duration_s, g.rate_pps / o.queues, 5.0);
       --running;
     });
   }
-
-  // Progress once a second from this thread; the senders never wait for it.
+  // Progress once a second from this thread, from the counters; the senders never wait for it.
+  const auto start = std::chrono::steady_clock::now();
   uint64_t last_sent = 0, last_bytes = 0;
   auto last = start;
   while (running.load() > 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
     const auto now = std::chrono::steady_clock::now();
     const double interval = std::chrono::duration<double>(now - last).count();
     if (interval < 1.0 || o.quiet) continue;
     uint64_t sent = 0, bytes = 0;
     AdapterCounters c{};
-    for (auto& s : senders) {
+    for (auto& s : g.senders) {
       sent += s->totals().sent.load();
       bytes += s->totals().bytes.load();
       const auto qc = s->adapter().counters();
@@ -175,66 +199,82 @@ int main(int argc, char** argv) {
       c.batch_packets += qc.batch_packets;
       for (unsigned i = 0; i < status_count; ++i) c.completed_by_status[i] += qc.completed_by_status[i];
     }
-    std::printf("%s\n", gen::progress_line(std::chrono::duration<double>(now - start).count(), sent - last_sent,
-                                           bytes - last_bytes, interval, c,
-                                           receiver ? static_cast<int64_t>(receiver->frames()) : -1).c_str());
-    std::fflush(stdout);
+    apps::print(gen::progress_line(std::chrono::duration<double>(now - start).count(), sent - last_sent,
+                                   bytes - last_bytes, interval, c,
+                                   g.receiver ? static_cast<int64_t>(g.receiver->frames()) : -1) + "\n");
     last_sent = sent;
     last_bytes = bytes;
     last = now;
   }
   for (auto& t : threads) t.join();
-  const double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   senders_done.store(true);
   if (receiver_thread.joinable()) receiver_thread.join();
+}
 
+gen::Summary summarize(Generator& g, const gen::Options& o) {
   gen::Summary s;
   LatencyHistogram latency;
-  for (auto& q : senders) {
+  uint64_t first = UINT64_MAX, last = 0, failed_bytes = 0, sent_bytes = 0;
+  for (auto& q : g.senders) {
     const auto qc = q->adapter().counters();
-    s.counters.submitted += qc.submitted;
-    s.counters.rejected_sync += qc.rejected_sync;
-    s.counters.completed_ok += qc.completed_ok;
-    s.counters.completed_error += qc.completed_error;
-    s.counters.in_flight += qc.in_flight;
-    s.counters.batches += qc.batches;
-    s.counters.batch_packets += qc.batch_packets;
-    s.counters.resources_events += qc.resources_events;
-    s.counters.requeued += qc.requeued;
+    for (const CounterField& f : counter_fields) s.counters.*f.field += qc.*f.field;
     for (unsigned i = 0; i < status_count; ++i) s.counters.completed_by_status[i] += qc.completed_by_status[i];
-    s.frame_bytes += q->totals().bytes.load();
+    for (std::size_t i = 0; i < std::size(violation_names); ++i)
+      reinterpret_cast<uint64_t*>(&s.counters.violations)[i] += violation_count(qc.violations, i);
+    sent_bytes += q->totals().bytes.load();
+    failed_bytes += q->totals().failed_bytes.load();
     s.drained = s.drained && q->drained();
     latency.merge(q->adapter().latency_cycles());
+    if (q->first_submit_cycles() != 0) {
+      first = std::min(first, q->first_submit_cycles());
+      last = std::max(last, q->last_completion_cycles());
+    }
+    if (q->csv() != nullptr) {
+      s.csv = true;
+      s.csv_rows += q->csv()->written();
+      s.csv_dropped += q->csv()->dropped();
+    }
   }
-  s.duration_s = duration;
-  // Sent means completed: a packet counts when it came back, not when it was queued.
-  s.mpps = static_cast<double>(s.counters.completed_ok) / duration / 1e6;
-  const double mean_size = s.counters.submitted ? static_cast<double>(s.frame_bytes) / static_cast<double>(s.counters.submitted) : 0;
-  s.gbps = s.mpps * 1e6 * mean_size * 8 / 1e9;
-  s.line_gbps = s.mpps * 1e6 * (mean_size + 24) * 8 / 1e9;
-  s.target_pps = rate_pps;
+  // Sent means completed: a packet counts once it came back with success, over the time from
+  // the first submission to the last completion.
+  s.duration_s = last > first ? static_cast<double>(last - first) / static_cast<double>(cycles_per_second()) : 0;
+  s.bytes = sent_bytes - std::min(sent_bytes, failed_bytes);
+  if (s.duration_s > 0) {
+    s.mpps = static_cast<double>(s.counters.completed_ok) / s.duration_s / 1e6;
+    s.gbps = static_cast<double>(s.bytes) * 8 / s.duration_s / 1e9;
+    s.line_gbps = static_cast<double>(s.bytes + 24 * s.counters.completed_ok) * 8 / s.duration_s / 1e9;
+  }
+  s.target_pps = g.rate_pps;
   s.mean_batch = s.counters.batches ? static_cast<double>(s.counters.batch_packets) / static_cast<double>(s.counters.batches) : 0;
-  s.latency_p50_ns = cycles_to_ns(static_cast<double>(latency.percentile(0.50)));
-  s.latency_p99_ns = cycles_to_ns(static_cast<double>(latency.percentile(0.99)));
-  s.latency_p999_ns = cycles_to_ns(static_cast<double>(latency.percentile(0.999)));
-  s.link_speed_mbps = link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed;
-  s.interrupted = stop_signal.load() != 0;
-  s.stream_sent.assign(o.streams.size(), 0);
-  for (auto& q : senders)
-    for (size_t i = 0; i < o.streams.size() && o.pcap.empty(); ++i) s.stream_sent[i] += q->stream_sent(i);
-  if (receiver) {
+  const auto ns = [](uint64_t cycles) { return cycles_to_ns(static_cast<double>(cycles)); };
+  s.latency_p50_ns = ns(latency.percentile(0.50));
+  s.latency_p99_ns = ns(latency.percentile(0.99));
+  s.latency_p999_ns = ns(latency.percentile(0.999));
+  s.latency_max_ns = ns(latency.max());
+  s.link_speed_mbps = g.link_speed_mbps;
+  s.stopped_by = apps::stop_signal_name();
+  s.replay = !o.pcap.empty();
+  s.trace_frames = g.trace.frames.size();
+  if (!s.replay)
+    for (size_t i = 0; i < o.streams.size(); ++i) {
+      uint64_t n = 0;
+      for (auto& q : g.senders) n += q->stream_sent(i);
+      s.stream_sent.emplace_back(o.streams[i].name, n);
+    }
+  if (g.receiver) {
     auto& r = s.receive;
-    const auto& t = receiver->totals();
+    const auto& t = g.receiver->totals();
     r.enabled = true;
     r.frames = t.frames;
-    r.ours = t.ours;
+    r.stamped = t.ours;
     r.other = t.other;
     r.bad_checksum = t.bad_checksum;
-    for (auto& q : senders) {
+    for (auto& q : g.senders) {
       for (size_t i = 0; i < o.streams.size() && o.pcap.empty(); ++i) {
         const auto& spec = o.streams[i];
-        if (spec.size.min < gen::layout_of(spec.ip, spec.transport).stamped()) continue;  // no stamps to follow
-        const auto& flow = receiver->flow(q->flow_of(i));
+        const uint32_t tag = spec.vlan || spec.priority ? gen::tag_bytes : 0;
+        if (spec.size.min - tag < gen::layout_of(spec.ip, spec.transport).stamped()) continue;  // no stamps to follow
+        const auto& flow = g.receiver->flow(q->flow_of(i));
         r.sent += q->stream_sent(i);
         r.unique += flow.unique();
         r.duplicates += flow.duplicates;
@@ -242,21 +282,67 @@ int main(int argc, char** argv) {
         r.lost += q->stream_sent(i) > flow.unique() ? q->stream_sent(i) - flow.unique() : 0;
       }
     }
-    r.latency_p50_ns = cycles_to_ns(static_cast<double>(t.latency.percentile(0.50)));
-    r.latency_p99_ns = cycles_to_ns(static_cast<double>(t.latency.percentile(0.99)));
-    r.latency_p999_ns = cycles_to_ns(static_cast<double>(t.latency.percentile(0.999)));
-    r.latency_max_ns = cycles_to_ns(static_cast<double>(t.latency.percentile(1.0)));
+    r.latency_p50_ns = ns(t.latency.percentile(0.50));
+    r.latency_p99_ns = ns(t.latency.percentile(0.99));
+    r.latency_p999_ns = ns(t.latency.percentile(0.999));
+    r.latency_max_ns = ns(t.latency.max());
   }
-  std::printf("%s", gen::summary_text(s, o).c_str());
-  if (!o.json.empty()) {
-    std::ofstream out(o.json);
-    out << gen::summary_json(s, o);
-    if (!out) return fail("cannot write " + o.json, 1);
+  return s;
+}
+
+/// Finishes the CSV, writes the JSON report, then the summary: a closed stdout cannot cost
+/// the report. The first failure decides the exit status.
+int report(Generator& g, const gen::Options& o, Outputs& outputs) {
+  int code = apps::exit_status::ok;
+  for (auto& q : g.senders)
+    if (q->csv() != nullptr)
+      if (auto closed = q->csv()->finish(1.0); !closed) code = apps::fail(program, closed.error().message, apps::exit_status::output_failed);
+  const gen::Summary s = summarize(g, o);
+  if (outputs.json) {
+    outputs.json->write(gen::summary_json(s, o));
+    if (auto closed = outputs.json->close(); !closed)
+      code = apps::fail(program, closed.error().message, apps::exit_status::output_failed);
   }
-  senders.clear();
-  receiver.reset();
-  other_port.reset();
-  port.reset();
+  apps::print(gen::summary_text(s, o));
+  if (auto out = apps::stdout_result(); !out)
+    code = apps::fail(program, out.error().message + (o.json.empty() ? " (the summary is lost; --json FILE keeps a report)" : ""),
+                      apps::exit_status::output_failed);
+  if (code == apps::exit_status::ok && !s.drained) code = apps::exit_status::not_drained;
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  apps::install_stop_signals();  // first: a signal at any moment ends with a summary
+  std::vector<std::string> eal_args, app_args;
+  dpdk::split_args(argc, argv, eal_args, app_args);
+
+  int exit_code = 0;
+  std::string error, help;
+  const auto parsed = gen::parse_options(app_args, exit_code, error, help);
+  if (!parsed) {
+    if (exit_code == 0) {
+      std::printf("%s\n", help.c_str());
+      return 0;
+    }
+    return apps::fail(program, error + " (see --help)");
+  }
+  const gen::Options& o = *parsed;
+  auto outputs = open_outputs(o);
+  if (!outputs) return apps::fail(program, outputs.error().message);
+
+  auto g = bring_up(o, eal_args, *outputs);
+  if (!g) return apps::fail(program, g.error().message);
+  apps::print(std::string("pkio-gen ") + PKIO_VERSION + ": " + (*g)->port->placement() + "\n");
+  if (apps::stop_requested()) {
+    apps::print(std::string("stopped by ") + apps::stop_signal_name() + " before sending started\n");
+  } else {
+    apps::print(what_is_sent(o, **g));
+    run(**g, o);
+  }
+  const int code = report(**g, o, *outputs);
+  g->reset();
   dpdk::eal_cleanup();
-  return s.drained ? 0 : 1;
+  return code;
 }

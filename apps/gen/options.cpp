@@ -1,23 +1,17 @@
 #include "options.h"
 
-#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cstdlib>
 
+#include "command_line.h"
 #include "frames.h"
+#include "validate.h"
 #include <pkio/version.h>
 
 namespace pkio::gen {
 
 namespace {
-bool parse_number(const std::string& text, double& value) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  value = std::strtod(text.c_str(), &end);
-  return end != nullptr && *end == '\0' && value >= 0;
-}
-
 /// Finds --profile's value before the full parse, so the profile can set the defaults.
 std::string profile_argument(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
@@ -54,26 +48,25 @@ bool parse_rate(const std::string& text, Options& out) {
     const char* suffix;
     double scale;
     double Options::*field;
+    double most;  // of the number before the unit
   };
   static const Unit units[] = {
-      {"Mpps", 1e6, &Options::rate_pps}, {"kpps", 1e3, &Options::rate_pps},
-      {"pps", 1, &Options::rate_pps},    {"Gbps", 1e9, &Options::rate_bps},
-      {"Mbps", 1e6, &Options::rate_bps}, {"kbps", 1e3, &Options::rate_bps},
-      {"bps", 1, &Options::rate_bps},    {"%", 1, &Options::rate_percent},
+      {"Mpps", 1e6, &Options::rate_pps, 1e4},  {"kpps", 1e3, &Options::rate_pps, 1e7},
+      {"pps", 1, &Options::rate_pps, 1e10},    {"Gbps", 1e9, &Options::rate_bps, 1e4},
+      {"Mbps", 1e6, &Options::rate_bps, 1e7},  {"kbps", 1e3, &Options::rate_bps, 1e10},
+      {"bps", 1, &Options::rate_bps, 1e13},    {"%", 1, &Options::rate_percent, 100},
+      {"", 1, &Options::rate_pps, 1e10},
   };
   for (const Unit& u : units) {
     const std::string suffix = u.suffix;
-    if (text.size() > suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      double v;
-      if (!parse_number(text.substr(0, text.size() - suffix.size()), v) || v <= 0) return false;
-      out.*(u.field) = v * u.scale;
-      return !(u.field == &Options::rate_percent && v > 100);
-    }
+    if (text.size() <= suffix.size() || text.compare(text.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    const auto v = apps::parse_positive_real("--rate", text.substr(0, text.size() - suffix.size()), u.most);
+    if (!v) return false;
+    out.*(u.field) = *v * u.scale;
+    return true;
   }
-  double v;
-  if (!parse_number(text, v) || v <= 0) return false;
-  out.rate_pps = v;
-  return true;
+  return false;
 }
 
 bool check_options(const Options& o, std::string& error) {
@@ -83,9 +76,16 @@ bool check_options(const Options& o, std::string& error) {
   }
   for (const auto& s : o.streams) {
     const FrameLayout layout = layout_of(s.ip, s.transport);
-    if (s.size.min < layout.headers()) {
+    const uint32_t tag = s.vlan != 0 || s.priority != 0 ? 4 : 0;
+    if (s.size.min < layout.headers() + tag) {
       error = "stream '" + s.name + "': frames of " + std::to_string(s.size.min) + " bytes cannot hold " +
-              to_text(s.ip) + "/" + to_text(s.transport) + " headers (at least " + std::to_string(layout.headers()) + ")";
+              to_text(s.ip) + "/" + to_text(s.transport) + " headers (at least " +
+              std::to_string(layout.headers() + tag) + (tag ? " with the tag" : "") + ")";
+      return false;
+    }
+    if ((s.vlan != 0 || s.priority != 0) && s.size.min < 64) {
+      error = "stream '" + s.name + "': a tagged frame is at least 64 bytes (60 and its 4-byte 802.1Q tag), not " +
+              std::to_string(s.size.min);
       return false;
     }
     if (s.weight == 0) {
@@ -112,115 +112,147 @@ bool check_options(const Options& o, std::string& error) {
 std::optional<Options> parse_options(const std::vector<std::string>& args, int& exit_code,
                                      std::string& error, std::string& help_text) {
   Options o;
-  exit_code = 2;
-  const std::string profile = profile_argument(args);
-  if (!profile.empty() && !load_profile(profile, o, error)) return std::nullopt;
-
-  CLI::App app{
-      "pkio-gen: a packet generator on pkio that knows what happened to every packet.\n"
-      "Usage: pkio-gen [EAL args] -- [options]. With no EAL args it sends on net_null\n"
-      "(--no-huge --no-shconf -m 256 --no-pci --vdev=net_null0).\n"
-      "Exit status: 0 done (also after SIGINT/SIGTERM), 1 packets still in flight after the\n"
-      "drain timeout, 2 bad options, profile, EAL or port.",
-      "pkio-gen"};
-  app.set_version_flag("--version", PKIO_VERSION);
-  std::string rate, pacing, size, ip, transport, vlan, priority, src_mac, dst_mac, src_ip, dst_ip, src_port, dst_port;
-  std::string ignored_profile;
-  app.add_option("--profile", ignored_profile, "traffic profile (TOML, see config/profiles/); options given here override it");
-  app.add_option("--port", o.port, "port number or device name (e.g. 0, net_null0)")->capture_default_str();
-  app.add_option("--queues", o.queues, "TX queues, one sending thread each")->check(CLI::Range(1, 64))->capture_default_str();
-  app.add_option("--count", o.count, "packets to send in all (0: no limit)");
-  app.add_option("--duration", o.duration_s, "seconds to send (default 5 when neither --count nor --duration is given)")
-      ->check(CLI::Range(0.0, 1e7));
-  app.add_option("--rate", rate, "rate: N or Npps/kpps/Mpps, bits/s as bps/Mbps/Gbps (frame + 24 bytes of preamble, gap and FCS), or N% of link speed; default: as fast as possible");
-  app.add_option("--pacing", pacing, "at a set rate: constant (default), poisson (exponential gaps) or burst:N (N back to back)");
-  app.add_option("--batch", o.batch, "OID_GEN_MAXIMUM_SEND_PACKETS: packets per miniport call")->check(CLI::Range(1, 1024))->capture_default_str();
-  app.add_option("--window", o.window, "at most this many packets sent and not yet completed (0: no limit)");
-  app.add_option("--pool", o.pool, "packets per queue (memory is fixed by this)")->check(CLI::Range(64, 1 << 20))->capture_default_str();
-  app.add_option("--mtu", o.mtu, "configure the port's MTU (68-9000, e.g. 9000 for jumbo frames; default: the PMD's, usually 1500)")
-      ->check(CLI::Range(68, 9000));
-  app.add_flag("--copy", o.copy, "copy frames into mbufs and complete on acceptance, instead of zero-copy completion when the PMD frees them");
-  // Stream options: for every stream of a profile, or the one stream without a profile.
-  app.add_option("--size", size, "frame size in bytes without FCS (60-9018): N, a range A-B (random per packet), a mix SIZE:WEIGHT,... or imix (" + std::string(imix_text) + "); default 64");
-  app.add_option("--ip", ip, "IP version: 4 (default) or 6");
-  app.add_option("--l4", transport, "transport: udp (default) or tcp-syn");
-  app.add_option("--vlan", vlan, "802.1Q VLAN id (0-4095)");
-  app.add_option("--priority", priority, "802.1p priority (0-7)");
-  const char* range_help = ": VALUE, VALUE+COUNT (COUNT values in turn) or random:VALUE+COUNT";
-  app.add_option("--src-mac", src_mac, std::string("source MAC") + range_help);
-  app.add_option("--dst-mac", dst_mac, std::string("destination MAC") + range_help);
-  app.add_option("--src-ip", src_ip, std::string("source address (default 198.18.0.1 or 2001:2::1)") + range_help);
-  app.add_option("--dst-ip", dst_ip, std::string("destination address (default 198.18.0.2 or 2001:2::2)") + range_help);
-  app.add_option("--src-port", src_port, std::string("source port (default 1024, plus the queue number)") + range_help);
-  app.add_option("--dst-port", dst_port, std::string("destination port (default 1024)") + range_help);
-  app.add_option("--pcap", o.pcap, "replay the frames of this pcap file instead of building frames (one queue)");
-  app.add_option("--loops", o.loops, "passes over the --pcap file (0: until --count or --duration)")->capture_default_str();
-  app.add_option("--replay-speed", o.replay_speed, "--pcap timing: 0 as fast as possible (default), 1 as recorded, 2 twice as fast")
-      ->check(CLI::Range(0.0, 1e6));
-  app.add_option("--rx-port", o.rx_port, "also receive on this port (the same one for a net_ring loop) and report loss, reordering, duplicates and latency");
-  app.add_option("--json", o.json, "write a JSON report to FILE");
-  app.add_option("--csv", o.csv, "write one line per completed packet to FILE (queue>0: FILE.qN); slows sending");
-  app.add_flag("--quiet", o.quiet, "no per-second progress lines");
-  help_text = app.help();
-  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses a reversed vector
-  try {
-    app.parse(reversed);
-  } catch (const CLI::CallForHelp&) {
-    exit_code = 0;
-    return std::nullopt;
-  } catch (const CLI::CallForVersion&) {
-    help_text = PKIO_VERSION;
-    exit_code = 0;
-    return std::nullopt;
-  } catch (const CLI::ParseError& e) {
-    error = e.what();
-    return std::nullopt;
-  }
-  const auto bad = [&](const std::string& option, const std::string& why) {
-    error = option + ": " + why;
+  exit_code = apps::exit_status::bad_input;
+  const auto refuse = [&](const std::string& why) -> std::optional<Options> {
+    error = apps::one_line(why);
     return std::nullopt;
   };
-  if (!rate.empty() && !parse_rate(rate, o))
-    return bad("--rate", "'" + rate + "' is not a rate (examples: 1000000, 2.5Mpps, 10Gbps, 50%)");
+  const std::string profile = profile_argument(args);
+  if (!profile.empty() && !load_profile(profile, o, error)) return refuse(error);
+
+  apps::CommandLine cl("pkio-gen",
+      "pkio-gen: a packet generator on pkio that knows what happened to every packet.\n"
+      "Usage: pkio-gen [EAL args] -- [options]. With no EAL args it sends on net_null\n"
+      "(--no-huge --no-shconf -m 256 --no-pci --vdev=net_null0).\n" + std::string(apps::exit_status_help));
+  cl.option("--profile", "traffic profile (TOML, see config/profiles/); options given here override it");
+  cl.option("--port", "port number or device name (e.g. 0, net_null0)", "0");
+  cl.option("--queues", "TX queues, one sending thread each (1-64)", "1");
+  cl.option("--count", "packets to send in all (1 to 10^15)");
+  cl.option("--duration", "seconds to send (at most 10^7; 0: until a signal stops it); default 5 when neither --count nor --duration is given");
+  cl.option("--rate", "rate: N or Npps/kpps/Mpps, bits/s as bps/Mbps/Gbps (frame + 24 bytes of preamble, gap and FCS), or N% of link speed; default: as fast as possible");
+  cl.option("--pacing", "at a set rate: constant (default), poisson (exponential gaps) or burst:N (N back to back)");
+  cl.option("--batch", "OID_GEN_MAXIMUM_SEND_PACKETS: packets per miniport call (1-1024)", "32");
+  cl.option("--window", "at most this many packets sent and not yet completed (0: no limit)", "0");
+  cl.option("--pool", "packets per queue, 64 to 1048576 (memory is fixed by this)", "4096");
+  cl.option("--mtu", "configure the port's MTU (68-9000, e.g. 9000 for jumbo frames; default: the PMD's, usually 1500)");
+  cl.flag("--copy", "copy frames into mbufs and complete on acceptance, instead of zero-copy completion when the PMD frees them");
+  // Stream options: for every stream of a profile, or the one stream without a profile.
+  cl.option("--size", "frame size in bytes as it leaves the port, 802.1Q tag included, FCS not (60-9014, at most the port's MTU + 14; with a tag at least 64): N, a range A-B (random per packet), a mix SIZE:WEIGHT,... or imix (" + std::string(imix_text) + "; with a tag " + imix_tagged_text + "); default 64");
+  cl.option("--ip", "IP version: 4 (default) or 6");
+  cl.option("--l4", "transport: udp (default) or tcp-syn");
+  cl.option("--vlan", "802.1Q VLAN id (0-4095)");
+  cl.option("--priority", "802.1p priority (0-7)");
+  const std::string range_help = ": VALUE, VALUE+COUNT (COUNT values in turn) or random:VALUE+COUNT";
+  cl.option("--src-mac", "source MAC" + range_help);
+  cl.option("--dst-mac", "destination MAC" + range_help);
+  cl.option("--src-ip", "source address (default 198.18.0.1 or 2001:2::1)" + range_help);
+  cl.option("--dst-ip", "destination address (default 198.18.0.2 or 2001:2::2)" + range_help);
+  cl.option("--src-port", "source port (default 1024, plus the queue number)" + range_help);
+  cl.option("--dst-port", "destination port (default 1024)" + range_help);
+  cl.option("--pcap", "replay the frames of this pcap file instead of building frames (one queue; no stream options)");
+  cl.option("--loops", "passes over the --pcap file (0: until --count or --duration)", "1");
+  cl.option("--replay-speed", "--pcap timing: 0 as fast as possible (default), 1 as recorded, 2 twice as fast (at most 10^6)");
+  cl.option("--rx-port", "also receive on this port (the same one for a net_ring loop) and report loss, reordering, duplicates and latency");
+  cl.option("--json", "write a JSON report to FILE (opened before sending starts)");
+  cl.option("--csv", "write one line per completed packet to FILE (queue>0: FILE.qN), off the sending path: rows a slow reader cannot take are dropped and counted");
+  cl.flag("--quiet", "no per-second progress lines");
+  help_text = cl.help();
+  const auto parsed = cl.parse(args);
+  if (!parsed) return refuse(parsed.error().message);
+  if (*parsed != apps::CommandLine::Parsed::run) {
+    if (*parsed == apps::CommandLine::Parsed::version) help_text = PKIO_VERSION;
+    exit_code = apps::exit_status::ok;
+    return std::nullopt;
+  }
   std::string why;
-  if (!pacing.empty() && !parse_pacing(pacing, o.pacing, why)) return bad("--pacing", why);
+  // Every value through the one validation layer; a given empty value is an error, never "not given".
+  const auto whole = [&](const char* name, auto& field, uint64_t lo, uint64_t hi) {
+    if (!cl.given(name)) return true;
+    const auto v = apps::parse_whole(name, cl.text(name), lo, hi);
+    if (!v) {
+      why = v.error().message;
+      return false;
+    }
+    field = static_cast<std::remove_reference_t<decltype(field)>>(*v);
+    return true;
+  };
+  const auto real = [&](const char* name, double& field, double lo, double hi) {
+    if (!cl.given(name)) return true;
+    const auto v = apps::parse_real(name, cl.text(name), lo, hi);
+    if (!v) {
+      why = v.error().message;
+      return false;
+    }
+    field = *v;
+    return true;
+  };
+  const auto text = [&](const char* name, std::string& field) {
+    if (!cl.given(name)) return true;
+    if (cl.text(name).empty()) {
+      why = std::string(name) + ": an empty value";
+      return false;
+    }
+    field = cl.text(name);
+    return true;
+  };
+  const bool count_given = cl.given("--count"), duration_given = cl.given("--duration");
+  if (!text("--port", o.port) || !whole("--queues", o.queues, 1, 64) || !whole("--count", o.count, 1, 1'000'000'000'000'000) ||
+      !real("--duration", o.duration_s, 0, 1e7) || !whole("--batch", o.batch, 1, 1024) ||
+      !whole("--window", o.window, 0, 1u << 30) || !whole("--pool", o.pool, 64, 1u << 20) ||
+      !whole("--mtu", o.mtu, 68, 9000) || !text("--pcap", o.pcap) || !whole("--loops", o.loops, 0, 1'000'000'000) ||
+      !real("--replay-speed", o.replay_speed, 0, 1e6) || !text("--rx-port", o.rx_port) || !text("--json", o.json) ||
+      !text("--csv", o.csv))
+    return refuse(why);
+  if (cl.given("--copy")) o.copy = true;
+  if (cl.given("--quiet")) o.quiet = true;
+  if (cl.given("--rate")) {
+    const std::string& rate = cl.text("--rate");
+    if (!parse_rate(rate, o))
+      return refuse("--rate: '" + apps::printable(rate) +
+                    "' is not a rate above 0 (examples: 1000000, 2.5Mpps, 10Gbps, 50% of the link speed)");
+  }
+  if (cl.given("--pacing") && !parse_pacing(cl.text("--pacing"), o.pacing, why)) return refuse("--pacing: " + why);
+  // Stream options override every stream; with a capture to replay they do not apply.
+  const char* const stream_options[] = {"--size", "--ip", "--l4", "--vlan", "--priority", "--src-mac",
+                                        "--dst-mac", "--src-ip", "--dst-ip", "--src-port", "--dst-port"};
+  if (!o.pcap.empty()) {
+    for (const char* name : stream_options)
+      if (cl.given(name)) return refuse(std::string(name) + ": --pcap replays the capture's frames as they are; stream options do not apply");
+    if (o.streams.size() > 1 || !o.streams_from_defaults)
+      return refuse("--pcap: the profile " + o.profile + " describes [[stream]]s; a run either replays a capture or sends streams");
+  }
   for (auto& s : o.streams) {
-    if (!size.empty() && !parse_size_spec(size, s.size, why)) return bad("--size", why);
-    if (!ip.empty()) {
+    if (cl.given("--size") && !parse_size_spec(cl.text("--size"), s.size, why)) return refuse("--size: " + why);
+    if (cl.given("--ip")) {
       IpVersion v;
-      if (!parse_ip_version(ip, v, why)) return bad("--ip", why);
+      if (!parse_ip_version(cl.text("--ip"), v, why)) return refuse("--ip: " + why);
       if (v != s.ip) s.set_default_addresses(v);
       s.ip = v;
     }
-    if (!transport.empty() && !parse_transport(transport, s.transport, why)) return bad("--l4", why);
-    uint64_t number;
-    if (!vlan.empty()) {
-      char* end = nullptr;
-      number = std::strtoull(vlan.c_str(), &end, 10);
-      if (*end != '\0' || vlan[0] == '-' || number > 4095) return bad("--vlan", "'" + vlan + "' is not a VLAN id from 0 to 4095");
-      s.vlan = static_cast<uint16_t>(number);
-    }
-    if (!priority.empty()) {
-      char* end = nullptr;
-      number = std::strtoull(priority.c_str(), &end, 10);
-      if (*end != '\0' || priority[0] == '-' || number > 7) return bad("--priority", "'" + priority + "' is not a priority from 0 to 7");
-      s.priority = static_cast<uint8_t>(number);
-    }
+    if (cl.given("--l4") && !parse_transport(cl.text("--l4"), s.transport, why)) return refuse("--l4: " + why);
+    if (!whole("--vlan", s.vlan, 0, 4095) || !whole("--priority", s.priority, 0, 7)) return refuse(why);
     const FieldKind ip_kind = s.ip == IpVersion::v4 ? FieldKind::ipv4 : FieldKind::ipv6;
     const struct {
-      const std::string& text;
       const char* option;
       FieldKind kind;
       FieldRange& field;
-    } fields[] = {{src_mac, "--src-mac", FieldKind::mac, s.src_mac}, {dst_mac, "--dst-mac", FieldKind::mac, s.dst_mac},
-                  {src_ip, "--src-ip", ip_kind, s.src_ip},           {dst_ip, "--dst-ip", ip_kind, s.dst_ip},
-                  {src_port, "--src-port", FieldKind::port, s.src_port}, {dst_port, "--dst-port", FieldKind::port, s.dst_port}};
+    } fields[] = {{"--src-mac", FieldKind::mac, s.src_mac}, {"--dst-mac", FieldKind::mac, s.dst_mac},
+                  {"--src-ip", ip_kind, s.src_ip},           {"--dst-ip", ip_kind, s.dst_ip},
+                  {"--src-port", FieldKind::port, s.src_port}, {"--dst-port", FieldKind::port, s.dst_port}};
     for (const auto& f : fields)
-      if (!f.text.empty() && !parse_field_range(f.text, f.kind, f.field, why)) return bad(f.option, why);
+      if (cl.given(f.option) && !parse_field_range(cl.text(f.option), f.kind, f.field, why))
+        return refuse(std::string(f.option) + ": " + why);
   }
-  if (o.count == 0 && o.duration_s == 0 && (o.pcap.empty() || o.loops == 0)) o.duration_s = 5;
-  if (!check_options(o, error)) return std::nullopt;
-  exit_code = 0;
+  if (!count_given && !duration_given && o.count == 0 && o.duration_s == 0 && !o.duration_from_profile &&
+      (o.pcap.empty() || o.loops == 0))
+    o.duration_s = 5;
+  for (auto& s : o.streams)
+    if (s.size.imix && (s.vlan != 0 || s.priority != 0)) {  // imix with a tag: see imix_tagged_text
+      (void)parse_size_spec(imix_tagged_text, s.size, why);
+      s.size.imix = true;
+    }
+  if (!check_options(o, error)) return refuse(error);
+  exit_code = apps::exit_status::ok;
   return o;
 }
 

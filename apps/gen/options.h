@@ -18,7 +18,7 @@ struct Options {
   std::string port = "0";          ///< port number or device name
   uint16_t queues = 1;             ///< TX queues, one sending thread each
   uint64_t count = 0;              ///< packets to send (0: no limit)
-  double duration_s = 0;           ///< seconds to send (0: no limit; default 5 if count is 0 too)
+  double duration_s = 0;           ///< seconds to send (0: no limit, asked for; default 5 if count is 0 too)
   std::vector<StreamSpec> streams = {StreamSpec{}};  ///< at least one
   double rate_pps = 0;             ///< packets/s (0: as fast as possible)
   double rate_percent = 0;         ///< percent of link speed, resolved once the port is up
@@ -37,6 +37,8 @@ struct Options {
   std::string json;                ///< write the JSON report here
   std::string csv;                 ///< write one line per completed packet here
   std::string profile;             ///< the profile file these came from, if any
+  bool streams_from_defaults = true;  ///< no [[stream]] table set the streams
+  bool duration_from_profile = false; ///< the profile said how long (or how many)
   bool quiet = false;              ///< no progress lines
 
   /// Largest frame of any stream.
@@ -54,10 +56,16 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, int& 
                                      std::string& error, std::string& help_text);
 
 /// Parses a rate: "1000000" or "1.5Mpps" (packets/s), "10Gbps" / "500Mbps" (bits/s),
-/// "50%" (of link speed). Returns false for anything else.
+/// "50%" (of link speed): finite, above 0, at most 10^10 packets/s, 10^13 bit/s or 100 %.
+/// Returns false for anything else.
 bool parse_rate(const std::string& text, Options& out);
 
-/// Reads a traffic profile into `out` (see config/profiles/*.toml). False with a one-line
+/// Largest profile read (bytes), and deepest nesting of arrays, tables or dotted keys in one.
+inline constexpr std::size_t max_profile_bytes = 1 << 20;
+inline constexpr uint32_t max_profile_nesting = 32;
+
+/// Reads a traffic profile into `out` (see config/profiles/*.toml): a regular file of at most
+/// max_profile_bytes. False with a one-line
 /// `error` naming the file, the line and the problem (unknown keys are problems too).
 bool load_profile(const std::string& path, Options& out, std::string& error);
 

@@ -4,13 +4,16 @@
 #include <toml++/toml.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "files.h"
 #include "options.h"
+#include "validate.h"
 
 namespace pkio::gen {
 
@@ -31,7 +34,8 @@ class TableReader {
     if (auto i = node->value_exact<int64_t>()) v = static_cast<double>(*i);
     else if (auto d = node->value_exact<double>()) v = *d;
     else return fail(*node, std::string(key) + " must be a number");
-    if (v < lo || v > hi || (std::is_integral_v<T> && v != static_cast<double>(static_cast<int64_t>(v))))
+    if (!std::isfinite(v) || v < lo || v > hi ||
+        (std::is_integral_v<T> && v != static_cast<double>(static_cast<int64_t>(v))))
       return fail(*node, std::string(key) + " must be " + (std::is_integral_v<T> ? "a whole number" : "a number") +
                              " from " + trim(lo) + " to " + trim(hi));
     out = static_cast<T>(v);
@@ -100,7 +104,8 @@ class TableReader {
 };
 
 bool read_run(TableReader& r, Options& o) {
-  return r.text("port", o.port) && r.number("queues", o.queues, 1, 64) && r.number("count", o.count, 0, 1e18) &&
+  o.duration_from_profile = r.has("count") || r.has("duration");
+  return r.text("port", o.port) && r.number("queues", o.queues, 1, 64) && r.number("count", o.count, 1, 1e15) &&
          r.number("duration", o.duration_s, 0, 1e7) &&
          r.parsed("rate", [&](const std::string& v, std::string& why) {
            why = "'" + v + "' is not a rate (examples: 1000000, 2.5Mpps, 10Gbps, 50%)";
@@ -148,14 +153,12 @@ bool read_stream(TableReader& r, StreamSpec& s) {
 }  // namespace
 
 bool load_profile(const std::string& path, Options& out, std::string& error) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    error = "cannot read profile " + path + ": " + std::strerror(errno);
+  auto text = apps::read_input_file("--profile", path, max_profile_bytes);
+  if (!text) {
+    error = text.error().message;
     return false;
   }
-  std::ostringstream text;
-  text << file.rdbuf();
-  return load_profile_text(text.str(), path, out, error);
+  return load_profile_text(*text, path, out, error);
 }
 
 namespace {
@@ -188,7 +191,58 @@ bool load_profile_text(std::string_view text, const std::string& path, Options& 
 
 namespace {
 
+/// The line of the first place where `text` nests deeper than `limit` (arrays, inline tables,
+/// dotted keys and table names), or 0: toml++ recurses once per level, and a profile of
+/// thousands of levels would overflow the stack inside it.
+uint32_t too_deep(std::string_view text, uint32_t limit) {
+  uint32_t line = 1, depth = 0, dots = 0;
+  char quote = 0;          // the string being read: '"' or '\'', 0 outside
+  bool multiline = false;  // it opened with three quotes
+  bool comment = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      comment = false;
+      dots = 0;
+      if (!multiline) quote = 0;
+      continue;
+    }
+    if (comment) continue;
+    if (quote != 0) {
+      if (c == '\\' && quote == '"') {
+        ++i;
+      } else if (c == quote && (!multiline || text.substr(i, 3) == std::string(3, quote))) {
+        if (multiline) i += 2;
+        quote = 0;
+      }
+      continue;
+    }
+    if (c == '#') {
+      comment = true;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+      multiline = text.substr(i, 3) == std::string(3, c);
+      if (multiline) i += 2;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return line;
+    } else if (c == ']' || c == '}') {
+      if (depth > 0) --depth;
+    } else if (c == '.' && ++dots > limit) {
+      return line;
+    } else if (c == '=' || c == ',') {
+      dots = 0;
+    }
+  }
+  return 0;
+}
+
 bool parse_profile(std::string_view text, const std::string& path, Options& out, std::string& error) {
+  if (const uint32_t line = too_deep(text, max_profile_nesting); line != 0) {
+    error = path + ":" + std::to_string(line) + ": nested more than " + std::to_string(max_profile_nesting) +
+            " levels deep (arrays, tables or dotted keys)";
+    return false;
+  }
   toml::table root;
   try {
     root = toml::parse(text, std::string_view(path));
@@ -233,6 +287,7 @@ bool parse_profile(std::string_view text, const std::string& path, Options& out,
       return false;
     }
     o.streams.clear();
+    o.streams_from_defaults = false;
     for (const toml::node& s : *streams) {
       StreamSpec spec;
       spec.name = "stream" + std::to_string(o.streams.size());
@@ -247,6 +302,10 @@ bool parse_profile(std::string_view text, const std::string& path, Options& out,
       error = path + ": no [[stream]] tables";
       return false;
     }
+  }
+  if (!o.pcap.empty() && !o.streams_from_defaults) {
+    error = path + ": [replay] and [[stream]] tables: a run either replays a capture or sends streams";
+    return false;
   }
   out = o;
   return true;

@@ -2,7 +2,10 @@
 
 #include <pcap/pcap.h>
 
+#include <cerrno>
 #include <cstring>
+
+#include "files.h"
 
 namespace pkio::gen {
 
@@ -24,13 +27,22 @@ bool read_trace(pcap_t* p, const std::string& path, uint32_t max_frame, Trace& o
 }  // namespace
 
 bool load_trace(const std::string& path, uint32_t max_frame, Trace& out, std::string& error) {
-  char pcap_error[PCAP_ERRBUF_SIZE] = "";
-  pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, pcap_error);
-  if (p == nullptr) {
-    error = "cannot read pcap file " + path + ": " + pcap_error;
+  // Read whole first, as a regular file of bounded size: libpcap would wait on a FIFO.
+  auto bytes = apps::read_input_file("--pcap", path, max_trace_bytes);
+  if (!bytes) {
+    error = bytes.error().message;
     return false;
   }
-  return read_trace(p, path, max_frame, out, error);
+  if (bytes->empty()) {
+    error = "--pcap " + path + ": an empty file";
+    return false;
+  }
+  std::FILE* file = fmemopen(bytes->data(), bytes->size(), "rb");
+  if (file == nullptr) {
+    error = "--pcap " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  return load_trace_stream(file, path, max_frame, out, error);
 }
 
 bool load_trace_stream(std::FILE* file, const std::string& path, uint32_t max_frame, Trace& out,

@@ -21,9 +21,13 @@ struct Trace {
   [[nodiscard]] std::vector<double> gaps_ns() const;
 };
 
-/// Reads an Ethernet pcap file (microsecond or nanosecond timestamps). False with a one-line
-/// `error` for a missing or unreadable file, another link type, a frame cut short by the
-/// capture's snap length or longer than `max_frame`, or a file without frames.
+/// Largest capture replayed (its frames are copied into DPDK memory too).
+inline constexpr std::size_t max_trace_bytes = std::size_t{1} << 30;
+
+/// Reads an Ethernet pcap file (microsecond or nanosecond timestamps): a regular file of at
+/// most max_trace_bytes. False with a one-line `error` for a missing, unreadable or not regular
+/// file, another link type, a frame cut short by the capture's snap length or longer than
+/// `max_frame`, or a file without frames.
 bool load_trace(const std::string& path, uint32_t max_frame, Trace& out, std::string& error);
 
 /// As load_trace, from an open stream (closed before returning); `path` names it in errors.

@@ -11,7 +11,7 @@ namespace pkio::gen {
 
 namespace {
 constexpr uint32_t smallest_frame = 60;   // Ethernet minimum without FCS
-constexpr uint32_t largest_frame = 9018;  // jumbo 9000-byte MTU + 14 + 4 for a tag
+constexpr uint32_t largest_frame = 9014;  // a 9000-byte MTU + 14: the largest a port here takes
 
 /// A whole number from `lo` to `hi`, nothing else in the text.
 bool parse_whole(const std::string& text, uint64_t lo, uint64_t hi, uint64_t& out) {
@@ -55,8 +55,9 @@ double SizeSpec::mean() const noexcept {
 bool parse_size_spec(const std::string& input, SizeSpec& out, std::string& error) {
   const std::string text = input == "imix" ? imix_text : input;
   SizeSpec s;
+  s.imix = input == "imix";
   const auto complain = [&] {
-    error = "'" + input + "' is not a frame size from 60 to 9018, a range A-B, a mix SIZE:WEIGHT,... or imix";
+    error = "'" + input + "' is not a frame size from 60 to 9014, a range A-B, a mix SIZE:WEIGHT,... or imix";
     return false;
   };
   if (text.find(':') != std::string::npos) {
@@ -225,6 +226,7 @@ std::string to_text(PacingMode m) {
 }
 
 std::string to_text(const SizeSpec& s) {
+  if (s.imix) return "imix";
   switch (s.kind) {
     case SizeSpec::Kind::fixed: return std::to_string(s.min);
     case SizeSpec::Kind::range: return std::to_string(s.min) + "-" + std::to_string(s.max);

@@ -12,8 +12,9 @@ namespace pkio::gen {
 enum class IpVersion : uint8_t { v4, v6 };
 enum class Transport : uint8_t { udp, tcp_syn };
 
-/// Frame sizes of a stream, in bytes without FCS: one size, a uniform random range, or a
-/// weighted mix (IMIX) sent in exactly those proportions.
+/// Frame sizes of a stream, in bytes as the frame leaves the port (an 802.1Q tag included, the
+/// FCS not): one size, a uniform random range, or a weighted mix (IMIX) sent in exactly those
+/// proportions.
 struct SizeSpec {
   struct Share {
     uint32_t size;
@@ -23,15 +24,20 @@ struct SizeSpec {
   uint32_t min = 64;          ///< smallest size (the size, for fixed)
   uint32_t max = 64;          ///< largest size
   std::vector<Share> mix;     ///< for Kind::mix
+  bool imix = false;          ///< given as "imix" (see imix_text)
   [[nodiscard]] double mean() const noexcept;
 };
 
-/// Simple IMIX at the Ethernet layer without FCS: IP packets of 40, 576 and 1500 bytes in
-/// the proportions 7:4:1 (the classic Internet mix), as 60 (padded), 590 and 1514-byte frames.
+/// Simple IMIX (the classic Internet mix, 7:4:1) as frames leave the port without FCS: 60,
+/// 590 and 1514 bytes, which carry IP packets of 46, 576 and 1500 bytes. With an 802.1Q tag
+/// the two smaller frames grow by the tag (64, 594) and the largest stays 1514, the most a
+/// 1500-byte MTU takes with a tag (OID_GEN_MAXIMUM_TOTAL_SIZE less the tag, contract R26).
 inline constexpr const char* imix_text = "60:7,590:4,1514:1";
+inline constexpr const char* imix_tagged_text = "64:7,594:4,1514:1";
 
-/// Parses "64", a range "64-1518" or a mix "60:7,590:4,1514:1" (or "imix"). Sizes from 60 to
-/// 9018. False with `error` naming the problem.
+/// Parses "64", a range "64-1514" or a mix "60:7,590:4,1514:1" (or "imix"). Sizes from 60 to
+/// 9014, each the frame as it leaves the port (an 802.1Q tag included, the FCS not). False
+/// with `error` naming the problem.
 bool parse_size_spec(const std::string& text, SizeSpec& out, std::string& error);
 
 /// How a header field changes from one frame of a stream to the next.

@@ -43,15 +43,29 @@ class LatencyHistogram {
     auto& b = buckets_[bucket_of(value)];
     b.store(b.load(std::memory_order_relaxed) + count, std::memory_order_relaxed);
     total_.store(total_.load(std::memory_order_relaxed) + count, std::memory_order_relaxed);
+    sum_.store(sum_.load(std::memory_order_relaxed) + value * count, std::memory_order_relaxed);
+    if (value > max_.load(std::memory_order_relaxed)) max_.store(value, std::memory_order_relaxed);
   }
 
   /// Number of samples recorded.
   [[nodiscard]] uint64_t count() const noexcept { return total_.load(std::memory_order_relaxed); }
+  /// The sum of all samples (exact).
+  [[nodiscard]] uint64_t sum() const noexcept { return sum_.load(std::memory_order_relaxed); }
+  /// The largest sample (exact); 0 if empty.
+  [[nodiscard]] uint64_t max() const noexcept { return max_.load(std::memory_order_relaxed); }
+  /// Samples in bucket `bucket` (see bucket_low for its range).
+  [[nodiscard]] uint64_t bucket_count_of(unsigned bucket) const noexcept {
+    return buckets_[bucket].load(std::memory_order_relaxed);
+  }
+  /// A percentile's resolution: a value is placed within this fraction of itself.
+  static constexpr double resolution = 1.0 / (1u << sub_bits);
 
-  /// The value below which `fraction` (0..1) of the samples fall (bucket midpoint); 0 if empty.
+  /// The value below which `fraction` (0..1) of the samples fall (bucket midpoint, so within
+  /// `resolution` of the true value); 0 if empty; at 1.0 the exact maximum.
   [[nodiscard]] uint64_t percentile(double fraction) const noexcept {
     const uint64_t total = count();
     if (total == 0) return 0;
+    if (fraction >= 1.0) return max();
     auto rank = static_cast<uint64_t>(fraction * static_cast<double>(total));
     if (rank >= total) rank = total - 1;
     uint64_t seen = 0;
@@ -74,17 +88,23 @@ class LatencyHistogram {
                             other.buckets_[i].load(std::memory_order_relaxed),
                         std::memory_order_relaxed);
     total_.store(total_.load(std::memory_order_relaxed) + other.count(), std::memory_order_relaxed);
+    sum_.store(sum_.load(std::memory_order_relaxed) + other.sum(), std::memory_order_relaxed);
+    if (other.max() > max()) max_.store(other.max(), std::memory_order_relaxed);
   }
 
   /// Forgets every sample. Not concurrent with record().
   void reset() noexcept {
     for (auto& b : buckets_) b.store(0, std::memory_order_relaxed);
     total_.store(0, std::memory_order_relaxed);
+    sum_.store(0, std::memory_order_relaxed);
+    max_.store(0, std::memory_order_relaxed);
   }
 
  private:
   std::array<std::atomic<uint64_t>, bucket_count> buckets_{};
   std::atomic<uint64_t> total_{0};
+  std::atomic<uint64_t> sum_{0};
+  std::atomic<uint64_t> max_{0};
 };
 
 /// Records the latencies of packets completed at one instant, `now`, into a histogram, one

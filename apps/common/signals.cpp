@@ -1,0 +1,42 @@
+#include "signals.h"
+
+#include <csignal>
+
+namespace pkio::apps {
+
+namespace {
+std::atomic<bool> stopping{false};
+std::atomic<int> first_signal{0};
+
+void on_stop(int signal) {
+  int none = 0;
+  first_signal.compare_exchange_strong(none, signal);
+  stopping.store(true);
+}
+}  // namespace
+
+void install_stop_signals() noexcept {
+  static std::atomic<bool> installed{false};
+  if (installed.exchange(true)) return;
+  struct sigaction action {};
+  action.sa_handler = on_stop;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;  // a signal does not make reads and writes fail with EINTR
+  for (const int s : {SIGINT, SIGTERM, SIGHUP}) sigaction(s, &action, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+const std::atomic<bool>& stop_requested() noexcept { return stopping; }
+
+int stop_signal() noexcept { return first_signal.load(); }
+
+const char* stop_signal_name() noexcept {
+  switch (first_signal.load()) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+    default: return "";
+  }
+}
+
+}  // namespace pkio::apps
