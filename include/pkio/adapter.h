@@ -59,6 +59,11 @@ struct AdapterConfig {
 /// (NDIS: NdisMSendComplete right after MiniportSendPackets); shorter ones are gathered so
 /// that handler calls stay large.
 inline constexpr uint32_t deliver_at_once_from = 16;
+/// The run-to-completion direct path reads the clock on one call in every this many packets'
+/// worth (and whenever a packet does not complete inside the call): those calls' packets are
+/// the latency samples, and they check whether a poll step is due. A clock read costs as much
+/// as the rest of a small call.
+inline constexpr uint32_t latency_sample_packets = 32;
 /// Most bindings open on one adapter at once (a closed binding's slot is reused).
 inline constexpr uint32_t max_bindings = 64;
 
@@ -166,13 +171,17 @@ class Adapter {
   // The protocol edge (protocol_edge.cpp): what send and send_packets do.
   Status accept_one(Binding& binding, Packet* packet) noexcept;
   void accept_array(Binding& binding, Packet* const* packets, uint32_t n) noexcept;
+  void accept_queued(Binding& binding, Packet* const* packets, uint32_t n, Status state) noexcept;
   Status admit_state(const Binding& binding) const noexcept;
   Status admit_packet(Packet* packet) const noexcept;
   void enqueue_here(Packet* packet) noexcept;
   bool direct_ready() const noexcept;
   /// Run-to-completion with nothing queued: the caller's array straight to the miniport.
-  void send_direct(Binding& binding, Packet* const* packets, uint32_t n, uint64_t now) noexcept;
-  void poll_after_direct(uint64_t now) noexcept;
+  void send_direct(Binding& binding, Packet* const* packets, uint32_t n) noexcept;
+  void claim_for_miniport(Verifier* verifier, Packet* packet, Binding& binding) noexcept;
+  uint32_t sort_entries(Binding& binding, Packet* const* packets, uint32_t good, uint32_t n, Packet** chunk,
+                        uint64_t& now, uint32_t& accepted) noexcept;
+  void poll_after_direct() noexcept;
   Status add_binding(const ProtocolCharacteristics& protocol, void* context, Binding*& out);
   // The miniport edge (miniport_edge.cpp).
   void complete_from_worker(Packet* packet, Status status) noexcept;
@@ -192,11 +201,12 @@ class Adapter {
   // statuses, and the one way packets go back to their bindings.
   template <bool lazy_stamp>
   uint32_t take_statuses(Packet* const* batch, uint32_t n, Packet** done, PacketState finished_state,
-                         uint64_t now) noexcept;
+                         uint64_t& now) noexcept;
   void complete(Packet* packet, Status status) noexcept;
   uint32_t deliver() noexcept;
   void deliver_finished() noexcept;
-  void return_successes(Packet* const* done, uint32_t n, uint64_t submitted_at, Binding* only) noexcept;
+  void return_successes(Packet* const* done, uint32_t n, uint64_t submitted_at, Binding* only,
+                        bool record_latency = true) noexcept;
   template <bool record_latency>
   void call_handlers(Packet* const* done, uint32_t n) noexcept;
   /// `n` packets of `binding` are back with their protocol (after its handler returned).
@@ -232,6 +242,9 @@ class Adapter {
   uint32_t max_total_size_ = 1514;
   uint64_t timeout_cycles_ = 0;
   uint64_t direct_poll_cycles_ = 0;  // see poll_after_direct
+  /// Run-to-completion over a serialized miniport's send_packets: arrays may go straight to
+  /// it (send_direct) whenever direct_ready().
+  bool direct_capable_ = false;
 
   // Shared with producers.
   SubmissionQueue submissions_;
@@ -272,7 +285,11 @@ class Adapter {
   std::array<Packet*, max_batch> finished_{};  // successes waiting for deliver_finished()
   uint32_t finished_count_ = 0;
   uint64_t direct_poll_at_ = 0;  // the next poll step a direct send makes regardless
-  WorkerCounter batches_, batch_packets_, resources_events_, requeued_, resets_;
+  uint32_t latency_credit_ = 0;  // packets sent directly since the last timed call
+  uint32_t timed_calls_ = 0;     // timed direct calls since the last poll step
+  bool direct_poll_due_ = false; // a timed direct call found a poll step due
+  WorkerCounter resources_events_, requeued_, resets_;
+  /// Miniport calls by array size; AdapterCounters::batches and batch_packets are its sums.
   std::unique_ptr<WorkerCounter[]> batch_sizes_;
   LatencyHistogram latency_;
 

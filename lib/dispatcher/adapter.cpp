@@ -14,8 +14,7 @@
 
 namespace pkio {
 
-thread_local Adapter* tls_worker __attribute__((tls_model("initial-exec"))) = nullptr;
-thread_local const char tls_thread_mark __attribute__((tls_model("initial-exec"))) = 0;
+constinit thread_local const char tls_thread_mark __attribute__((tls_model("initial-exec"))) = 0;
 
 Adapter::Adapter(const MiniportCharacteristics& miniport, void* context, const AdapterConfig& config)
     : miniport_(miniport), miniport_context_(context), config_(config),
@@ -59,7 +58,8 @@ Result<std::unique_ptr<Adapter>> Adapter::create(const MiniportCharacteristics& 
                            ? 0
                            : static_cast<uint64_t>(static_cast<double>(config.send_timeout_ns) *
                                                    static_cast<double>(cycles_per_second()) / 1e9);
-  a->direct_poll_cycles_ = cycles_per_second() / 100'000;  // 10 us
+  a->direct_poll_cycles_ = cycles_per_second() / 1000;  // 1 ms
+  a->direct_capable_ = config.run_to_completion && miniport.send_packets != nullptr && !miniport.deserialized;
   a->batch_sizes_ = std::make_unique<WorkerCounter[]>(a->max_send_ + 1);
   return a;
 }
@@ -92,6 +92,10 @@ void Adapter::stop_worker() {
   worker_running_.store(false);
 }
 
-bool Adapter::on_worker() const noexcept { return tls_worker == this; }
+bool Adapter::on_worker() const noexcept {
+  // Every miniport call and every step runs in the worker's role (WorkerRole), so holding it
+  // is being the worker: a send_complete from here completes in place.
+  return worker_user_.load(std::memory_order_relaxed) == &tls_thread_mark;
+}
 
 }  // namespace pkio

@@ -61,7 +61,6 @@ Status Adapter::run_on_worker(ControlRequest& request) {
     const WorkerRole role(*this);
     if (role) {
       const bool was_in_poll = in_poll_;
-      WorkerScope scope(this);
       in_poll_ = true;
       run_control(request);
       in_poll_ = was_in_poll;

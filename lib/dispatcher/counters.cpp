@@ -41,8 +41,11 @@ AdapterCounters Adapter::counters() const noexcept {
   c.submitted = submitted_.load(std::memory_order_acquire) + submitted_direct_.get();
   c.rejected_sync = rejected_sync_.load(std::memory_order_relaxed);
   c.in_flight = c.submitted > completed ? c.submitted - completed : 0;
-  c.batches = batches_.get();
-  c.batch_packets = batch_packets_.get();
+  for (uint32_t k = 1; k <= max_send_; ++k) {
+    const uint64_t calls = batch_sizes_[k].get();
+    c.batches += calls;
+    c.batch_packets += calls * k;
+  }
   c.resources_events = resources_events_.get();
   c.requeued = requeued_.get();
   c.resets = resets_.get();
@@ -59,15 +62,15 @@ std::vector<uint64_t> Adapter::batch_size_counts() const {
 }
 
 bool Adapter::idle() const noexcept {
-  const AdapterCounters c = counters();
-  return c.in_flight == 0;
+  uint64_t completed = 0;
+  for (const WorkerCounter& c : completed_by_status_) completed += c.get();
+  // Read after the completions, as in counters().
+  return submitted_.load(std::memory_order_acquire) + submitted_direct_.get() <= completed;
 }
 
 void Adapter::reset_statistics() noexcept {
   latency_.reset();
   for (uint32_t i = 0; i <= max_send_; ++i) batch_sizes_[i].value.store(0);
-  batches_.value.store(0);
-  batch_packets_.value.store(0);
   resources_events_.value.store(0);
   requeued_.value.store(0);
 }

@@ -6,6 +6,7 @@
 
 #include "dispatcher/binding.h"
 #include "dispatcher/packet_state.h"
+#include "dispatcher/statuses.h"
 #include "dispatcher/worker_role.h"
 
 namespace pkio {
@@ -20,7 +21,6 @@ uint32_t Adapter::poll_in_role(bool count_busy) noexcept {
   }
   if (in_poll_) return 0;  // a handler's send reached us: the outer step carries on
   in_poll_ = true;
-  WorkerScope scope(this);
   if (halted_.load(std::memory_order_relaxed)) [[unlikely]] {
     // The miniport may be gone: only what already completed (closing) is delivered.
     const uint32_t delivered = deliver();
@@ -107,8 +107,6 @@ void Adapter::dispatch() noexcept {
       }
     }
     if (n == 0) break;
-    batches_.add(1);
-    batch_packets_.add(n);
     batch_sizes_[n].add(1);
     if (miniport_.send_packets != nullptr) {
       miniport_.send_packets(miniport_context_, batch, n);
@@ -140,11 +138,13 @@ void Adapter::after_serialized_call(Packet* const* batch, uint32_t n) noexcept {
   if (finished_count_ != 0 && (at_once || finished_count_ + n > finished_.size())) deliver_finished();
   if (at_once) {
     Packet* done[max_batch];
-    const uint32_t finished = take_statuses<false>(batch, n, done, PacketState::protocol, 0);
+    uint64_t unused = 0;
+    const uint32_t finished = take_statuses<false>(batch, n, done, PacketState::protocol, unused);
     return_successes(done, finished, 0, nullptr);
     return;
   }
-  finished_count_ += take_statuses<false>(batch, n, finished_.data() + finished_count_, PacketState::completing, 0);
+  uint64_t unused = 0;
+  finished_count_ += take_statuses<false>(batch, n, finished_.data() + finished_count_, PacketState::completing, unused);
   if (finished_count_ >= 64) deliver_finished();
 }
 

@@ -10,6 +10,7 @@
 
 #include "dispatcher/binding.h"
 #include "dispatcher/packet_state.h"
+#include "dispatcher/statuses.h"
 #include "dispatcher/worker_role.h"
 
 namespace pkio {
@@ -60,9 +61,14 @@ Status Adapter::accept_one(Binding& binding, Packet* packet) noexcept {
     rejected_sync_.fetch_add(1, std::memory_order_relaxed);
     return s;
   }
+  if (direct_capable_ && direct_ready()) {  // the direct path, as send_packets of one takes it
+    send_direct(binding, &packet, 1);
+    poll_after_direct();
+    return Status::pending;  // completed inside the call already, or later: exactly once (R1, R8)
+  }
   stamp(packet, &binding, this, read_cycles());
   move_state(packet, PacketState::queued, std::memory_order_relaxed);
-  binding.outstanding_.fetch_add(1, std::memory_order_acq_rel);
+  binding.add_outstanding(1);
   submitted_.fetch_add(1, std::memory_order_relaxed);
   if (here) {
     enqueue_here(packet);
@@ -73,7 +79,9 @@ Status Adapter::accept_one(Binding& binding, Packet* packet) noexcept {
   return Status::pending;
 }
 
-void Adapter::accept_array(Binding& binding, Packet* const* packets, uint32_t n) noexcept {
+// Inline into send_packets: one call level less for every array.
+__attribute__((always_inline)) inline void Adapter::accept_array(Binding& binding, Packet* const* packets,
+                                                                 uint32_t n) noexcept {
   const bool here = config_.run_to_completion;
   const WorkerRole role(*this, here);  // run-to-completion: this thread sends as the worker
   if (!role) [[unlikely]] {  // another thread is inside this run-to-completion adapter
@@ -81,17 +89,21 @@ void Adapter::accept_array(Binding& binding, Packet* const* packets, uint32_t n)
     for (uint32_t i = 0; i < n; ++i) reject_entry(packets[i]);
     return;
   }
-  const uint64_t now = read_cycles();
-  const Status state = admit_state(binding);  // once per call, not per packet
   // Run-to-completion with nothing queued: an array that fits one miniport call goes to the
-  // miniport directly. A longer one is claimed whole below before any of it is sent, so an
-  // entry repeated in a later chunk still finds its packet the framework's, however early
-  // the first one completes (R40: exactly once).
-  if (here && state == Status::success && n <= max_send_ && direct_ready()) {
-    send_direct(binding, packets, n, now);
-    poll_after_direct(now);  // reap, link, timeouts
+  // miniport directly. A longer one is claimed whole (accept_queued) before any of it is
+  // sent, so an entry repeated in a later chunk still finds its packet the framework's,
+  // however early the first one completes (R40: exactly once).
+  if (direct_capable_ && n <= max_send_ && direct_ready() && admit_state(binding) == Status::success) [[likely]] {
+    send_direct(binding, packets, n);
+    poll_after_direct();  // reap, link, timeouts
     return;
   }
+  accept_queued(binding, packets, n, admit_state(binding));
+}
+
+void Adapter::accept_queued(Binding& binding, Packet* const* packets, uint32_t n, Status state) noexcept {
+  const bool here = config_.run_to_completion;
+  const uint64_t now = read_cycles();
   // Every entry is claimed before any is handed over: the worker may complete a packet of
   // this call while the rest are still being looked at, and an entry repeated later must find
   // it still the framework's. Up to 64 are kept in `run`; a longer array is linked through
@@ -129,11 +141,11 @@ void Adapter::accept_array(Binding& binding, Packet* const* packets, uint32_t n)
     ++accepted;
   }
   if (accepted == 0) {
-    if (here) poll_after_direct(now);  // reap, link, timeouts
+    if (here) poll_after_direct();  // reap, link, timeouts
     return;
   }
   // Counted before the packets can complete, so in_flight never goes below zero.
-  binding.outstanding_.fetch_add(accepted, std::memory_order_acq_rel);
+  binding.add_outstanding(accepted);
   submitted_.fetch_add(accepted, std::memory_order_relaxed);
   if (here) {
     if (!in_poll_) poll();
@@ -181,83 +193,122 @@ void Adapter::enqueue_here(Packet* p) noexcept {
 bool Adapter::direct_ready() const noexcept {
   // Anything queued (requeued after `resources`, or sent from a handler) goes first (R6);
   // a poll step in progress, a control request or a link change is left to poll().
-  return !in_poll_ && queue_.empty() && !blocked_on_resources_ && miniport_.send_packets != nullptr &&
-         !miniport_.deserialized && indicated_media_ == MediaState::connected &&
+  return !in_poll_ && queue_.empty() && !blocked_on_resources_ && indicated_media_ == MediaState::connected &&
          mailbox_.load(std::memory_order_relaxed) == nullptr;
 }
 
-void Adapter::send_direct(Binding& binding, Packet* const* packets, uint32_t n, uint64_t now) noexcept {
+// Inline: accept_one and accept_array are its only callers, and a call level is a good
+// part of what a one-packet send costs.
+__attribute__((always_inline)) inline void Adapter::send_direct(Binding& binding, Packet* const* packets,
+                                                                uint32_t n) noexcept {
   // The queued path, fused for a run-to-completion caller with an array that fits one
   // miniport call: each entry is claimed and checked, the array goes to the miniport, and its
-  // successes go back at once, counted and timed per call rather than per packet. Packets the
-  // miniport leaves pending join the pending list; at `resources` the rest is requeued (R16).
+  // successes go back at once, counted per call rather than per packet. Packets the miniport
+  // leaves pending join the pending list; at `resources` the rest is requeued (R16).
+  // The clock costs as much as the rest of a small call, so it is read only when needed: for
+  // packets that do not complete here (their submit time, R23), and on one call in every
+  // latency_sample_packets packets' worth, whose packets are timed (latency samples) and
+  // which checks whether the next poll step is due.
   in_poll_ = true;
-  WorkerScope scope(this);
-  binding.outstanding_.fetch_add(n, std::memory_order_acq_rel);  // before any can complete
+  binding.add_outstanding(n);  // before any can complete
   Verifier* const verifier = verifier_.get();  // read once (see move_state)
+  const bool miniport_checks = miniport_.checks_packets;
+  uint32_t good = 0;  // the leading entries that are the protocol's and valid, claimed
+  for (; good < n; ++good) {
+    Packet* p = packets[good];
+    if (!take_ownership(p) || (!miniport_checks && admit_packet(p) != Status::success)) [[unlikely]]
+      break;
+    claim_for_miniport(verifier, p, binding);
+  }
+  uint64_t now = 0;  // read_cycles(), once something needs it
+  Packet* const* chunk = packets;  // while every entry goes, the caller's array itself: no copy
+  uint32_t k = n, accepted = n;
   Packet* chunk_store[max_batch];
-  // While every entry goes to the miniport, the array handed over is the caller's itself
-  // (`contiguous`): no copy. The first entry left out switches to chunk_store.
-  bool contiguous = true;
-  uint32_t k = 0, accepted = 0;
-  for (uint32_t i = 0; i < n; ++i) {
-    Packet* p = packets[i];
-    const bool taken = take_ownership(p);
-    const Status s = !taken                     ? Status::failure
-                     : miniport_.checks_packets ? Status::success
-                                                : admit_packet(p);  // R10
-    if (s != Status::success && contiguous) [[unlikely]] {
-      contiguous = false;
-      std::copy_n(packets, k, chunk_store);
+  if (good != n) [[unlikely]] {
+    k = sort_entries(binding, packets, good, n, chunk_store, now, accepted);
+    chunk = chunk_store;
+  }
+  // Counted before any of it can complete, so that a live reader of the counters never sees
+  // more completed than submitted.
+  submitted_direct_.add(accepted);
+  if (k > 0) [[likely]] {
+    batch_sizes_[k].add(1);
+    latency_credit_ += k;
+    const bool timed = latency_credit_ >= latency_sample_packets;
+    if (timed) [[unlikely]] {
+      latency_credit_ = 0;
+      (void)stamp_now(now);
+      // A poll step every 16 timed calls (about 16 x 32 packets), or 1 ms, whichever first.
+      if (++timed_calls_ >= 16 || now >= direct_poll_at_) direct_poll_due_ = true;
     }
-    if (!taken) [[unlikely]] {
+    const uint64_t submitted = now;
+    miniport_.send_packets(miniport_context_, chunk, k);
+    Packet* done[max_batch];
+    const uint32_t finished = take_statuses<true>(chunk, k, done, PacketState::protocol, now);
+    if (finished != 0) [[likely]] {  // return_successes for one binding and one submit time, in place
+      completed_by_status_[status_index(Status::success)].add(finished);  // before the handler (R40)
+      if (timed) latency_.record(read_cycles() - submitted, finished);
+      binding.protocol_.send_complete(binding.context_, done, finished);  // no lock held (R9)
+      returned(binding, finished);
+    }
+  }
+  // Entries skipped as not the protocol's were not taken: give back their share of the count.
+  if (accepted != n) [[unlikely]] returned(binding, n - accepted);
+  in_poll_ = false;
+}
+
+inline void Adapter::claim_for_miniport(Verifier* verifier, Packet* p, Binding& binding) noexcept {
+  // Stores are what a send is bound by: binding and adapter are written only when they
+  // change (a generator resends the same packets), the submit time only for packets that
+  // do not complete before send_packets returns (take_statuses<true>).
+  if (p->tracking.binding != &binding) p->tracking.binding = &binding;
+  if (p->tracking.adapter != this) p->tracking.adapter = this;
+  move_state(verifier, p, PacketState::in_miniport, std::memory_order_relaxed);
+  p->oob.status = status_unset;
+}
+
+uint32_t Adapter::sort_entries(Binding& binding, Packet* const* packets, uint32_t good, uint32_t n,
+                               Packet** chunk, uint64_t& now, uint32_t& accepted) noexcept {
+  // The rare direct call with an entry that is not the protocol's (refused, R40) or not valid
+  // (fails now through the completed list, R10): the `good` leading entries, claimed already,
+  // and every other valid one go to the miniport in `chunk`; returns how many.
+  Verifier* const verifier = verifier_.get();
+  std::copy_n(packets, good, chunk);
+  uint32_t k = good;
+  accepted = good;
+  for (uint32_t i = good; i < n; ++i) {
+    Packet* p = packets[i];
+    if (!take_ownership(p)) {
       reject_entry(p);
       continue;
     }
-    // Stores are what a send is bound by: binding and adapter are written only when they
-    // change (a generator resends the same packets), the submit time only for packets that
-    // do not complete before send_packets returns (take_statuses<true>).
-    if (p->tracking.binding != &binding) p->tracking.binding = &binding;
-    if (p->tracking.adapter != this) p->tracking.adapter = this;
     ++accepted;
-    if (s != Status::success) [[unlikely]] {
-      p->tracking.submit_cycles = now;
+    const Status s = miniport_.checks_packets ? Status::success : admit_packet(p);  // R10
+    if (s != Status::success) {
+      p->tracking.binding = &binding;
+      p->tracking.adapter = this;
+      p->tracking.submit_cycles = stamp_now(now);
       p->tracking.final_status = s;
       move_state(verifier, p, PacketState::completing, std::memory_order_relaxed);
       completed_.push_back(p);
       continue;
     }
-    move_state(verifier, p, PacketState::in_miniport, std::memory_order_relaxed);
-    p->oob.status = status_unset;
-    if (!contiguous) chunk_store[k] = p;
-    ++k;
+    claim_for_miniport(verifier, p, binding);
+    chunk[k++] = p;
   }
-  // Counted before any of it can complete, so that a live reader of the counters never sees
-  // more completed than submitted.
-  submitted_direct_.add(accepted);
-  if (k > 0) {
-    Packet* const* chunk = contiguous ? packets : chunk_store;
-    batches_.add(1);
-    batch_packets_.add(k);
-    batch_sizes_[k].add(1);
-    miniport_.send_packets(miniport_context_, chunk, k);
-    Packet* done[max_batch];
-    const uint32_t finished = take_statuses<true>(chunk, k, done, PacketState::protocol, now);
-    if (finished != 0) return_successes(done, finished, now, &binding);
-  }
-  // Entries skipped as not the protocol's were not taken: give back their share of the count.
-  if (accepted != n) returned(binding, n - accepted);
-  in_poll_ = false;
+  return k;
 }
 
-void Adapter::poll_after_direct(uint64_t now) noexcept {
+void Adapter::poll_after_direct() noexcept {
   // A poll step only if the direct send left something for one (completions to deliver,
-  // packets pending) or 10 us have passed since the last, so that arrays do not each pay a
-  // whole step; links, reaping and timeouts still run at least every 10 us while the caller
-  // sends, and at every call while a packet is pending.
+  // packets pending), or the timed calls found one due (every 16 of them, or 1 ms after the
+  // last): arrays do not each pay a whole step, and links, reaping and timeouts still run
+  // while the caller sends.
   if (in_poll_) return;
-  if (completed_.empty() && pending_head_ == nullptr && now < direct_poll_at_) return;
-  direct_poll_at_ = now + direct_poll_cycles_;
+  if (completed_.empty() && pending_head_ == nullptr && !direct_poll_due_) return;
+  direct_poll_due_ = false;
+  timed_calls_ = 0;
+  direct_poll_at_ = read_cycles() + direct_poll_cycles_;
   poll();
 }
 
@@ -268,7 +319,7 @@ Status Adapter::add_binding(const ProtocolCharacteristics& protocol, void* conte
   if (halting_.load()) return Status::closing;
   for (uint32_t slot = 0; slot < max_bindings; ++slot) {
     if (bindings_[slot].load(std::memory_order_relaxed) != nullptr) continue;
-    all_bindings_.push_back(std::make_unique<Binding>(*this, protocol, context, slot));
+    all_bindings_.push_back(std::make_unique<Binding>(*this, protocol, context, slot, config_.run_to_completion));
     out = all_bindings_.back().get();
     bindings_[slot].store(out, std::memory_order_release);  // pairs with indicate_all
     return Status::success;

@@ -6,22 +6,11 @@
 
 namespace pkio {
 
-/// The adapter whose worker step is running on this thread, if any. initial-exec: read on
-/// every completion, it must be a plain %fs load, not a __tls_get_addr call.
-extern thread_local Adapter* tls_worker __attribute__((tls_model("initial-exec")));
-
-/// A thread's identity, as cheap as it gets: the address of a thread-local.
-extern thread_local const char tls_thread_mark __attribute__((tls_model("initial-exec")));
-
-/// Marks this thread as `adapter`'s worker for the scope (send_complete then completes in
-/// place instead of through the remote queue).
-struct WorkerScope {
-  explicit WorkerScope(Adapter* adapter) noexcept : previous(tls_worker) { tls_worker = adapter; }
-  ~WorkerScope() { tls_worker = previous; }
-  WorkerScope(const WorkerScope&) = delete;
-  WorkerScope& operator=(const WorkerScope&) = delete;
-  Adapter* previous;
-};
+/// A thread's identity, as cheap as it gets: the address of a thread-local. initial-exec, so
+/// it is a plain %fs offset, not a __tls_get_addr call; constinit, so no call to a TLS
+/// wrapper function precedes each use either. Holding an adapter's role (below) is what
+/// makes a thread its worker (Adapter::on_worker).
+extern constinit thread_local const char tls_thread_mark __attribute__((tls_model("initial-exec")));
 
 /// The worker's role (the miniport, the queues, the pending list) is one thread's at a time:
 /// the started worker, or on a run-to-completion adapter the thread sending or polling.

@@ -11,8 +11,8 @@
 /// - reference_count (the default): the slot is lent with a count of 2 (ours + the PMD's);
 ///   the PMD's free is one locked decrement back to 1 and goes no further (no mempool put,
 ///   no lcore lookup, no driver call), and a count of 1 means released. In the miniport this
-///   is the faster way: bench_send_path's BM_MiniportOnly/32 took 0.70-0.78 of the time of
-///   pool_return, and pkio-gen sent a third more packets (measured on net_null, 2026-11-22).
+///   is the faster way (compare BM_MiniportOnly with BM_RawPoolReturnTxBurst in
+///   bench_send_path).
 /// - pool_return: the pool's mempool driver ("pkio_slots") does nothing on a free but mark
 ///   the slot released (reference count 0, one release store). The slot is lent with a count
 ///   of 1, so the PMD's free has no locked instruction, but it is DPDK's whole free to a pool
@@ -137,6 +137,8 @@ class MbufSlots {
   /// Finds and lends frames (FrameFinder::frame_of, lend_frame), as a value for a loop over a
   /// burst.
   [[nodiscard]] FrameFinder frame_finder() const noexcept { return finder_; }
+  /// The same, without a copy (the caller copies what it keeps in registers).
+  [[nodiscard]] const FrameFinder& finder() const noexcept { return finder_; }
 
   /// True for a frame mbuf (create_frames), false for a slot.
   [[nodiscard]] bool is_frame(const rte_mbuf* m) const noexcept { return m->pool == frames_pool_; }

@@ -42,6 +42,8 @@ Result<std::unique_ptr<DpdkMiniport>> DpdkMiniport::create(Port& port, const Min
   m->iova_is_va_ = rte_eal_iova_mode() == RTE_IOVA_VA;
   m->link_poll_cycles_ = rte_get_timer_hz() * config.link_poll_ms / 1000;
   if (config.deserialized) m->backlog_ = std::make_unique<Packet*[]>(config.backlog);
+  m->max_total_ = m->maximum_total_size();
+  m->choose_send_path();
   return m;
 }
 
@@ -76,7 +78,7 @@ void DpdkMiniport::port_closing(bool eal_ending) noexcept {
 MiniportCharacteristics DpdkMiniport::characteristics() noexcept {
   MiniportCharacteristics c;
   c.initialize = &DpdkMiniport::initialize_entry;
-  c.send_packets = &DpdkMiniport::send_packets_entry;
+  c.send_packets = config_.deserialized ? &DpdkMiniport::send_deserialized_entry : &DpdkMiniport::send_serialized_entry;
   c.checks_packets = true;  // below: length, segments and 802.1Q bits, before tx_burst
   c.query_information = &DpdkMiniport::query_entry;
   c.reset = &DpdkMiniport::reset_entry;
@@ -98,7 +100,14 @@ Status DpdkMiniport::initialize_entry(void* context, Adapter& adapter) noexcept 
 MiniportStats DpdkMiniport::stats() const noexcept { return stats_; }
 
 Result<std::vector<FrameMemory>> DpdkMiniport::allocate_frames(uint32_t count, uint32_t largest) {
-  return slots_->create_frames(count, largest);
+  auto made = slots_->create_frames(count, largest);
+  choose_send_path();
+  return made;
+}
+
+void DpdkMiniport::choose_send_path() noexcept {
+  frames_first_ = config_.completion == CompletionMode::on_free && slots_->capacity() > 0 && slots_->frames() > 0 &&
+                  !config_.priority_8021p;
 }
 
 uint32_t DpdkMiniport::frames_spare() const noexcept { return slots_->frames_spare(); }

@@ -47,11 +47,8 @@ void write_tag(uint8_t* at, uint16_t tci) noexcept {
 
 /// The common burst, a generator's: leading packets that are each one valid buffer holding a
 /// frame of the miniport's own (create_frames), untagged, go as the frames' mbufs. Returns how
-/// many it lent (burst[k] for packets[k]); the caller's general loop takes the rest. A function
-/// of its own so that its few values stay in registers: inside send_packets, which handles
-/// every other case too, they were spilled to the stack (about 70 instructions a packet; 46
-/// here, counted with callgrind).
-[[gnu::noinline]] uint32_t lend_leading_frames(Packet* const* packets, uint32_t n, rte_mbuf** burst,
+/// many it lent (burst[k] for packets[k]); the general path takes the rest.
+[[gnu::always_inline]] inline uint32_t lend_leading_frames(Packet* const* packets, uint32_t n, rte_mbuf** burst,
                                                const FrameFinder& frames, uint32_t max_total) noexcept {
   const FrameFinder f = frames;  // a copy no store can alias: kept in registers
   uint32_t k = 0;
@@ -109,12 +106,27 @@ struct MbufWriter {
 };
 
 }  // namespace
-void DpdkMiniport::send_packets_entry(void* context, Packet* const* packets, uint32_t n) noexcept {
+void DpdkMiniport::send_serialized_entry(void* context, Packet* const* packets, uint32_t n) noexcept {
+  // A generator's burst, its frames first, each as its own mbuf, takes the straight path
+  // here, in one function: a call level is a good part of what a burst of one costs, and
+  // this function's few values stay in registers (inside send_packets, which handles every
+  // other case too, they would be spilled to the stack).
   auto* self = static_cast<DpdkMiniport*>(context);
-  if (self->config_.deserialized)
-    self->send_deserialized(packets, n);
-  else
-    self->send_packets(packets, n);
+  if (self->frames_first_) [[likely]] {
+    rte_mbuf* mbufs[max_batch];
+    const uint32_t lent = lend_leading_frames(packets, n, mbufs, self->slots_->finder(), self->max_total_);
+    if (lent == n) [[likely]] {
+      self->send_lent_frames(packets, n, mbufs);
+      return;
+    }
+    self->send_packets(packets, n, mbufs, lent);
+    return;
+  }
+  self->send_packets(packets, n, nullptr, 0);
+}
+
+void DpdkMiniport::send_deserialized_entry(void* context, Packet* const* packets, uint32_t n) noexcept {
+  static_cast<DpdkMiniport*>(context)->send_deserialized(packets, n);
 }
 
 void DpdkMiniport::send_deserialized(Packet* const* packets, uint32_t n) noexcept {
@@ -138,7 +150,7 @@ void DpdkMiniport::flush_backlog() noexcept {
   while (backlog_count_ > 0) {
     const uint32_t k = std::min(backlog_count_, config_.maximum_send_packets);
     for (uint32_t i = 0; i < k; ++i) chunk[i] = backlog_[(backlog_head_ + i) % capacity];
-    send_packets(chunk, k);  // the serialized path sets a status on each
+    send_serialized_entry(this, chunk, k);  // the serialized path sets a status on each
     uint32_t done = 0;
     for (; done < k; ++done) {
       Packet* p = chunk[done];
@@ -188,7 +200,33 @@ struct DpdkMiniport::Prepared {
   return taken;
 }
 
-[[gnu::always_inline]] inline DpdkMiniport::Prepared DpdkMiniport::prepare(Packet* const* packets, uint32_t n, Burst& burst) noexcept {
+[[gnu::always_inline]] inline void DpdkMiniport::send_lent_frames(Packet* const* packets, uint32_t n,
+                                                                   rte_mbuf** mbufs) noexcept {
+  // The four steps for a burst of frames alone, with nothing of the general case's bookkeeping:
+  // mbuf k is packet k, each a frame's own mbuf (lent by lend_leading_frames).
+  const FrameFinder& frames = slots_->finder();
+  const uint16_t taken = rte_eth_tx_burst(port_->id(), config_.queue_id, mbufs, static_cast<uint16_t>(n));
+  ++stats_.tx_burst_calls;
+  stats_.accepted += taken;
+  for (uint32_t j = 0; j < taken; ++j) {
+    if (frames.released(mbufs[j])) [[likely]] {
+      packets[j]->oob.status = Status::success;
+    } else {
+      slots_->hold(mbufs[j], packets[j]);
+      packets[j]->oob.status = Status::pending;
+    }
+  }
+  if (taken == n) [[likely]] return;
+  stats_.refused += n - taken;
+  for (uint32_t u = taken; u < n; ++u) {
+    rte_mbuf_refcnt_set(mbufs[u], frames.released_count);  // not sent: the protocol's again
+    packets[u]->oob.status = Status::resources;
+  }
+  retry_pending_ = true;
+}
+
+[[gnu::always_inline]] inline DpdkMiniport::Prepared DpdkMiniport::prepare(Packet* const* packets, uint32_t n,
+                                                                          Burst& burst, uint32_t lent) noexcept {
   // A valid single-buffer frame of 60 bytes or more, untagged or tagged by the PMD, is the
   // common case: one of our frames (allocate_frames) goes as its own mbuf, any other buffer
   // that fits a slot borrows one. Chains, short frames, software tags and buffers larger than
@@ -197,21 +235,22 @@ struct DpdkMiniport::Prepared {
   rte_mbuf** const mbufs = burst.mbufs;
   bool in_order = true;
   uint32_t nb = 0;
-  const uint32_t max_total = maximum_total_size();
+  const uint32_t max_total = max_total_;
   const bool slots_on = config_.completion == CompletionMode::on_free && slots_->capacity() > 0;
   const uint32_t slot_room = slots_->frame_room();
   const bool tags_in_software = config_.priority_8021p && !port_->vlan_offload();
   const bool tags_by_pmd = config_.priority_8021p && port_->vlan_offload();
   const bool iova_is_va = iova_is_va_;
-  const FrameFinder frames = slots_->frame_finder();  // in registers for the loops below
+  const FrameFinder frames = slots_->finder();  // a copy in registers for the loops below
   // Slots are taken in bulk, at the first packet that needs one (frames do not).
   rte_mbuf* lendable[max_batch];
   uint32_t lendable_count = 0;
   bool slots_taken = false;
   uint32_t lent_count = 0;
 
-  uint32_t i = 0;
-  if (slots_on && !config_.priority_8021p) nb = i = lend_leading_frames(packets, n, mbufs, frames, max_total);
+  // The frames send_packets lent already (lend_leading_frames) stay where they are.
+  uint32_t i = lent;
+  nb = lent;
   for (; i < n; ++i) {
     Packet* p = packets[i];
     PacketCounts c;
@@ -363,7 +402,7 @@ rte_mbuf* DpdkMiniport::copy_into_mbufs(Packet* p, const PacketCounts& counts, b
                             uint32_t taken) noexcept {
   // What the PMD took: one it already freed is a completed send (true completion, answered
   // success); one it still holds is pending and completes at a later poll (reap_slots).
-  const FrameFinder frames = slots_->frame_finder();
+  const FrameFinder frames = slots_->finder();
   rte_mbuf* released[max_batch];
   uint32_t released_count = 0;
   uint32_t j = 0;
@@ -418,13 +457,15 @@ rte_mbuf* DpdkMiniport::copy_into_mbufs(Packet* p, const PacketCounts& counts, b
   if (first_refused < n) retry_pending_ = true;
 }
 
-void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n) noexcept {
+void DpdkMiniport::send_packets(Packet* const* packets, uint32_t n, rte_mbuf* const* lent_mbufs,
+                                uint32_t lent) noexcept {
   // ixgbe_tx_batch-like in four steps: each packet gets its mbufs (or a final status), the
   // PMD takes what it can, what it took is answered success (freed already: the true
   // completion) or pending (completes at a later poll), and what it left is given back and
-  // answered resources (R16).
+  // answered resources (R16). `lent`: the leading packets already have their frames' mbufs.
   Burst burst;
-  const Prepared prepared = prepare(packets, n, burst);
+  std::copy_n(lent_mbufs, lent, burst.mbufs);
+  const Prepared prepared = prepare(packets, n, burst, lent);
   const uint32_t taken = hand_to_pmd(burst, prepared.mbufs);
   classify(packets, burst, prepared, taken);
   give_back(packets, n, burst, prepared, taken);

@@ -156,7 +156,8 @@ class DpdkMiniport {
   /// forgets the slot pools, which die with the EAL (nothing touches them again).
   void port_closing(bool eal_ending) noexcept;
   static Status initialize_entry(void* context, Adapter& adapter) noexcept;
-  static void send_packets_entry(void* context, Packet* const* packets, uint32_t n) noexcept;
+  static void send_serialized_entry(void* context, Packet* const* packets, uint32_t n) noexcept;
+  static void send_deserialized_entry(void* context, Packet* const* packets, uint32_t n) noexcept;
   static Status query_entry(void* context, Oid oid, void* buffer, uint32_t length,
                             uint32_t* written, uint32_t* needed) noexcept;
   static Status reset_entry(void* context) noexcept;
@@ -168,8 +169,11 @@ class DpdkMiniport {
   enum class ChainOutcome { ready, invalid, no_mbufs };
   struct Burst;
   struct Prepared;
-  void send_packets(Packet* const* packets, uint32_t n) noexcept;
-  Prepared prepare(Packet* const* packets, uint32_t n, Burst& burst) noexcept;
+  void send_packets(Packet* const* packets, uint32_t n, rte_mbuf* const* lent_mbufs, uint32_t lent) noexcept;
+  Prepared prepare(Packet* const* packets, uint32_t n, Burst& burst, uint32_t lent) noexcept;
+  void send_lent_frames(Packet* const* packets, uint32_t n, rte_mbuf** mbufs) noexcept;
+  /// Sets frames_first_ from the configuration (after create and allocate_frames).
+  void choose_send_path() noexcept;
   ChainOutcome prepare_chain(Packet* packet, uint32_t max_total, rte_mbuf*& head, Sent& sent) noexcept;
   rte_mbuf* copy_into_mbufs(Packet* packet, const PacketCounts& counts, bool soft_tag, uint32_t pad) noexcept;
   uint32_t hand_to_pmd(Burst& burst, uint32_t mbufs) noexcept;
@@ -192,6 +196,8 @@ class DpdkMiniport {
   MiniportConfig config_;
   Adapter* adapter_ = nullptr;
   bool iova_is_va_ = true;
+  bool frames_first_ = false;  // lend the leading frames first: on_free, frames made, no 802.1Q
+  uint32_t max_total_ = 0;     // maximum_total_size(), fixed once the port is up
   bool cleanup_supported_ = true;
   bool retry_pending_ = false;  // `resources` was answered: signal availability next poll
   int link_up_ = -1;            // last indicated link state (-1: not read yet)
