@@ -1,8 +1,8 @@
 // pkio-bench: line-rate send benchmark. Runs, in one process and on one port, the raw DPDK
-// loop (rte_pktmbuf_alloc_bulk + rte_eth_tx_burst), pkio's inline path and pkio's
-// cross-thread path for each frame size and burst size, with repetitions; reports Mpps,
-// Gbit/s, cycles per packet, the ratio of each pkio path to the raw loop, and the share of
-// line rate. Usage: pkio-bench [EAL args] -- [options]. Exit: 0 done, 2 bad input.
+// loop (rte_pktmbuf_alloc_bulk + rte_eth_tx_burst), a raw two-thread handoff, and pkio's
+// paths (apps/common/send_paths.h) for each frame size and burst size, with interleaved
+// repetitions; reports Mpps, Gbit/s, cycles per packet, the ratio of each path to the raw
+// loop run beside it (median and spread), and the share of line rate. Usage: pkio-bench [EAL args] -- [options]. Exit: 0 done, 2 bad input.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <rte_ethdev.h>
@@ -44,7 +44,12 @@ int main(int argc, char** argv) {
   app.add_option("--port", port_name, "port number or device name")->capture_default_str();
   app.add_option("--sizes", sizes_text, "frame sizes in bytes without FCS, comma-separated (60-9018; at most the port's MTU + 14)")->capture_default_str();
   app.add_option("--bursts", bursts_text, "burst sizes = OID_GEN_MAXIMUM_SEND_PACKETS, comma-separated (1-1024)")->capture_default_str();
-  app.add_option("--paths", paths_text, "raw, inline, cross_thread (comma-separated)")->capture_default_str();
+  const std::string all_paths = "raw, handoff, inline, inline_deserialized, send, cross_thread";
+  app.add_option("--paths", paths_text,
+                 "comma-separated, from: " + all_paths +
+                     " (handoff: raw mbufs handed to a second thread over an rte_ring, the floor "
+                     "for cross_thread; send: one send call per packet)")
+      ->capture_default_str();
   app.add_option("--reps", reps, "repetitions per case (median and spread are reported)")->check(CLI::Range(1, 100))->capture_default_str();
   app.add_option("--seconds", seconds, "seconds per repetition")->check(CLI::Range(0.05, 60.0))->capture_default_str();
   app.add_option("--link-speed", link_gbps, "link speed in Gbit/s for the line-rate share (default: the port's)");
@@ -67,10 +72,10 @@ int main(int argc, char** argv) {
     std::stringstream in(paths_text);
     std::string item;
     while (std::getline(in, item, ',')) {
-      if (item == "raw") paths.push_back(apps::SendPath::raw);
-      else if (item == "inline") paths.push_back(apps::SendPath::inline_path);
-      else if (item == "cross_thread") paths.push_back(apps::SendPath::cross_thread);
-      else return fail("--paths: unknown path '" + item + "' (raw, inline, cross_thread)");
+      apps::SendPath path;
+      if (!apps::path_of_name(item, path))
+        return fail("--paths: unknown path '" + item + "' (" + all_paths + ")");
+      paths.push_back(path);
     }
   }
 
@@ -94,20 +99,26 @@ int main(int argc, char** argv) {
   const bool two_lcores = apps::eal_lcore_count() >= 2;
   std::printf("pkio-bench %s: %s; link %.0f Gbit/s; %u rep(s) of %.2f s per case\n", PKIO_VERSION,
               port->placement().c_str(), link_gbps, reps, seconds);
-  std::printf("%-13s %6s %6s %10s %17s %9s %9s %8s %8s\n", "path", "size", "burst", "Mpps", "[min - max]",
-              "Gbit/s", "cyc/pkt", "vs raw", "line %");
+  std::printf("%-19s %5s %5s %9s %17s %8s %8s %21s %9s %7s\n", "path", "size", "burst", "Mpps", "[min - max]",
+              "Gbit/s", "cyc/pkt", "vs raw [min - max]", "vs hand", "line %");
 
+  // Repetitions are interleaved (rep 1 of every path, then rep 2, ...) and each pkio rep is
+  // divided by the raw rep next to it: on a shared machine the rate drifts between seconds,
+  // and a ratio of neighbours cancels most of that drift where a ratio of medians would not.
   nlohmann::json results = nlohmann::json::array();
   for (uint32_t size : sizes) {
     for (uint32_t burst : bursts) {
-      std::map<apps::SendPath, double> medians;
+      std::map<apps::SendPath, std::vector<double>> mpps, cpp;
+      std::vector<apps::SendPath> run_paths;
       for (apps::SendPath path : paths) {
-        if (path == apps::SendPath::cross_thread && !two_lcores) {
-          std::printf("%-13s %6u %6u   skipped: needs two EAL lcores (-l)\n", apps::path_name(path), size, burst);
+        if (apps::needs_two_lcores(path) && !two_lcores) {
+          std::printf("%-19s %5u %5u   skipped: needs two EAL lcores (-l)\n", apps::path_name(path), size, burst);
           continue;
         }
-        std::vector<double> mpps, cpp;
-        for (unsigned rep = 0; rep < reps; ++rep) {
+        run_paths.push_back(path);
+      }
+      for (unsigned rep = 0; rep < reps; ++rep) {
+        for (apps::SendPath path : run_paths) {
           apps::RunSpec spec;
           spec.path = path;
           spec.frame_size = size;
@@ -115,22 +126,41 @@ int main(int argc, char** argv) {
           spec.seconds = seconds;
           apps::RunResult r;
           if (apps::run_send_path(*port, spec, r, error) != Status::success) return fail(error);
-          mpps.push_back(r.mpps);
-          cpp.push_back(r.cycles_per_packet);
+          mpps[path].push_back(r.mpps);
+          cpp[path].push_back(r.cycles_per_packet);
         }
-        const apps::Stats m = apps::stats_of(mpps), c = apps::stats_of(cpp);
-        medians[path] = m.median;
+      }
+      const auto ratios_to = [&](apps::SendPath path, apps::SendPath base) {
+        std::vector<double> out;
+        if (!mpps.count(base)) return out;
+        for (unsigned rep = 0; rep < reps; ++rep)
+          if (mpps[base][rep] > 0) out.push_back(mpps[path][rep] / mpps[base][rep]);
+        return out;
+      };
+      for (apps::SendPath path : run_paths) {
+        const apps::Stats m = apps::stats_of(mpps[path]), c = apps::stats_of(cpp[path]);
         const double gbps = m.median * 1e6 * size * 8 / 1e9;
         const double line = link_gbps > 0 ? 100.0 * m.median * 1e6 * (size + 24) * 8 / (link_gbps * 1e9) : 0;
-        const bool have_raw = medians.count(apps::SendPath::raw) && medians[apps::SendPath::raw] > 0;
-        const double ratio = have_raw ? m.median / medians[apps::SendPath::raw] : 0;
-        std::printf("%-13s %6u %6u %10.3f  [%6.2f - %6.2f] %9.2f %9.1f %8s %8.1f\n", apps::path_name(path), size, burst,
-                    m.median, m.min, m.max, gbps, c.median, have_raw ? (std::to_string(ratio).substr(0, 5)).c_str() : "-", line);
+        const std::vector<double> to_raw = ratios_to(path, apps::SendPath::raw);
+        const apps::Stats raw_ratio = apps::stats_of(to_raw);
+        const bool vs_hand = path == apps::SendPath::cross_thread && mpps.count(apps::SendPath::handoff);
+        const apps::Stats hand_ratio = apps::stats_of(vs_hand ? ratios_to(path, apps::SendPath::handoff) : std::vector<double>{});
+        char raw_text[32] = "-", hand_text[16] = "-";
+        if (!to_raw.empty())
+          std::snprintf(raw_text, sizeof raw_text, "%.3f [%.2f - %.2f]", raw_ratio.median, raw_ratio.min, raw_ratio.max);
+        if (vs_hand) std::snprintf(hand_text, sizeof hand_text, "%.3f", hand_ratio.median);
+        std::printf("%-19s %5u %5u %9.3f  [%6.2f - %6.2f] %8.2f %8.1f %21s %9s %7.1f\n", apps::path_name(path), size,
+                    burst, m.median, m.min, m.max, gbps, c.median, raw_text, hand_text, line);
         std::fflush(stdout);
+        const auto or_null = [](bool have, double v) { return have ? nlohmann::json(v) : nlohmann::json(nullptr); };
         results.push_back({{"name", std::string(apps::path_name(path)) + "/" + std::to_string(size) + "/" + std::to_string(burst)},
                            {"path", apps::path_name(path)}, {"frame_size", size}, {"burst", burst},
-                           {"mpps", m.median}, {"mpps_min", m.min}, {"mpps_max", m.max}, {"gbps", gbps},
-                           {"cycles_per_packet", c.median}, {"ratio_to_raw", have_raw ? nlohmann::json(ratio) : nlohmann::json(nullptr)},
+                           {"mpps", m.median}, {"mpps_min", m.min}, {"mpps_max", m.max}, {"mpps_reps", mpps[path]},
+                           {"gbps", gbps}, {"cycles_per_packet", c.median},
+                           {"ratio_to_raw", or_null(!to_raw.empty(), raw_ratio.median)},
+                           {"ratio_to_raw_min", or_null(!to_raw.empty(), raw_ratio.min)},
+                           {"ratio_to_raw_max", or_null(!to_raw.empty(), raw_ratio.max)},
+                           {"ratio_to_handoff", or_null(vs_hand, hand_ratio.median)},
                            {"line_rate_percent", line}, {"reps", reps}, {"seconds_per_rep", seconds}});
       }
     }

@@ -24,10 +24,27 @@ namespace pkio::apps {
 const char* path_name(SendPath path) noexcept {
   switch (path) {
     case SendPath::raw: return "raw";
+    case SendPath::handoff: return "handoff";
     case SendPath::inline_path: return "inline";
+    case SendPath::inline_deserialized: return "inline_deserialized";
+    case SendPath::send_single: return "send";
     case SendPath::cross_thread: return "cross_thread";
   }
   return "?";
+}
+
+bool path_of_name(const std::string& name, SendPath& out) noexcept {
+  for (SendPath p : {SendPath::raw, SendPath::handoff, SendPath::inline_path, SendPath::inline_deserialized,
+                     SendPath::send_single, SendPath::cross_thread})
+    if (name == path_name(p)) {
+      out = p;
+      return true;
+    }
+  return false;
+}
+
+bool needs_two_lcores(SendPath path) noexcept {
+  return path == SendPath::handoff || path == SendPath::cross_thread;
 }
 
 Stats stats_of(std::vector<double> v) {
@@ -71,6 +88,63 @@ void run_raw(dpdk::Port& port, const RunSpec& spec, RunResult& r) {
     now = rte_rdtsc();
   }
   finish(r, now - start);
+}
+
+/// The raw loop split over two threads as pkio's cross-thread path splits it: this thread
+/// allocates and hands mbufs over an rte_ring (one producer, one consumer), a thread on the
+/// next lcore takes them and calls tx_burst. No framework: what moving packets between two
+/// cores costs by itself, the floor the cross-thread path is judged against.
+void run_handoff(dpdk::Port& port, const RunSpec& spec, RunResult& r) {
+  const auto burst = static_cast<uint16_t>(std::min<uint32_t>(spec.burst, 1024));
+  static std::atomic<uint32_t> rings{0};
+  const std::string name = "pkio_handoff" + std::to_string(rings.fetch_add(1));
+  rte_ring* ring = rte_ring_create(name.c_str(), 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (ring == nullptr) return;
+  std::atomic<bool> stop{false};
+  uint64_t sent_total = 0, end_cycles = 0;
+  const int cpu = spec.worker_cpu >= 0 ? spec.worker_cpu : cpu_of_lcore(1);
+  std::thread consumer([&] {
+    if (cpu >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
+    rte_mbuf* got[1024];
+    for (;;) {
+      const unsigned n = rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(got), burst, nullptr);
+      if (n == 0) {
+        if (stop.load(std::memory_order_acquire) && rte_ring_empty(ring)) break;
+        continue;
+      }
+      uint16_t done = 0;
+      while (done < n) done += rte_eth_tx_burst(port.id(), 0, got + done, static_cast<uint16_t>(n - done));
+      sent_total += n;
+    }
+    end_cycles = rte_rdtsc();
+  });
+  rte_mbuf* mbufs[1024];
+  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t start = rte_rdtsc();
+  const uint64_t end = start + static_cast<uint64_t>(spec.seconds * static_cast<double>(hz));
+  uint64_t now = start;
+  while (now < end) {
+    for (int i = 0; i < 64; ++i) {
+      if (rte_pktmbuf_alloc_bulk(port.mempool(), mbufs, burst) != 0) continue;
+      for (uint16_t k = 0; k < burst; ++k) {
+        mbufs[k]->data_len = static_cast<uint16_t>(spec.frame_size);
+        mbufs[k]->pkt_len = spec.frame_size;
+      }
+      while (rte_ring_sp_enqueue_bulk(ring, reinterpret_cast<void* const*>(mbufs), burst, nullptr) == 0) {
+      }
+    }
+    now = rte_rdtsc();
+  }
+  stop.store(true, std::memory_order_release);
+  consumer.join();
+  rte_ring_free(ring);
+  r.packets = sent_total;
+  finish(r, end_cycles - start);
 }
 
 /// The protocol side of a pkio measurement: a pool of packets over one frame each, recycled
@@ -156,9 +230,10 @@ struct Protocol {
 
 Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string& error) {
   const bool cross = spec.path == SendPath::cross_thread;
+  const bool one_by_one = spec.path == SendPath::send_single;
   dpdk::MiniportConfig mc;
   mc.maximum_send_packets = spec.burst;
-  mc.deserialized = spec.deserialized;
+  mc.deserialized = spec.deserialized || spec.path == SendPath::inline_deserialized;
   mc.completion = spec.copy ? dpdk::CompletionMode::on_accept : dpdk::CompletionMode::on_free;
   AdapterConfig ac;
   ac.run_to_completion = !cross;
@@ -224,7 +299,14 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
     Packet* batch[1024];
     proto.ready_count -= n;
     std::copy_n(proto.ready.get() + proto.ready_count, n, batch);
-    send_packets(binding, batch, n);
+    if (one_by_one) {
+      for (uint32_t i = 0; i < n; ++i)
+        if (send(binding, batch[i]) != Status::pending) {  // refused: still ours, not sent
+          ++proto.errors;
+          proto.ready[proto.ready_count++] = batch[i];
+        }
+    } else
+      send_packets(binding, batch, n);
     sent += n;
   }
   // Everything sent must come back before the result counts it (sent means completed).
@@ -256,6 +338,11 @@ Status run_send_path(dpdk::Port& port, const RunSpec& spec, RunResult& out, std:
   if (spec.path == SendPath::raw) {
     run_raw(port, spec, out);
     return Status::success;
+  }
+  if (spec.path == SendPath::handoff) {
+    run_handoff(port, spec, out);
+    if (out.packets == 0) error = "cannot create the handoff ring";
+    return out.packets ? Status::success : Status::failure;
   }
   return run_pkio(port, spec, out, error);
 }

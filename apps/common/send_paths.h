@@ -1,6 +1,7 @@
-// Measured send loops shared by pkio-bench and pkio-maxsend: the raw DPDK loop and pkio's
-// inline and cross-thread paths, each run for a fixed time on one TX queue of a port, every
-// pkio packet completed back to its protocol before the result is taken.
+// Measured send loops shared by pkio-bench and pkio-maxsend: the raw DPDK loop, a raw
+// two-thread handoff (the floor of any cross-thread design), and pkio's paths, each run for a
+// fixed time on one TX queue of a port, every pkio packet completed back to its protocol
+// before the result is taken.
 #pragma once
 
 #include <cstdint>
@@ -11,10 +12,24 @@
 
 namespace pkio::apps {
 
-enum class SendPath { raw, inline_path, cross_thread };
+enum class SendPath {
+  raw,                  ///< rte_pktmbuf_alloc_bulk + rte_eth_tx_burst on one thread (testpmd txonly)
+  handoff,              ///< raw mbufs through an rte_ring to a second thread that calls tx_burst
+  inline_path,          ///< send_packets, run to completion, serialized miniport
+  inline_deserialized,  ///< the same with the miniport deserialized (NDIS: no MiniportSendPackets status)
+  send_single,          ///< send (NdisSend), one call per packet, run to completion
+  cross_thread,         ///< send_packets from this thread, the adapter's worker on the next lcore
+};
 
-/// The name used in tables and JSON: "raw", "inline", "cross_thread".
+/// The name used in tables, JSON and --paths: "raw", "handoff", "inline",
+/// "inline_deserialized", "send", "cross_thread".
 const char* path_name(SendPath path) noexcept;
+
+/// The path named `name` (path_name's inverse); false if there is none.
+bool path_of_name(const std::string& name, SendPath& out) noexcept;
+
+/// Whether the path needs a second EAL lcore (handoff, cross_thread).
+bool needs_two_lcores(SendPath path) noexcept;
 
 struct RunSpec {
   SendPath path = SendPath::inline_path;

@@ -150,6 +150,7 @@ class Adapter {
                                        void* binding_context);
   friend Status close_adapter(Binding* binding);
   friend void send_complete(Adapter& adapter, Packet* packet, Status status) noexcept;
+  friend void send_complete_packets(Adapter& adapter, Packet* const* packets, uint32_t n, Status status) noexcept;
   friend void send_resources_available(Adapter& adapter) noexcept;
   friend void indicate_status(Adapter& adapter, Indication indication) noexcept;
   friend void* miniport_context(const Adapter& adapter) noexcept;
@@ -185,6 +186,9 @@ class Adapter {
   Status add_binding(const ProtocolCharacteristics& protocol, void* context, Binding*& out);
   // The miniport edge (miniport_edge.cpp).
   void complete_from_worker(Packet* packet, Status status) noexcept;
+  /// complete_from_worker for an array; successes inside a step or direct call are gathered
+  /// in finished_ (delivered by deliver_finished before it ends).
+  void complete_array_from_worker(Packet* const* packets, uint32_t n, Status status) noexcept;
   void complete_from_remote(Packet* packet, Status status) noexcept;
   // The worker's step (dispatch.cpp).
   uint32_t poll_in_role(bool count_busy) noexcept;  // poll(); count_busy false: no violation
@@ -192,6 +196,10 @@ class Adapter {
   void drain_remote_completions() noexcept;
   void dispatch() noexcept;
   void after_serialized_call(Packet* const* batch, uint32_t n) noexcept;
+  /// stamp: write the submit time of the packets that pend (the caller wrote none).
+  void after_deserialized_call(Packet* const* batch, uint32_t n, bool stamp) noexcept;
+  /// send_direct's call to a deserialized miniport (cold for a serialized one).
+  void send_direct_deserialized(Binding& binding, Packet* const* chunk, uint32_t k, bool timed) noexcept;
   void send_one_by_one(Packet* const* batch, uint32_t n) noexcept;
   /// R16/R17: batch[from..n) still in the miniport go back to the queue's head, in order.
   void requeue_from(Packet* const* batch, uint32_t from, uint32_t n) noexcept;
@@ -204,7 +212,10 @@ class Adapter {
                          uint64_t& now) noexcept;
   void complete(Packet* packet, Status status) noexcept;
   uint32_t deliver() noexcept;
-  void deliver_finished() noexcept;
+  /// record_latency false: an untimed direct call's successes (their submit times unwritten);
+  /// submitted_at, only: the submit time and binding they all share, if they do (one latency
+  /// record, one handler call).
+  void deliver_finished(bool record_latency = true, uint64_t submitted_at = 0, Binding* only = nullptr) noexcept;
   void return_successes(Packet* const* done, uint32_t n, uint64_t submitted_at, Binding* only,
                         bool record_latency = true) noexcept;
   template <bool record_latency>
@@ -284,6 +295,9 @@ class Adapter {
   WorkerCounter submitted_direct_;
   std::array<Packet*, max_batch> finished_{};  // successes waiting for deliver_finished()
   uint32_t finished_count_ = 0;
+  // Some of finished_ came by send_complete: the miniport may still be writing their
+  // oob.status inside its call (R8), so success is written only when they are delivered.
+  bool finished_by_complete_ = false;
   uint64_t direct_poll_at_ = 0;  // the next poll step a direct send makes regardless
   uint32_t latency_credit_ = 0;  // packets sent directly since the last timed call
   uint32_t timed_calls_ = 0;     // timed direct calls since the last poll step

@@ -93,6 +93,11 @@ struct MiniportCharacteristics {
 /// status becomes failure (R22). Any thread.
 void send_complete(Adapter& adapter, Packet* packet, Status status) noexcept;
 
+/// send_complete for each of `packets`, in order, all ending with `status`: the list form
+/// NDIS 6 gave NdisMSendNetBufferListsComplete, for a deserialized miniport that sends whole
+/// arrays. Same checks and effect as n calls of send_complete, at less cost. Any thread.
+void send_complete_packets(Adapter& adapter, Packet* const* packets, uint32_t n, Status status) noexcept;
+
 /// NDIS 5.1: NdisMSendResourcesAvailable. Packets requeued after `resources` are resubmitted
 /// on the worker's next step (never from inside this call, R21). Any thread.
 void send_resources_available(Adapter& adapter) noexcept;

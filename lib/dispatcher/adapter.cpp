@@ -59,7 +59,7 @@ Result<std::unique_ptr<Adapter>> Adapter::create(const MiniportCharacteristics& 
                            : static_cast<uint64_t>(static_cast<double>(config.send_timeout_ns) *
                                                    static_cast<double>(cycles_per_second()) / 1e9);
   a->direct_poll_cycles_ = cycles_per_second() / 1000;  // 1 ms
-  a->direct_capable_ = config.run_to_completion && miniport.send_packets != nullptr && !miniport.deserialized;
+  a->direct_capable_ = config.run_to_completion && miniport.send_packets != nullptr;
   a->batch_sizes_ = std::make_unique<WorkerCounter[]>(a->max_send_ + 1);
   return a;
 }

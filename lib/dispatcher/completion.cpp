@@ -27,9 +27,10 @@ void Adapter::complete(Packet* p, Status status) noexcept {
 }
 
 uint32_t Adapter::deliver() noexcept {
-  if (completed_.empty()) return 0;
+  uint32_t total = finished_count_;
+  deliver_finished();  // successes a miniport's poll gathered (complete_from_worker)
+  if (completed_.empty()) return total;
   LatencyRuns latency(latency_, read_cycles());
-  uint32_t total = 0;
   Packet* run[64];
   while (!completed_.empty()) {
     uint32_t n = 0;
@@ -50,7 +51,7 @@ uint32_t Adapter::deliver() noexcept {
   return total;
 }
 
-void Adapter::deliver_finished() noexcept {
+void Adapter::deliver_finished(bool record_latency, uint64_t submitted_at, Binding* only) noexcept {
   const uint32_t n = finished_count_;
   if (n == 0) return;
   // Taken out first, so that nothing a handler sets off can change what is being delivered.
@@ -58,9 +59,17 @@ void Adapter::deliver_finished() noexcept {
   std::copy_n(finished_.data(), n, done);
   finished_count_ = 0;
   Verifier* const verifier = verifier_.get();  // read once (see move_state)
-  for (uint32_t i = 0; i < n; ++i)  // release: see take_statuses
+  bool shared_time = submitted_at != 0, one_binding = only != nullptr;
+  if (finished_by_complete_) {
+    finished_by_complete_ = false;
+    for (uint32_t i = 0; i < n; ++i) done[i]->oob.status = Status::success;
+  }
+  for (uint32_t i = 0; i < n; ++i) {  // release: see take_statuses
+    shared_time &= done[i]->tracking.submit_cycles == submitted_at;
+    one_binding &= done[i]->tracking.binding == only;
     move_state(verifier, done[i], PacketState::protocol, std::memory_order_release);
-  return_successes(done, n, 0, nullptr);
+  }
+  return_successes(done, n, shared_time ? submitted_at : 0, one_binding ? only : nullptr, record_latency);
 }
 
 void Adapter::return_successes(Packet* const* done, uint32_t n, uint64_t submitted_at, Binding* only,

@@ -72,7 +72,9 @@ void Adapter::drain_remote_completions() noexcept {
 
 void Adapter::dispatch() noexcept {
   Packet* batch[max_batch];
-  const bool serialized_array = miniport_.send_packets != nullptr && !miniport_.deserialized;
+  // An array call's packets join the pending list after it returns, only those it did not
+  // complete (take_statuses, after_deserialized_call); one-by-one sends link them first.
+  const bool link_after = miniport_.send_packets != nullptr;
   // Bounded, so that producers that never pause cannot hold up the rest of the step.
   uint32_t from_submissions = config_.run_to_completion ? 0 : std::max(1024u, 4 * max_send_);
   while (!blocked_on_resources_) {
@@ -81,9 +83,7 @@ void Adapter::dispatch() noexcept {
     const auto hand_over = [&](Packet* p) noexcept {
       move_state(verifier, p, PacketState::in_miniport, std::memory_order_relaxed);
       p->oob.status = status_unset;
-      // A serialized send_packets answers each packet before it returns: only those that
-      // pend join the pending list, afterwards (take_statuses), as in send_direct.
-      if (!serialized_array) link_pending(p);
+      if (!link_after) link_pending(p);
       batch[n++] = p;
     };
     // Requeued packets first: they were submitted before anything still in submissions_.
@@ -109,14 +109,14 @@ void Adapter::dispatch() noexcept {
     if (n == 0) break;
     batch_sizes_[n].add(1);
     if (miniport_.send_packets != nullptr) {
+      // Earlier successes go first, before the call adds its own (inline send_completes, R8,
+      // and the statuses after it): up to 2n more must fit.
+      if (finished_count_ != 0 && (n >= deliver_at_once_from || finished_count_ + 2 * n > finished_.size()))
+        deliver_finished();
       miniport_.send_packets(miniport_context_, batch, n);
       if (miniport_.deserialized) {
-        for (uint32_t i = 0; i < n; ++i) {
-          Packet* p = batch[i];
-          if (p->oob.status == Status::resources) count_violation(&Violations::deserialized_resources, p);
-          if (p->tracking.state.load(std::memory_order_relaxed) == PacketState::in_miniport)
-            move_state(p, PacketState::pending, std::memory_order_relaxed);
-        }
+        after_deserialized_call(batch, n, false);
+        if (finished_count_ >= 64) deliver_finished();
       } else {
         after_serialized_call(batch, n);
       }
@@ -135,7 +135,6 @@ void Adapter::after_serialized_call(Packet* const* batch, uint32_t n) noexcept {
   // completion meanwhile must find them no longer in the miniport (R20), and a resubmission
   // must find them not yet the protocol's.
   const bool at_once = n >= deliver_at_once_from;
-  if (finished_count_ != 0 && (at_once || finished_count_ + n > finished_.size())) deliver_finished();
   if (at_once) {
     Packet* done[max_batch];
     uint64_t unused = 0;
@@ -146,6 +145,20 @@ void Adapter::after_serialized_call(Packet* const* batch, uint32_t n) noexcept {
   uint64_t unused = 0;
   finished_count_ += take_statuses<false>(batch, n, finished_.data() + finished_count_, PacketState::completing, unused);
   if (finished_count_ >= 64) deliver_finished();
+}
+
+void Adapter::after_deserialized_call(Packet* const* batch, uint32_t n, bool stamp) noexcept {
+  // A deserialized miniport keeps what it cannot send yet (R18): every packet it did not
+  // complete inside the call pends, in hand-over order (R23's hang check relies on it).
+  uint64_t now = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    Packet* p = batch[i];
+    if (p->oob.status == Status::resources) count_violation(&Violations::deserialized_resources, p);
+    if (p->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) continue;
+    if (stamp) p->tracking.submit_cycles = stamp_now(now);
+    move_state(p, PacketState::pending, std::memory_order_relaxed);
+    link_pending(p);
+  }
 }
 
 void Adapter::requeue_from(Packet* const* batch, uint32_t from, uint32_t n) noexcept {

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "dispatcher/packet_state.h"
 #include "dispatcher/worker_role.h"
 
 namespace pkio {
@@ -14,6 +15,15 @@ void send_complete(Adapter& adapter, Packet* packet, Status status) noexcept {
     adapter.complete_from_worker(packet, status);
   else
     adapter.complete_from_remote(packet, status);
+}
+
+void send_complete_packets(Adapter& adapter, Packet* const* packets, uint32_t n, Status status) noexcept {
+  if (packets == nullptr) return;
+  if (adapter.on_worker()) {
+    adapter.complete_array_from_worker(packets, n, status);
+    return;
+  }
+  for (uint32_t i = 0; i < n; ++i) adapter.complete_from_remote(packets[i], status);
 }
 
 void send_resources_available(Adapter& adapter) noexcept {
@@ -61,7 +71,45 @@ void Adapter::complete_from_worker(Packet* p, Status status) noexcept {
     count_violation(&Violations::unexpected_completion, p);  // R20
     return;
   }
+  if (status == Status::success && in_poll_ && finished_count_ < finished_.size()) [[likely]] {
+    // A deserialized miniport's successes, one NdisMSendComplete each, are gathered like a
+    // serialized one's (deliver_finished, before the step or the direct call ends), so that
+    // they go back in arrays and the completed list is not touched per packet.
+    unlink_pending(p);
+    move_state(p, PacketState::completing, std::memory_order_relaxed);
+    finished_[finished_count_++] = p;
+    finished_by_complete_ = true;  // its oob.status is written when it is delivered
+    blocked_on_resources_ = false;  // as complete(): a send_complete resumes requeued packets (R16)
+    return;
+  }
   complete(p, status);
+}
+
+void Adapter::complete_array_from_worker(Packet* const* packets, uint32_t n, Status status) noexcept {
+  if (status != Status::success || !in_poll_ || finished_.size() - finished_count_ < n) [[unlikely]] {
+    for (uint32_t i = 0; i < n; ++i) complete_from_worker(packets[i], status);
+    return;
+  }
+  Verifier* const verifier = verifier_.get();  // read once (see move_state)
+  for (uint32_t i = 0; i < n; ++i) {
+    Packet* p = packets[i];
+    if (p == nullptr || p->tracking.adapter != this) [[unlikely]] {
+      count_violation(&Violations::foreign_completion, p);
+      continue;
+    }
+    const PacketState s = p->tracking.state.load(std::memory_order_relaxed);
+    if (s != PacketState::in_miniport && s != PacketState::pending) [[unlikely]] {
+      count_violation(&Violations::unexpected_completion, p);  // R20, also a packet twice in `packets`
+      continue;
+    }
+    // Array calls link their packets after the call (dispatch), so one still in_miniport
+    // is in the pending list only if it went by the one-packet send.
+    if (s == PacketState::pending || miniport_.send_packets == nullptr) unlink_pending(p);
+    move_state(verifier, p, PacketState::completing, std::memory_order_relaxed);
+    finished_[finished_count_++] = p;
+  }
+  finished_by_complete_ = true;  // their oob.status is written when they are delivered
+  blocked_on_resources_ = false;  // as complete(): a send_complete resumes requeued packets (R16)
 }
 
 void Adapter::complete_from_remote(Packet* p, Status status) noexcept {

@@ -231,7 +231,13 @@ __attribute__((always_inline)) inline void Adapter::send_direct(Binding& binding
   // Counted before any of it can complete, so that a live reader of the counters never sees
   // more completed than submitted.
   submitted_direct_.add(accepted);
-  if (k > 0) [[likely]] {
+  if (k > 0 && miniport_.deserialized) [[unlikely]] {
+    batch_sizes_[k].add(1);
+    latency_credit_ += k;
+    const bool timed = latency_credit_ >= latency_sample_packets;
+    if (timed) latency_credit_ = 0;
+    send_direct_deserialized(binding, chunk, k, timed);
+  } else if (k > 0) [[likely]] {
     batch_sizes_[k].add(1);
     latency_credit_ += k;
     const bool timed = latency_credit_ >= latency_sample_packets;
@@ -251,10 +257,29 @@ __attribute__((always_inline)) inline void Adapter::send_direct(Binding& binding
       binding.protocol_.send_complete(binding.context_, done, finished);  // no lock held (R9)
       returned(binding, finished);
     }
+    if (finished_count_ != 0) [[unlikely]] deliver_finished();  // send_complete inside the call (R8)
   }
   // Entries skipped as not the protocol's were not taken: give back their share of the count.
   if (accepted != n) [[unlikely]] returned(binding, n - accepted);
   in_poll_ = false;
+}
+
+void Adapter::send_direct_deserialized(Binding& binding, Packet* const* chunk, uint32_t k, bool timed) noexcept {
+  // A deserialized miniport completes packets through send_complete, inside the call or
+  // later; the successes inside it are gathered in finished_ (complete_array_from_worker).
+  // As on the serialized direct path, only a timed call's packets are timed: they carry
+  // their submit time into the call; the others get it only if they are still pending after.
+  if (finished_count_ != 0) deliver_finished();  // so that finished_ holds this call's alone
+  uint64_t now = 0;
+  if (timed) {
+    now = read_cycles();
+    for (uint32_t i = 0; i < k; ++i) chunk[i]->tracking.submit_cycles = now;
+    if (++timed_calls_ >= 16 || now >= direct_poll_at_) direct_poll_due_ = true;
+  }
+  miniport_.send_packets(miniport_context_, chunk, k);
+  // All of them sent successfully inside the call (the common case): none is left to pend.
+  if (finished_count_ != k) after_deserialized_call(chunk, k, !timed);
+  deliver_finished(timed, now, &binding);
 }
 
 inline void Adapter::claim_for_miniport(Verifier* verifier, Packet* p, Binding& binding) noexcept {

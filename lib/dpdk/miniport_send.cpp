@@ -130,9 +130,24 @@ void DpdkMiniport::send_deserialized_entry(void* context, Packet* const* packets
 }
 
 void DpdkMiniport::send_deserialized(Packet* const* packets, uint32_t n) noexcept {
-  // Everything is accepted: behind whatever is already held back, in order (R6).
+  // Everything is accepted. With nothing held back, the array goes to the PMD as it is, and
+  // only what the PMD has no room for is held back; otherwise all of it goes behind what
+  // already is, in order (R6).
+  uint32_t i = 0;
+  if (backlog_count_ == 0 && n <= config_.maximum_send_packets) [[likely]] {
+    send_serialized_entry(this, packets, n);  // sets a status on each
+    while (i < n && packets[i]->oob.status == Status::success) ++i;
+    if (i != 0) send_complete_packets(*adapter_, packets, i, Status::success);
+    for (; i < n; ++i) {
+      Packet* p = packets[i];
+      const Status s = p->oob.status;
+      if (s == Status::resources) break;
+      if (s != Status::pending) send_complete(*adapter_, p, s);  // sent (or invalid, or copied)
+    }
+    if (i == n) return;
+  }
   const uint32_t capacity = config_.backlog;
-  for (uint32_t i = 0; i < n; ++i) {
+  for (; i < n; ++i) {
     packets[i]->oob.status = Status::pending;  // statuses are ignored, but never `resources`
     if (backlog_count_ == capacity) {
       ++stats_.backlog_overflow;
