@@ -8,6 +8,7 @@ packages=(
   libdpdk-dev dpdk-dev libnuma-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libpcap-dev libexpected-dev
+  libcpp-httplib-dev prometheus
   iproute2 python3 doxygen tshark
   clang libclang-rt-14-dev
 )

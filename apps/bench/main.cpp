@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include <pkio/dpdk/eal.h>
+#include <pkio/metrics.h>
 #include "send_paths.h"
 #include "text.h"
 #include "threads.h"
@@ -54,6 +55,9 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "seconds per repetition")->check(CLI::Range(0.05, 60.0))->capture_default_str();
   app.add_option("--link-speed", link_gbps, "link speed in Gbit/s for the line-rate share (default: the port's)");
   app.add_option("--json", json_path, "write the results as JSON to FILE");
+  std::string metrics_address, progress = "text";
+  app.add_option("--metrics", metrics_address, "serve Prometheus/OpenMetrics text at http://ADDR:PORT/metrics while running (ADDR: IPv4, localhost or *)");
+  app.add_option("--progress", progress, "text (the table on stdout) or json (one JSON object per case on stdout, the table on stderr)")->capture_default_str();
   std::vector<std::string> reversed(app_args.rbegin(), app_args.rend());
   try {
     app.parse(reversed);
@@ -79,6 +83,12 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (progress != "text" && progress != "json") return fail("--progress: '" + progress + "' is not text or json");
+  if (!metrics_address.empty())
+    if (auto where = metrics::parse_listen_address(metrics_address); !where) return fail("--metrics: " + where.error().message);
+  const bool progress_json = progress == "json";
+  FILE* const human = progress_json ? stderr : stdout;  // the table, when stdout carries JSON lines
+
   std::string error;
   if (auto up = dpdk::eal_init(eal_args); !up) return fail(up.error().message);
   uint16_t port_id = 0;
@@ -97,9 +107,16 @@ int main(int argc, char** argv) {
   // The worker goes on the next EAL lcore (apps/common/threads.h): with one lcore it would
   // share the sender's CPU and measure the scheduler, not the path.
   const bool two_lcores = apps::eal_lcore_count() >= 2;
-  std::printf("pkio-bench %s: %s; link %.0f Gbit/s; %u rep(s) of %.2f s per case\n", PKIO_VERSION,
+  std::unique_ptr<metrics::Endpoint> endpoint;
+  if (!metrics_address.empty()) {
+    auto started = metrics::Endpoint::start(metrics_address);
+    if (!started) return fail("--metrics: " + started.error().message);
+    endpoint = std::move(*started);
+    std::fprintf(stderr, "pkio-bench: metrics at %s\n", endpoint->url().c_str());
+  }
+  std::fprintf(human, "pkio-bench %s: %s; link %.0f Gbit/s; %u rep(s) of %.2f s per case\n", PKIO_VERSION,
               port->placement().c_str(), link_gbps, reps, seconds);
-  std::printf("%-19s %5s %5s %9s %17s %8s %8s %21s %9s %7s\n", "path", "size", "burst", "Mpps", "[min - max]",
+  std::fprintf(human, "%-19s %5s %5s %9s %17s %8s %8s %21s %9s %7s\n", "path", "size", "burst", "Mpps", "[min - max]",
               "Gbit/s", "cyc/pkt", "vs raw [min - max]", "vs hand", "line %");
 
   // Repetitions are interleaved (rep 1 of every path, then rep 2, ...) and each pkio rep is
@@ -112,7 +129,7 @@ int main(int argc, char** argv) {
       std::vector<apps::SendPath> run_paths;
       for (apps::SendPath path : paths) {
         if (apps::needs_two_lcores(path) && !two_lcores) {
-          std::printf("%-19s %5u %5u   skipped: needs two EAL lcores (-l)\n", apps::path_name(path), size, burst);
+          std::fprintf(human, "%-19s %5u %5u   skipped: needs two EAL lcores (-l)\n", apps::path_name(path), size, burst);
           continue;
         }
         run_paths.push_back(path);
@@ -124,6 +141,8 @@ int main(int argc, char** argv) {
           spec.frame_size = size;
           spec.burst = burst;
           spec.seconds = seconds;
+          spec.metrics = endpoint.get();
+          spec.metrics_name = std::string(apps::path_name(path)) + "/" + std::to_string(size) + "/" + std::to_string(burst);
           apps::RunResult r;
           if (apps::run_send_path(*port, spec, r, error) != Status::success) return fail(error);
           mpps[path].push_back(r.mpps);
@@ -149,9 +168,9 @@ int main(int argc, char** argv) {
         if (!to_raw.empty())
           std::snprintf(raw_text, sizeof raw_text, "%.3f [%.2f - %.2f]", raw_ratio.median, raw_ratio.min, raw_ratio.max);
         if (vs_hand) std::snprintf(hand_text, sizeof hand_text, "%.3f", hand_ratio.median);
-        std::printf("%-19s %5u %5u %9.3f  [%6.2f - %6.2f] %8.2f %8.1f %21s %9s %7.1f\n", apps::path_name(path), size,
+        std::fprintf(human, "%-19s %5u %5u %9.3f  [%6.2f - %6.2f] %8.2f %8.1f %21s %9s %7.1f\n", apps::path_name(path), size,
                     burst, m.median, m.min, m.max, gbps, c.median, raw_text, hand_text, line);
-        std::fflush(stdout);
+        std::fflush(human);
         const auto or_null = [](bool have, double v) { return have ? nlohmann::json(v) : nlohmann::json(nullptr); };
         results.push_back({{"name", std::string(apps::path_name(path)) + "/" + std::to_string(size) + "/" + std::to_string(burst)},
                            {"path", apps::path_name(path)}, {"frame_size", size}, {"burst", burst},
@@ -162,6 +181,10 @@ int main(int argc, char** argv) {
                            {"ratio_to_raw_max", or_null(!to_raw.empty(), raw_ratio.max)},
                            {"ratio_to_handoff", or_null(vs_hand, hand_ratio.median)},
                            {"line_rate_percent", line}, {"reps", reps}, {"seconds_per_rep", seconds}});
+        if (progress_json) {
+          std::printf("%s\n", results.back().dump().c_str());
+          std::fflush(stdout);
+        }
       }
     }
   }

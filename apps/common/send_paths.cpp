@@ -263,6 +263,15 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
     return Status::failure;
   }
   Binding* binding = *bound;
+  // Served while it runs, and taken off the endpoint before the adapter goes.
+  struct Served {
+    metrics::Endpoint* endpoint;
+    const Adapter* adapter;
+    ~Served() {
+      if (endpoint != nullptr) endpoint->remove(*adapter);
+    }
+  } served{spec.metrics, adapter};
+  if (spec.metrics != nullptr) spec.metrics->add(*adapter, {spec.metrics_name, port.name(), 0});
   if (cross) {
     if (auto started = adapter->start_worker(spec.worker_cpu >= 0 ? spec.worker_cpu : cpu_of_lcore(1)); !started) {
       error = started.error().message;
@@ -326,6 +335,8 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
   r.latency_p99_ns = cycles_to_ns(static_cast<double>(h.percentile(0.99)));
   r.latency_p999_ns = cycles_to_ns(static_cast<double>(h.percentile(0.999)));
   finish(r, cycles);
+  if (served.endpoint != nullptr) served.endpoint->remove(*adapter);
+  served.endpoint = nullptr;
   lane->reset();  // the adapter halts while the protocol's packets still exist
   return Status::success;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <pkio/dpdk/port.h>
+#include <pkio/metrics.h>
 
 namespace pkio::apps {
 
@@ -42,6 +43,9 @@ struct RunSpec {
   int worker_cpu = -1;
   bool deserialized = false;       ///< the DPDK miniport in deserialized mode
   bool copy = false;               ///< complete on acceptance (copy) instead of on the mbuf free
+  /// --metrics: the run's adapter is served here while it runs, as adapter `metrics_name`.
+  metrics::Endpoint* metrics = nullptr;
+  std::string metrics_name;
 };
 
 struct RunResult {

@@ -7,10 +7,12 @@ namespace pkio::apps {
 namespace {
 std::atomic<bool> stopping{false};
 std::atomic<int> first_signal{0};
+std::atomic<unsigned> signals_seen{0};
 
 void on_stop(int signal) {
   int none = 0;
   first_signal.compare_exchange_strong(none, signal);
+  signals_seen.fetch_add(1);
   stopping.store(true);
 }
 }  // namespace
@@ -29,6 +31,8 @@ void install_stop_signals() noexcept {
 const std::atomic<bool>& stop_requested() noexcept { return stopping; }
 
 int stop_signal() noexcept { return first_signal.load(); }
+
+unsigned stop_signals_seen() noexcept { return signals_seen.load(); }
 
 const char* stop_signal_name() noexcept {
   switch (first_signal.load()) {

@@ -15,6 +15,9 @@ void install_stop_signals() noexcept;
 /// Set once a stop signal arrived.
 [[nodiscard]] const std::atomic<bool>& stop_requested() noexcept;
 
+/// How many stop signals arrived (a second one cuts short what is left: a linger, a wait).
+[[nodiscard]] unsigned stop_signals_seen() noexcept;
+
 /// The first stop signal's number, 0 if none came.
 [[nodiscard]] int stop_signal() noexcept;
 

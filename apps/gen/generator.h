@@ -4,6 +4,8 @@
 // once, only their changing fields rewritten per send) or from a pcap trace.
 #pragma once
 
+#include "live_count.h"
+
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -63,6 +65,8 @@ class QueueSender {
   [[nodiscard]] uint64_t stream_sent(size_t index) const noexcept { return streams_[index].sent; }
   /// The flow number of stream `index` on this queue (in the stamps' sequence numbers).
   [[nodiscard]] uint32_t flow_of(size_t index) const noexcept { return streams_[index].flow; }
+  /// Streams on this queue (0 when replaying a trace).
+  [[nodiscard]] size_t stream_count() const noexcept { return streams_.size(); }
 
  private:
   /// One stream on this queue: its frames' layout, its share of the pool, where it is.
@@ -73,7 +77,7 @@ class QueueSender {
     std::vector<Packet*> free;        // ready to send, most recently completed last
     std::vector<uint32_t> sizes;      // a mix, in sending order (shuffled once)
     size_t next_size = 0;
-    uint64_t sent = 0;                // the next sequence number
+    apps::LiveCount sent;             // the next sequence number (read live by --metrics)
     struct Varying {
       uint32_t offset;
       unsigned width;

@@ -10,6 +10,7 @@
 
 #include <pkio/cycles.h>
 #include <pkio/dpdk/eal.h>
+#include <pkio/metrics.h>
 #include <pkio/version.h>
 
 #include "command_line.h"
@@ -151,6 +152,57 @@ std::string what_is_sent(const gen::Options& o, const Generator& g) {
          how + (g.rx_port ? ", receiving on " + g.rx_port->name() : "") + "; Ctrl-C stops\n";
 }
 
+/// Text for people: on stdout, or on stderr when stdout carries JSON progress lines.
+void say(const gen::Options& o, const std::string& text) {
+  if (o.progress_json) std::fputs(text.c_str(), stderr);
+  else apps::print(text);
+}
+
+/// The generator's own families for --metrics: sent per queue and stream, and the receive
+/// side. Reads only counters its threads keep readable (QueueTotals, LiveCount, histograms).
+void write_generator_metrics(std::string& out, Generator& g, const gen::Options& o) {
+  metrics::Writer w(out);
+  w.family("pkio_gen_sent_packets_total", "counter", "Packets pkio-gen handed to send_packets, per queue.");
+  for (size_t q = 0; q < g.senders.size(); ++q)
+    w.sample("pkio_gen_sent_packets_total", metrics::Writer::labels({{"queue", std::to_string(q)}}),
+             g.senders[q]->totals().sent.load(std::memory_order_relaxed));
+  w.family("pkio_gen_sent_bytes_total", "counter", "Their frame bytes as they leave the port (802.1Q tags in, no FCS).");
+  for (size_t q = 0; q < g.senders.size(); ++q)
+    w.sample("pkio_gen_sent_bytes_total", metrics::Writer::labels({{"queue", std::to_string(q)}}),
+             g.senders[q]->totals().bytes.load(std::memory_order_relaxed));
+  if (o.pcap.empty()) {
+    w.family("pkio_gen_stream_sent_packets_total", "counter", "Packets built for each stream, per queue.");
+    for (size_t q = 0; q < g.senders.size(); ++q)
+      for (size_t i = 0; i < g.senders[q]->stream_count(); ++i)
+        w.sample("pkio_gen_stream_sent_packets_total",
+                 metrics::Writer::labels({{"stream", o.streams[i].name}, {"queue", std::to_string(q)}}),
+                 g.senders[q]->stream_sent(i));
+  }
+  if (!g.receiver) return;
+  const auto& t = g.receiver->totals();
+  w.family("pkio_gen_received_frames_total", "counter", "Frames received on --rx-port, by kind (stamped by pkio-gen, or other).");
+  w.sample("pkio_gen_received_frames_total", "kind=\"stamped\"", t.ours.get());
+  w.sample("pkio_gen_received_frames_total", "kind=\"other\"", t.other.get());
+  uint64_t unique = 0, duplicates = 0, reordered = 0, sent = 0;
+  for (auto& q : g.senders)
+    for (size_t i = 0; i < q->stream_count(); ++i) {
+      const auto& flow = g.receiver->flow(q->flow_of(i));
+      sent += q->stream_sent(i);
+      unique += flow.unique();
+      duplicates += flow.duplicates;
+      reordered += flow.reordered;
+    }
+  w.family("pkio_gen_duplicated_frames_total", "counter", "Stamped frames received more than once.");
+  w.sample("pkio_gen_duplicated_frames_total", "", duplicates);
+  w.family("pkio_gen_reordered_frames_total", "counter", "Stamped frames that arrived after a later one of their flow.");
+  w.sample("pkio_gen_reordered_frames_total", "", reordered);
+  w.family("pkio_gen_not_received_packets", "gauge",
+           "Packets sent and not (yet) received: in flight while running, lost once the run has drained.");
+  w.sample("pkio_gen_not_received_packets", "", sent > unique ? sent - unique : 0);
+  w.family("pkio_gen_one_way_latency_seconds", "histogram", "Transmit stamp to receipt of stamped frames.");
+  metrics::write_latency(w, "pkio_gen_one_way_latency_seconds", "", t.latency);
+}
+
 /// Sends on every queue, receives, and prints a progress line a second until the senders end.
 void run(Generator& g, const gen::Options& o) {
   // Threads go on the EAL lcores in order (apps/common/threads.h); more threads than lcores
@@ -199,9 +251,11 @@ void run(Generator& g, const gen::Options& o) {
       c.batch_packets += qc.batch_packets;
       for (unsigned i = 0; i < status_count; ++i) c.completed_by_status[i] += qc.completed_by_status[i];
     }
-    apps::print(gen::progress_line(std::chrono::duration<double>(now - start).count(), sent - last_sent,
-                                   bytes - last_bytes, interval, c,
-                                   g.receiver ? static_cast<int64_t>(g.receiver->frames()) : -1) + "\n");
+    const double elapsed = std::chrono::duration<double>(now - start).count();
+    const int64_t received = g.receiver ? static_cast<int64_t>(g.receiver->frames()) : -1;
+    apps::print((o.progress_json ? gen::progress_json(elapsed, sent - last_sent, bytes - last_bytes, interval, c, received)
+                                 : gen::progress_line(elapsed, sent - last_sent, bytes - last_bytes, interval, c, received)) +
+                "\n");
     last_sent = sent;
     last_bytes = bytes;
     last = now;
@@ -303,7 +357,7 @@ int report(Generator& g, const gen::Options& o, Outputs& outputs) {
     if (auto closed = outputs.json->close(); !closed)
       code = apps::fail(program, closed.error().message, apps::exit_status::output_failed);
   }
-  apps::print(gen::summary_text(s, o));
+  say(o, gen::summary_text(s, o));
   if (auto out = apps::stdout_result(); !out)
     code = apps::fail(program, out.error().message + (o.json.empty() ? " (the summary is lost; --json FILE keeps a report)" : ""),
                       apps::exit_status::output_failed);
@@ -334,14 +388,33 @@ int main(int argc, char** argv) {
 
   auto g = bring_up(o, eal_args, *outputs);
   if (!g) return apps::fail(program, g.error().message);
-  apps::print(std::string("pkio-gen ") + PKIO_VERSION + ": " + (*g)->port->placement() + "\n");
+  say(o, std::string("pkio-gen ") + PKIO_VERSION + ": " + (*g)->port->placement() + "\n");
+  std::unique_ptr<metrics::Endpoint> endpoint;
+  if (!o.metrics.empty()) {
+    auto started = metrics::Endpoint::start(o.metrics);
+    if (!started) return apps::fail(program, "--metrics: " + started.error().message);
+    endpoint = std::move(*started);
+    for (size_t q = 0; q < (*g)->senders.size(); ++q)
+      endpoint->add((*g)->senders[q]->adapter(), {"gen.q" + std::to_string(q), o.port, static_cast<uint16_t>(q)});
+    Generator* gen = g->get();
+    endpoint->add_source([gen, &o](std::string& out) { write_generator_metrics(out, *gen, o); });
+    std::fprintf(stderr, "pkio-gen: metrics at %s\n", endpoint->url().c_str());
+  }
   if (apps::stop_requested()) {
-    apps::print(std::string("stopped by ") + apps::stop_signal_name() + " before sending started\n");
+    say(o, std::string("stopped by ") + apps::stop_signal_name() + " before sending started\n");
   } else {
-    apps::print(what_is_sent(o, **g));
+    say(o, what_is_sent(o, **g));
     run(**g, o);
   }
   const int code = report(**g, o, *outputs);
+  if (endpoint) {
+    // The final counts stay up a moment, so that a scraper's last look matches the report.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(o.metrics_linger_s);
+    const unsigned signals = apps::stop_signals_seen();
+    while (std::chrono::steady_clock::now() < until && apps::stop_signals_seen() == signals)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    endpoint.reset();  // before the adapters it reads go
+  }
   g->reset();
   dpdk::eal_cleanup();
   return code;

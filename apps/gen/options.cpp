@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include <pkio/metrics.h>
+
 
 #include <algorithm>
 #include <cstdlib>
@@ -155,7 +157,10 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, int& 
   cl.option("--rx-port", "also receive on this port (the same one for a net_ring loop) and report loss, reordering, duplicates and latency");
   cl.option("--json", "write a JSON report to FILE (opened before sending starts)");
   cl.option("--csv", "write one line per completed packet to FILE (queue>0: FILE.qN), off the sending path: rows a slow reader cannot take are dropped and counted");
-  cl.flag("--quiet", "no per-second progress lines");
+  cl.flag("--quiet", "no per-second progress lines (the same as --progress none)");
+  cl.option("--progress", "per-second progress on stdout: text (default), json (one JSON object per line, the summary then on stderr) or none");
+  cl.option("--metrics", "serve Prometheus/OpenMetrics text at http://ADDR:PORT/metrics while running (ADDR: an IPv4 address, localhost or *; e.g. localhost:9101)");
+  cl.option("--metrics-linger", "with --metrics: seconds to keep serving the final counts after the run (0-3600)", "1");
   help_text = cl.help();
   const auto parsed = cl.parse(args);
   if (!parsed) return refuse(parsed.error().message);
@@ -205,6 +210,18 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, int& 
     return refuse(why);
   if (cl.given("--copy")) o.copy = true;
   if (cl.given("--quiet")) o.quiet = true;
+  if (cl.given("--progress")) {
+    const std::string& p = cl.text("--progress");
+    if (p == "json") o.progress_json = true;
+    else if (p == "none") o.quiet = true;
+    else if (p != "text") return refuse("--progress: '" + apps::printable(p) + "' is not text, json or none");
+  }
+  if (cl.given("--metrics")) {
+    auto where = metrics::parse_listen_address(cl.text("--metrics"));
+    if (!where) return refuse("--metrics: " + apps::printable(where.error().message));
+    o.metrics = cl.text("--metrics");
+  }
+  if (!real("--metrics-linger", o.metrics_linger_s, 0, 3600)) return refuse(why);
   if (cl.given("--rate")) {
     const std::string& rate = cl.text("--rate");
     if (!parse_rate(rate, o))

@@ -40,6 +40,9 @@ struct Options {
   bool streams_from_defaults = true;  ///< no [[stream]] table set the streams
   bool duration_from_profile = false; ///< the profile said how long (or how many)
   bool quiet = false;              ///< no progress lines
+  bool progress_json = false;      ///< progress as one JSON object per line (--progress json)
+  std::string metrics;             ///< serve Prometheus metrics here (ADDR:PORT; empty: no)
+  double metrics_linger_s = 1;     ///< keep serving the final counts this long after the run
 
   /// Largest frame of any stream.
   [[nodiscard]] uint32_t largest_frame() const noexcept;

@@ -3,6 +3,8 @@
 // reordering, duplicates and one-way latency of each flow.
 #pragma once
 
+#include "live_count.h"
+
 #include <atomic>
 #include <cstdint>
 #include <vector>
@@ -21,9 +23,10 @@ class FlowTracker {
 
   /// Records sequence number `sequence`.
   void record(uint64_t sequence) noexcept;
-  uint64_t received = 0;    ///< frames with this flow's stamp
-  uint64_t duplicates = 0;  ///< seen before (within the window)
-  uint64_t reordered = 0;   ///< arrived after a higher sequence number
+  // LiveCount: read by the metrics endpoint while the receiver runs.
+  apps::LiveCount received;    ///< frames with this flow's stamp
+  apps::LiveCount duplicates;  ///< seen before (within the window)
+  apps::LiveCount reordered;   ///< arrived after a higher sequence number
   [[nodiscard]] uint64_t unique() const noexcept { return received - duplicates; }
 
  private:
@@ -41,10 +44,10 @@ inline uint64_t make_sequence(uint32_t flow, uint64_t count) noexcept {
 
 /// Totals of the receive side.
 struct ReceiveTotals {
-  uint64_t frames = 0;        ///< everything received
-  uint64_t ours = 0;          ///< with a pkio-gen stamp of a known flow
-  uint64_t other = 0;         ///< anything else (the kernel's own frames on a veth)
-  uint64_t bad_checksum = 0;  ///< ours, with an IPv4 or transport checksum that fails
+  apps::LiveCount frames;        ///< everything received
+  apps::LiveCount ours;          ///< with a pkio-gen stamp of a known flow
+  apps::LiveCount other;         ///< anything else (the kernel's own frames on a veth)
+  apps::LiveCount bad_checksum;  ///< ours, with an IPv4 or transport checksum that fails
   LatencyHistogram latency;   ///< transmit stamp to receipt, TSC cycles
 };
 
@@ -59,6 +62,7 @@ class Receiver {
   [[nodiscard]] uint64_t frames() const noexcept { return frames_.load(std::memory_order_relaxed); }
   [[nodiscard]] const ReceiveTotals& totals() const noexcept { return totals_; }
   [[nodiscard]] const FlowTracker& flow(uint32_t index) const noexcept { return flows_[index]; }
+  [[nodiscard]] uint32_t flow_count() const noexcept { return static_cast<uint32_t>(flows_.size()); }
 
  private:
   uint16_t port_id_;

@@ -45,6 +45,24 @@ std::string progress_line(double elapsed_s, uint64_t sent_delta, uint64_t bytes_
   return line;
 }
 
+std::string progress_json(double elapsed_s, uint64_t sent_delta, uint64_t bytes_delta, double interval_s,
+                          const AdapterCounters& c, int64_t rx_frames) {
+  nlohmann::json j;
+  j["elapsed_s"] = elapsed_s;
+  j["interval_s"] = interval_s;
+  j["mpps"] = static_cast<double>(sent_delta) / interval_s / 1e6;
+  j["gbps"] = static_cast<double>(bytes_delta) * 8 / interval_s / 1e9;
+  j["completed_ok"] = c.completed_ok;
+  nlohmann::json by_status = nlohmann::json::object();
+  for (unsigned i = 0; i < status_count; ++i)
+    if (c.completed_by_status[i] != 0) by_status[std::string(to_string(all_statuses[i]))] = c.completed_by_status[i];
+  j["completed"] = by_status;
+  j["in_flight"] = c.in_flight;
+  j["mean_batch"] = c.batches ? static_cast<double>(c.batch_packets) / static_cast<double>(c.batches) : 0.0;
+  if (rx_frames >= 0) j["received"] = rx_frames;
+  return j.dump();
+}
+
 std::string summary_text(const Summary& s, const Options& o) {
   const auto& c = s.counters;
   std::string out = "pkio-gen summary\n";

@@ -56,6 +56,12 @@ struct Summary {
 std::string progress_line(double elapsed_s, uint64_t sent_delta, uint64_t bytes_delta,
                           double interval_s, const AdapterCounters& c, int64_t rx_frames = -1);
 
+/// The same as one JSON object on one line (--progress json): elapsed_s, mpps, gbps,
+/// interval_s, completed_ok, completed (by status, the non-zero ones), in_flight,
+/// mean_batch, and received when receiving. Field names are stable.
+std::string progress_json(double elapsed_s, uint64_t sent_delta, uint64_t bytes_delta, double interval_s,
+                          const AdapterCounters& c, int64_t rx_frames = -1);
+
 /// The final summary for people.
 std::string summary_text(const Summary& s, const Options& o);
 

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include <pkio/dpdk/eal.h>
+#include <pkio/metrics.h>
 #include "threads.h"
 #include "svg.h"
 #include "sweep.h"
@@ -125,6 +126,9 @@ int main(int argc, char** argv) {
   app.add_option("--json", json_path, "write results per value and the recommendation as JSON");
   app.add_option("--csv", csv_path, "write results per value as CSV");
   app.add_option("--svg", svg_path, "write a plot of throughput and p99 latency against the value");
+  std::string metrics_address, progress = "text";
+  app.add_option("--metrics", metrics_address, "serve Prometheus/OpenMetrics text at http://ADDR:PORT/metrics while running (ADDR: IPv4, localhost or *)");
+  app.add_option("--progress", progress, "text, or json: one JSON object per measurement on stdout (everything else on stderr)")->capture_default_str();
   std::vector<std::string> reversed(app_args.rbegin(), app_args.rend());
   try {
     app.parse(reversed);
@@ -153,6 +157,12 @@ int main(int argc, char** argv) {
   o.share = share_percent / 100;
   o.load_fraction = load_percent / 100;
 
+  if (progress != "text" && progress != "json") return fail("--progress: '" + progress + "' is not text or json");
+  if (!metrics_address.empty())
+    if (auto where = metrics::parse_listen_address(metrics_address); !where) return fail("--metrics: " + where.error().message);
+  const bool progress_json = progress == "json";
+  FILE* const human = progress_json ? stderr : stdout;  // text for people, when stdout carries JSON lines
+
   std::string error;
   if (auto up = dpdk::eal_init(eal_args); !up) return fail(up.error().message);
   RingSink sink;
@@ -171,7 +181,14 @@ int main(int argc, char** argv) {
   if (auto opened = dpdk::Port::open(port_id, pc); opened) port = std::move(*opened);
   else return fail(opened.error().message);
   const size_t total_runs = o.values.size() * o.modes.size();
-  std::printf("pkio-maxsend %s: %s\nsweeping %zu value(s) x %zu mode(s), %u rep(s) of %.2f s, %u-byte frames\n",
+  std::unique_ptr<metrics::Endpoint> endpoint;
+  if (!metrics_address.empty()) {
+    auto started = metrics::Endpoint::start(metrics_address);
+    if (!started) return fail("--metrics: " + started.error().message);
+    endpoint = std::move(*started);
+    std::fprintf(stderr, "pkio-maxsend: metrics at %s\n", endpoint->url().c_str());
+  }
+  std::fprintf(human, "pkio-maxsend %s: %s\nsweeping %zu value(s) x %zu mode(s), %u rep(s) of %.2f s, %u-byte frames\n",
               PKIO_VERSION, port->placement().c_str(), o.values.size(), o.modes.size(), o.reps, o.seconds, o.frame_size);
 
   // Pass 1: saturation. Pass 2: the fixed load, which needs the best throughput of pass 1.
@@ -192,6 +209,8 @@ int main(int argc, char** argv) {
         spec.seconds = o.seconds;
         spec.deserialized = mode == "deserialized";
         spec.copy = copy;
+        spec.metrics = endpoint.get();
+        spec.metrics_name = mode + "/" + std::to_string(value);
         apps::RunResult r;
         if (apps::run_send_path(*port, spec, r, error) != Status::success) return fail(error);
         mpps.push_back(r.mpps);
@@ -214,8 +233,16 @@ int main(int argc, char** argv) {
       v.resources_rate = calls ? static_cast<double>(resources) / static_cast<double>(calls) : 0;
       v.mean_batch = calls ? static_cast<double>(packets_in_calls) / static_cast<double>(calls) : 0;
       results.push_back(v);
-      std::printf("[%2zu/%zu] %-12s %4u: %7.2f Mpps  %6.1f cycles/packet  mean batch %5.1f  resources/call %.3f\n",
-                  ++done, total_runs, mode.c_str(), value, v.mpps.median, v.cycles_per_packet, v.mean_batch, v.resources_rate);
+      ++done;
+      if (progress_json)
+        std::printf("%s\n", nlohmann::json({{"pass", "saturation"}, {"done", done}, {"of", total_runs}, {"mode", mode},
+                                            {"value", value}, {"mpps", v.mpps.median}, {"mpps_min", v.mpps.min},
+                                            {"mpps_max", v.mpps.max}, {"cycles_per_packet", v.cycles_per_packet},
+                                            {"mean_batch", v.mean_batch}, {"resources_per_call", v.resources_rate}})
+                                 .dump().c_str());
+      else
+        std::printf("[%2zu/%zu] %-12s %4u: %7.2f Mpps  %6.1f cycles/packet  mean batch %5.1f  resources/call %.3f\n",
+                    done, total_runs, mode.c_str(), value, v.mpps.median, v.cycles_per_packet, v.mean_batch, v.resources_rate);
       std::fflush(stdout);
     }
   }
@@ -235,6 +262,8 @@ int main(int argc, char** argv) {
         spec.deserialized = mode == "deserialized";
         spec.copy = copy;
         spec.offered_pps = o.load_fraction * best * 1e6;
+        spec.metrics = endpoint.get();
+        spec.metrics_name = mode + "/" + std::to_string(v.value) + "/load";
         apps::RunResult r;
         if (apps::run_send_path(*port, spec, r, error) != Status::success) return fail(error);
         p50.push_back(r.latency_p50_ns / 1e3);
@@ -245,8 +274,15 @@ int main(int argc, char** argv) {
       v.load_p50_us = apps::stats_of(p50).median;
       v.load_p99_us = apps::stats_of(p99).median;
       v.load_p999_us = apps::stats_of(p999).median;
-      std::printf("[%2zu/%zu] %-12s %4u at %.2f Mpps offered: p50 %.1f us, p99 %.1f us\n", ++done, total_runs,
-                  mode.c_str(), v.value, v.load_mpps, v.load_p50_us, v.load_p99_us);
+      ++done;
+      if (progress_json)
+        std::printf("%s\n", nlohmann::json({{"pass", "load"}, {"done", done}, {"of", total_runs}, {"mode", mode},
+                                            {"value", v.value}, {"offered_mpps", v.load_mpps}, {"p50_us", v.load_p50_us},
+                                            {"p99_us", v.load_p99_us}, {"p999_us", v.load_p999_us}})
+                                 .dump().c_str());
+      else
+        std::printf("[%2zu/%zu] %-12s %4u at %.2f Mpps offered: p50 %.1f us, p99 %.1f us\n", done, total_runs,
+                    mode.c_str(), v.value, v.load_mpps, v.load_p50_us, v.load_p99_us);
       std::fflush(stdout);
     }
   }
@@ -254,17 +290,17 @@ int main(int argc, char** argv) {
   std::vector<maxsend::Recommendation> recommended;
   for (const std::string& mode : o.modes) recommended.push_back(maxsend::recommend(results, mode, o));
 
-  std::printf("\n%-12s %5s %9s %17s %8s %7s %9s %9s %9s %9s  %s\n", "mode", "value", "Mpps", "[min - max]", "cyc/pkt",
+  std::fprintf(human, "\n%-12s %5s %9s %17s %8s %7s %9s %9s %9s %9s  %s\n", "mode", "value", "Mpps", "[min - max]", "cyc/pkt",
               "batch", "res/call", "sat p99", "load p50", "load p99", "verdict");
   for (const auto& v : results)
-    std::printf("%-12s %5u %9.2f  [%6.2f - %6.2f] %8.1f %7.1f %9.3f %7.1fus %7.1fus %7.1fus  %s%s\n", v.mode.c_str(),
+    std::fprintf(human, "%-12s %5u %9.2f  [%6.2f - %6.2f] %8.1f %7.1f %9.3f %7.1fus %7.1fus %7.1fus  %s%s\n", v.mode.c_str(),
                 v.value, v.mpps.median, v.mpps.min, v.mpps.max, v.cycles_per_packet, v.mean_batch, v.resources_rate,
                 v.sat_p99_us, v.load_p50_us, v.load_p99_us, v.reaches_share ? "share ok" : "too slow",
                 v.within_budget ? "" : ", over budget");
-  std::printf("\n");
-  for (const auto& r : recommended) std::printf("%s\n\n", r.explanation.c_str());
+  std::fprintf(human, "\n");
+  for (const auto& r : recommended) std::fprintf(human, "%s\n\n", r.explanation.c_str());
   if (validate_value != 0)
-    for (const auto& r : recommended) std::printf("validate %s\n", maxsend::validate(results, r, validate_value, o).c_str());
+    for (const auto& r : recommended) std::fprintf(human, "validate %s\n", maxsend::validate(results, r, validate_value, o).c_str());
 
   if (!json_path.empty()) {
     nlohmann::json j;
