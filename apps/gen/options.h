@@ -28,6 +28,7 @@ struct Options {
   uint32_t batch = 32;             ///< OID_GEN_MAXIMUM_SEND_PACKETS
   uint32_t window = 0;             ///< most packets in flight (0: no limit but the pool)
   uint32_t pool = 4096;            ///< packets per queue
+  uint32_t first_flow = 0;         ///< the flow number of queue 0's first stream (pkio-ndr: one range per trial)
   bool copy = false;               ///< complete on acceptance (copy) instead of on free
   uint16_t mtu = 0;                ///< port MTU to configure (OID_GEN_MAXIMUM_FRAME_SIZE); 0: the PMD's
   std::string pcap;                ///< replay this capture instead of the streams

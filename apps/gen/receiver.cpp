@@ -52,7 +52,7 @@ void Receiver::run(const std::atomic<bool>& stop, unsigned quiet_ms, unsigned dr
       const auto* bytes = length <= sizeof linear
                               ? static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, length, linear)) : nullptr;
       const FrameInfo info = bytes ? inspect_frame(bytes, length) : FrameInfo{};
-      const uint32_t flow = static_cast<uint32_t>(info.sequence >> flow_shift);
+      const uint32_t flow = static_cast<uint32_t>(info.sequence >> flow_shift) - first_flow_;  // wraps if below
       if (info.ours && flow < flows_.size()) {
         ++totals_.ours;
         if (!info.checksums_ok) ++totals_.bad_checksum;

@@ -54,18 +54,22 @@ struct ReceiveTotals {
 /// Polls RX queue 0 of a port on its own thread; see the file comment.
 class Receiver {
  public:
-  Receiver(uint16_t port_id, uint32_t flows) : port_id_(port_id), flows_(flows) {}
+  /// Follows flows first_flow .. first_flow + flows - 1; stamps of any other flow count as other.
+  Receiver(uint16_t port_id, uint32_t flows, uint32_t first_flow = 0)
+      : port_id_(port_id), first_flow_(first_flow), flows_(flows) {}
   /// Receives until `stop` is set and then until nothing arrived for `quiet_ms` (so the frames
   /// still on their way are counted), at most `drain_ms` after the stop.
   void run(const std::atomic<bool>& stop, unsigned quiet_ms, unsigned drain_ms);
   /// Frames received so far (readable while it runs).
   [[nodiscard]] uint64_t frames() const noexcept { return frames_.load(std::memory_order_relaxed); }
   [[nodiscard]] const ReceiveTotals& totals() const noexcept { return totals_; }
+  /// Flow `index` (counted from first_flow).
   [[nodiscard]] const FlowTracker& flow(uint32_t index) const noexcept { return flows_[index]; }
   [[nodiscard]] uint32_t flow_count() const noexcept { return static_cast<uint32_t>(flows_.size()); }
 
  private:
   uint16_t port_id_;
+  uint32_t first_flow_;
   std::vector<FlowTracker> flows_;
   ReceiveTotals totals_;
   std::atomic<uint64_t> frames_{0};
