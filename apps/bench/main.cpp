@@ -15,79 +15,101 @@
 
 #include <pkio/dpdk/eal.h>
 #include <pkio/metrics.h>
+#include "command_line.h"
+#include "files.h"
 #include "send_paths.h"
+#include "signals.h"
+#include "validate.h"
 #include "text.h"
 #include "threads.h"
 #include <pkio/version.h>
 
 namespace {
 
-int fail(const std::string& message) {
-  std::fprintf(stderr, "pkio-bench: %s\n", message.c_str());
-  return 2;
+constexpr const char* program = "pkio-bench";
+
+int fail(const std::string& message, int code = pkio::apps::exit_status::bad_input) {
+  return pkio::apps::fail(program, message, code);
+}
+
+/// Text for people: stdout (checked: a closed stdout is reported at the end), or stderr when
+/// stdout carries JSON lines.
+void say(bool to_stderr, const std::string& text) {
+  if (to_stderr) std::fputs(text.c_str(), stderr);
+  else pkio::apps::print(text);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace pkio;
+  apps::install_stop_signals();  // first: a signal at any moment ends with what was measured
   std::vector<std::string> eal_args, app_args;
   dpdk::split_args(argc, argv, eal_args, app_args);
 
-  std::string port_name = "0", sizes_text = "64,512,1514", bursts_text = "1,8,32,64",
-              paths_text = "raw,inline,cross_thread", json_path;
-  unsigned reps = 3;
-  double seconds = 0.3, link_gbps = 0;
-  CLI::App app{"pkio-bench: line-rate send benchmark, pkio against raw DPDK in one run.\n"
-               "Usage: pkio-bench [EAL args] -- [options]; no EAL args: net_null, no hugepages.",
-               "pkio-bench"};
-  app.set_version_flag("--version", PKIO_VERSION);
-  app.add_option("--port", port_name, "port number or device name")->capture_default_str();
-  app.add_option("--sizes", sizes_text, "frame sizes in bytes without FCS, comma-separated (60-9018; at most the port's MTU + 14)")->capture_default_str();
-  app.add_option("--bursts", bursts_text, "burst sizes = OID_GEN_MAXIMUM_SEND_PACKETS, comma-separated (1-1024)")->capture_default_str();
   const std::string all_paths = "raw, handoff, inline, inline_deserialized, send, cross_thread";
-  app.add_option("--paths", paths_text,
-                 "comma-separated, from: " + all_paths +
-                     " (handoff: raw mbufs handed to a second thread over an rte_ring, the floor "
-                     "for cross_thread; send: one send call per packet)")
-      ->capture_default_str();
-  app.add_option("--reps", reps, "repetitions per case (median and spread are reported)")->check(CLI::Range(1, 100))->capture_default_str();
-  app.add_option("--seconds", seconds, "seconds per repetition")->check(CLI::Range(0.05, 60.0))->capture_default_str();
-  app.add_option("--link-speed", link_gbps, "link speed in Gbit/s for the line-rate share (default: the port's)");
-  app.add_option("--json", json_path, "write the results as JSON to FILE");
-  std::string metrics_address, progress = "text";
-  app.add_option("--metrics", metrics_address, "serve Prometheus/OpenMetrics text at http://ADDR:PORT/metrics while running (ADDR: IPv4, localhost or *)");
-  app.add_option("--progress", progress, "text (the table on stdout) or json (one JSON object per case on stdout, the table on stderr)")->capture_default_str();
-  std::vector<std::string> reversed(app_args.rbegin(), app_args.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) {
-      std::printf("%s", app.help().c_str());
-      return 0;
-    }
-    return fail(std::string(e.what()) + " (see --help)");
-  }
-  std::vector<uint32_t> sizes, bursts;
-  if (!apps::parse_number_list(sizes_text, sizes, 60, 9018)) return fail("--sizes: '" + sizes_text + "' is not a list of frame sizes from 60 to 9018");
-  if (!apps::parse_number_list(bursts_text, bursts, 1, 1024)) return fail("--bursts: '" + bursts_text + "' is not a list of burst sizes from 1 to 1024");
-  std::vector<apps::SendPath> paths;
-  {
-    std::stringstream in(paths_text);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-      apps::SendPath path;
-      if (!apps::path_of_name(item, path))
-        return fail("--paths: unknown path '" + item + "' (" + all_paths + ")");
-      paths.push_back(path);
-    }
-  }
+  apps::CommandLine cl(program, std::string("pkio-bench: line-rate send benchmark, pkio against raw DPDK in one run.\n"
+                                            "Usage: pkio-bench [EAL args] -- [options]; no EAL args: net_null, no hugepages.\n") +
+                                    apps::exit_status_help);
+  cl.option("--port", "port number or device name", "0");
+  cl.option("--sizes", "frame sizes in bytes without FCS, comma-separated (60-9018; at most the port's MTU + 14)", "64,512,1514");
+  cl.option("--bursts", "burst sizes = OID_GEN_MAXIMUM_SEND_PACKETS, comma-separated (1-1024)", "1,8,32,64");
+  cl.option("--paths", "comma-separated, from: " + all_paths +
+                           " (handoff: raw mbufs handed to a second thread over an rte_ring, the floor for "
+                           "cross_thread; send: one send call per packet)",
+            "raw,inline,cross_thread");
+  cl.option("--reps", "repetitions per case, interleaved across paths (1-100; median and spread are reported)", "3");
+  cl.option("--seconds", "seconds per repetition (0.05-60)", "0.3");
+  cl.option("--link-speed", "link speed in Gbit/s for the line-rate share (default: the port's)");
+  cl.option("--json", "write the results as JSON to FILE (opened before measuring)");
+  cl.option("--metrics", "serve Prometheus/OpenMetrics text at http://ADDR:PORT/metrics while running (ADDR: IPv4, localhost or *)");
+  cl.option("--progress", "text (the table on stdout) or json (one JSON object per case on stdout, the table on stderr)", "text");
+  if (auto code = cl.parse_or_exit(app_args)) return *code;
+  const auto bad = [](const Error& e) { return fail(e.message + " (see --help)"); };
 
-  if (progress != "text" && progress != "json") return fail("--progress: '" + progress + "' is not text or json");
-  if (!metrics_address.empty())
+  const std::string port_name = cl.text_or("--port", "0");
+  if (port_name.empty()) return fail("--port: an empty value (see --help)");
+  auto sizes_list = apps::parse_whole_list("--sizes", cl.text_or("--sizes", "64,512,1514"), 60, 9018);
+  if (!sizes_list) return bad(sizes_list.error());
+  auto bursts_list = apps::parse_whole_list("--bursts", cl.text_or("--bursts", "1,8,32,64"), 1, 1024);
+  if (!bursts_list) return bad(bursts_list.error());
+  auto path_words = apps::parse_word_list("--paths", cl.text_or("--paths", "raw,inline,cross_thread"),
+                                          {"raw", "handoff", "inline", "inline_deserialized", "send", "cross_thread"});
+  if (!path_words) return bad(path_words.error());
+  auto reps_value = apps::parse_whole("--reps", cl.text_or("--reps", "3"), 1, 100);
+  if (!reps_value) return bad(reps_value.error());
+  auto seconds_value = apps::parse_real("--seconds", cl.text_or("--seconds", "0.3"), 0.05, 60);
+  if (!seconds_value) return bad(seconds_value.error());
+  double link_gbps = 0;
+  if (cl.given("--link-speed")) {
+    auto v = apps::parse_positive_real("--link-speed", cl.text("--link-speed"), 1e4);
+    if (!v) return bad(v.error());
+    link_gbps = *v;
+  }
+  const std::string json_path = cl.text("--json"), metrics_address = cl.text("--metrics");
+  if (cl.given("--json") && json_path.empty()) return fail("--json: an empty value (see --help)");
+  const std::string progress = cl.text_or("--progress", "text");
+  if (progress != "text" && progress != "json")
+    return fail("--progress: '" + apps::printable(progress) + "' is not text or json (see --help)");
+  if (cl.given("--metrics"))
     if (auto where = metrics::parse_listen_address(metrics_address); !where) return fail("--metrics: " + where.error().message);
   const bool progress_json = progress == "json";
-  FILE* const human = progress_json ? stderr : stdout;  // the table, when stdout carries JSON lines
+  std::vector<uint32_t> sizes(sizes_list->begin(), sizes_list->end()), bursts(bursts_list->begin(), bursts_list->end());
+  std::vector<apps::SendPath> paths;
+  for (const std::string& w : *path_words) {
+    apps::SendPath path;
+    (void)apps::path_of_name(w, path);
+    paths.push_back(path);
+  }
+  const auto reps = static_cast<unsigned>(*reps_value);
+  const double seconds = *seconds_value;
+  // The report is opened before anything runs: a path that cannot be written is known now.
+  std::unique_ptr<apps::OutputFile> json_file;
+  if (!json_path.empty()) {
+    auto f = apps::OutputFile::open("--json", json_path);
+    if (!f) return fail(f.error().message);
+    json_file = std::move(*f);
+  }
 
   std::string error;
   if (auto up = dpdk::eal_init(eal_args); !up) return fail(up.error().message);
@@ -114,27 +136,32 @@ int main(int argc, char** argv) {
     endpoint = std::move(*started);
     std::fprintf(stderr, "pkio-bench: metrics at %s\n", endpoint->url().c_str());
   }
-  std::fprintf(human, "pkio-bench %s: %s; link %.0f Gbit/s; %u rep(s) of %.2f s per case\n", PKIO_VERSION,
-              port->placement().c_str(), link_gbps, reps, seconds);
-  std::fprintf(human, "%-19s %5s %5s %9s %17s %8s %8s %21s %9s %7s\n", "path", "size", "burst", "Mpps", "[min - max]",
-              "Gbit/s", "cyc/pkt", "vs raw [min - max]", "vs hand", "line %");
+  say(progress_json, apps::format("pkio-bench %s: %s; link %.0f Gbit/s; %u rep(s) of %.2f s per case\n", PKIO_VERSION,
+              port->placement().c_str(), link_gbps, reps, seconds));
+  say(progress_json, apps::format("%-19s %5s %5s %9s %17s %8s %8s %21s %9s %7s\n", "path", "size", "burst", "Mpps", "[min - max]",
+              "Gbit/s", "cyc/pkt", "vs raw [min - max]", "vs hand", "line %"));
 
   // Repetitions are interleaved (rep 1 of every path, then rep 2, ...) and each pkio rep is
   // divided by the raw rep next to it: on a shared machine the rate drifts between seconds,
   // and a ratio of neighbours cancels most of that drift where a ratio of medians would not.
   nlohmann::json results = nlohmann::json::array();
+  bool stopped = false;  // a signal: the cases measured so far are reported
   for (uint32_t size : sizes) {
     for (uint32_t burst : bursts) {
+      if (apps::stop_requested()) {
+        stopped = true;
+        break;
+      }
       std::map<apps::SendPath, std::vector<double>> mpps, cpp;
       std::vector<apps::SendPath> run_paths;
       for (apps::SendPath path : paths) {
         if (apps::needs_two_lcores(path) && !two_lcores) {
-          std::fprintf(human, "%-19s %5u %5u   skipped: needs two EAL lcores (-l)\n", apps::path_name(path), size, burst);
+          say(progress_json, apps::format("%-19s %5u %5u   skipped: needs two EAL lcores (-l)\n", apps::path_name(path), size, burst));
           continue;
         }
         run_paths.push_back(path);
       }
-      for (unsigned rep = 0; rep < reps; ++rep) {
+      for (unsigned rep = 0; rep < reps && !apps::stop_requested(); ++rep) {
         for (apps::SendPath path : run_paths) {
           apps::RunSpec spec;
           spec.path = path;
@@ -148,6 +175,10 @@ int main(int argc, char** argv) {
           mpps[path].push_back(r.mpps);
           cpp[path].push_back(r.cycles_per_packet);
         }
+      }
+      if (apps::stop_requested()) {  // this case's reps are incomplete: not reported
+        stopped = true;
+        break;
       }
       const auto ratios_to = [&](apps::SendPath path, apps::SendPath base) {
         std::vector<double> out;
@@ -168,9 +199,8 @@ int main(int argc, char** argv) {
         if (!to_raw.empty())
           std::snprintf(raw_text, sizeof raw_text, "%.3f [%.2f - %.2f]", raw_ratio.median, raw_ratio.min, raw_ratio.max);
         if (vs_hand) std::snprintf(hand_text, sizeof hand_text, "%.3f", hand_ratio.median);
-        std::fprintf(human, "%-19s %5u %5u %9.3f  [%6.2f - %6.2f] %8.2f %8.1f %21s %9s %7.1f\n", apps::path_name(path), size,
-                    burst, m.median, m.min, m.max, gbps, c.median, raw_text, hand_text, line);
-        std::fflush(human);
+        say(progress_json, apps::format("%-19s %5u %5u %9.3f  [%6.2f - %6.2f] %8.2f %8.1f %21s %9s %7.1f\n", apps::path_name(path), size,
+                    burst, m.median, m.min, m.max, gbps, c.median, raw_text, hand_text, line));
         const auto or_null = [](bool have, double v) { return have ? nlohmann::json(v) : nlohmann::json(nullptr); };
         results.push_back({{"name", std::string(apps::path_name(path)) + "/" + std::to_string(size) + "/" + std::to_string(burst)},
                            {"path", apps::path_name(path)}, {"frame_size", size}, {"burst", burst},
@@ -182,18 +212,21 @@ int main(int argc, char** argv) {
                            {"ratio_to_handoff", or_null(vs_hand, hand_ratio.median)},
                            {"line_rate_percent", line}, {"reps", reps}, {"seconds_per_rep", seconds}});
         if (progress_json) {
-          std::printf("%s\n", results.back().dump().c_str());
-          std::fflush(stdout);
+          apps::print(results.back().dump() + "\n");
         }
       }
     }
   }
-  if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    out << results.dump(2) << "\n";
-    if (!out) return fail("cannot write " + json_path);
+  int code = apps::exit_status::ok;
+  if (stopped) say(progress_json, std::string("stopped by ") + apps::stop_signal_name() + ": the cases above are all that was measured\n");
+  if (json_file) {
+    json_file->write(results.dump(2) + "\n");
+    if (auto closed = json_file->close(); !closed) code = fail(closed.error().message, apps::exit_status::output_failed);
   }
+  if (auto out = apps::stdout_result(); !out)
+    code = fail(out.error().message + (json_path.empty() ? " (the table is lost; --json FILE keeps it)" : ""),
+                apps::exit_status::output_failed);
   port.reset();
   dpdk::eal_cleanup();
-  return 0;
+  return code;
 }

@@ -5,7 +5,6 @@
 // share of the best throughput and a latency budget, and says why in numbers.
 // Usage: pkio-maxsend [EAL args] -- [options]. Exit: 0 done (also when --validate says "not
 // good"), 2 bad input or an EAL/port problem.
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
@@ -13,7 +12,11 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <tuple>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -21,7 +24,11 @@
 
 #include <pkio/dpdk/eal.h>
 #include <pkio/metrics.h>
+#include "command_line.h"
+#include "files.h"
+#include "signals.h"
 #include "threads.h"
+#include "validate.h"
 #include "svg.h"
 #include "sweep.h"
 #include "text.h"
@@ -31,17 +38,10 @@ namespace {
 
 using namespace pkio;
 
-int fail(const std::string& message) {
-  std::fprintf(stderr, "pkio-maxsend: %s\n", message.c_str());
-  return 2;
-}
+constexpr const char* program = "pkio-maxsend";
 
-/// The sweep's values: 1..1024, sorted, each once.
-bool parse_values(const std::string& text, std::vector<uint32_t>& out) {
-  if (!apps::parse_number_list(text, out, 1, 1024)) return false;
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return true;
+int fail(const std::string& message, int code = apps::exit_status::bad_input) {
+  return apps::fail(program, message, code);
 }
 
 /// A net_ring port drained by a consumer thread on another core: back-pressure on demand.
@@ -99,76 +99,107 @@ int main(int argc, char** argv) {
   std::vector<std::string> eal_args, app_args;
   dpdk::split_args(argc, argv, eal_args, app_args);
 
+  apps::install_stop_signals();  // first: a signal at any moment ends with what was measured
   maxsend::SweepOptions o;
-  std::string port_name = "0", values_text = "1,2,4,8,16,32,64,128,256", modes_text = "serialized,deserialized";
-  std::string json_path, csv_path, svg_path;
-  unsigned validate_value = 0, ring_size = 0;
-  double drain_mpps = 1.0;
-  bool copy = false;
-  double share_percent = 95, load_percent = 50;
-  CLI::App app{"pkio-maxsend: which OID_GEN_MAXIMUM_SEND_PACKETS should this port use?\n"
-               "Usage: pkio-maxsend [EAL args] -- [options]; no EAL args: net_null, no hugepages.",
-               "pkio-maxsend"};
-  app.set_version_flag("--version", PKIO_VERSION);
-  app.add_option("--port", port_name, "port number or device name")->capture_default_str();
-  app.add_option("--values", values_text, "values to sweep, comma-separated (1-1024)")->capture_default_str();
-  app.add_option("--modes", modes_text, "serialized, deserialized (comma-separated)")->capture_default_str();
-  app.add_option("--reps", o.reps, "repetitions per value")->check(CLI::Range(1, 50))->capture_default_str();
-  app.add_option("--seconds", o.seconds, "seconds per repetition and measurement")->check(CLI::Range(0.05, 60.0))->capture_default_str();
-  app.add_option("--size", o.frame_size, "frame size in bytes")->check(CLI::Range(60, 9018))->capture_default_str();
-  app.add_option("--share", share_percent, "percent of the best throughput a value must reach")->check(CLI::Range(1.0, 100.0))->capture_default_str();
-  app.add_option("--latency-budget", o.latency_budget_us, "p99 completion latency budget at the fixed load, us")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--load", load_percent, "fixed offered load, percent of the best throughput")->check(CLI::Range(1.0, 100.0))->capture_default_str();
-  app.add_option("--validate", validate_value, "judge this value against the sweep (added to it if missing)");
-  app.add_option("--ring", ring_size, "send into a net_ring of N slots (power of two) drained by a consumer thread, instead of --port");
-  app.add_option("--drain-mpps", drain_mpps, "with --ring: the consumer's rate in Mpps (0: as fast as it can)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_flag("--copy", copy, "copy frames and complete on acceptance (on a ring, completions then stay on the sending thread)");
-  app.add_option("--json", json_path, "write results per value and the recommendation as JSON");
-  app.add_option("--csv", csv_path, "write results per value as CSV");
-  app.add_option("--svg", svg_path, "write a plot of throughput and p99 latency against the value");
-  std::string metrics_address, progress = "text";
-  app.add_option("--metrics", metrics_address, "serve Prometheus/OpenMetrics text at http://ADDR:PORT/metrics while running (ADDR: IPv4, localhost or *)");
-  app.add_option("--progress", progress, "text, or json: one JSON object per measurement on stdout (everything else on stderr)")->capture_default_str();
-  std::vector<std::string> reversed(app_args.rbegin(), app_args.rend());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) {
-      std::printf("%s", e.what() == std::string("--version") ? PKIO_VERSION : app.help().c_str());
-      return 0;
-    }
-    return fail(std::string(e.what()) + " (see --help)");
+  apps::CommandLine cl(program, std::string("pkio-maxsend: which OID_GEN_MAXIMUM_SEND_PACKETS should this port use?\n"
+                                            "Usage: pkio-maxsend [EAL args] -- [options]; no EAL args: net_null, no hugepages.\n") +
+                                    apps::exit_status_help);
+  cl.option("--port", "port number or device name", "0");
+  cl.option("--values", "values to sweep, comma-separated (1-1024)", "1,2,4,8,16,32,64,128,256");
+  cl.option("--modes", "serialized, deserialized (comma-separated)", "serialized,deserialized");
+  cl.option("--reps", "repetitions per value (1-50)", "3");
+  cl.option("--seconds", "seconds per repetition and measurement (0.05-60)", "0.3");
+  cl.option("--size", "frame size in bytes (60-9018)", "64");
+  cl.option("--share", "percent of the best throughput a value must reach (1-100)", "95");
+  cl.option("--latency-budget", "p99 completion latency budget at the fixed load, us (above 0, at most 10^6)", "50");
+  cl.option("--load", "fixed offered load, percent of the best throughput (1-100)", "50");
+  cl.option("--validate", "judge this value against the sweep (1-1024; added to it if missing)");
+  cl.option("--ring", "send into a net_ring of N slots (a power of two, 64-65536) drained by a consumer thread, instead of --port");
+  cl.option("--drain-mpps", "with --ring: the consumer's rate in Mpps (0-10000; 0: as fast as it can)", "1");
+  cl.flag("--copy", "copy frames and complete on acceptance (on a ring, completions then stay on the sending thread)");
+  cl.option("--json", "write results per value and the recommendation as JSON (opened before measuring)");
+  cl.option("--csv", "write results per value as CSV (opened before measuring)");
+  cl.option("--svg", "write a plot of throughput and p99 latency against the value (opened before measuring)");
+  cl.option("--metrics", "serve Prometheus/OpenMetrics text at http://ADDR:PORT/metrics while running (ADDR: IPv4, localhost or *)");
+  cl.option("--progress", "text, or json: one JSON object per measurement on stdout (everything else on stderr)", "text");
+  if (auto code = cl.parse_or_exit(app_args)) return *code;
+  const auto bad = [](const Error& e) { return fail(e.message + " (see --help)"); };
+  const auto whole = [&](const char* name, uint64_t fallback, uint64_t lo, uint64_t hi, uint64_t& out) {
+    auto v = apps::parse_whole(name, cl.text_or(name, std::to_string(fallback)), lo, hi);
+    if (v) out = *v;
+    else bad(v.error());
+    return v.has_value();
+  };
+  const auto real = [&](const char* name, const char* fallback, double lo, double hi, double& out) {
+    auto v = apps::parse_real(name, cl.text_or(name, fallback), lo, hi);
+    if (v) out = *v;
+    else bad(v.error());
+    return v.has_value();
+  };
+  const std::string port_name = cl.text_or("--port", "0");
+  if (port_name.empty()) return fail("--port: an empty value (see --help)");
+  auto values = apps::parse_whole_list("--values", cl.text_or("--values", "1,2,4,8,16,32,64,128,256"), 1, 1024);
+  if (!values) return bad(values.error());
+  o.values.assign(values->begin(), values->end());
+  std::sort(o.values.begin(), o.values.end());
+  o.values.erase(std::unique(o.values.begin(), o.values.end()), o.values.end());
+  auto modes = apps::parse_word_list("--modes", cl.text_or("--modes", "serialized,deserialized"), {"serialized", "deserialized"});
+  if (!modes) return bad(modes.error());
+  o.modes = *modes;
+  uint64_t reps = 3, size = 64, validate_value = 0, ring_size = 0;
+  double share_percent = 95, load_percent = 50, drain_mpps = 1.0;
+  if (!whole("--reps", 3, 1, 50, reps) || !whole("--size", 64, 60, 9018, size) ||
+      !real("--seconds", "0.3", 0.05, 60, o.seconds) || !real("--share", "95", 1, 100, share_percent) ||
+      !real("--load", "50", 1, 100, load_percent) || !real("--drain-mpps", "1", 0, 10000, drain_mpps))
+    return apps::exit_status::bad_input;
+  {
+    auto v = apps::parse_positive_real("--latency-budget", cl.text_or("--latency-budget", "50"), 1e6);
+    if (!v) return bad(v.error());
+    o.latency_budget_us = *v;
   }
-  if (!parse_values(values_text, o.values)) return fail("--values: '" + values_text + "' is not a list of values from 1 to 1024");
-  if (validate_value > 1024) return fail("--validate: " + std::to_string(validate_value) + " is above 1024");
+  if (cl.given("--validate") && !whole("--validate", 0, 1, 1024, validate_value)) return apps::exit_status::bad_input;
+  if (cl.given("--ring")) {
+    if (!whole("--ring", 0, 64, 65536, ring_size)) return apps::exit_status::bad_input;
+    if ((ring_size & (ring_size - 1)) != 0)
+      return fail("--ring: " + std::to_string(ring_size) + " is not a power of two (64-65536) (see --help)");
+  }
+  const bool copy = cl.given("--copy");
+  o.reps = static_cast<unsigned>(reps);
+  o.frame_size = static_cast<uint32_t>(size);
   if (validate_value != 0 && std::find(o.values.begin(), o.values.end(), validate_value) == o.values.end()) {
-    o.values.push_back(validate_value);
+    o.values.push_back(static_cast<uint32_t>(validate_value));
     std::sort(o.values.begin(), o.values.end());
   }
-  o.modes.clear();
-  {
-    std::stringstream in(modes_text);
-    std::string item;
-    while (std::getline(in, item, ','))
-      if (item == "serialized" || item == "deserialized") o.modes.push_back(item);
-      else return fail("--modes: unknown mode '" + item + "' (serialized, deserialized)");
-  }
-  if (ring_size != 0 && (ring_size & (ring_size - 1)) != 0) return fail("--ring: " + std::to_string(ring_size) + " is not a power of two");
   o.share = share_percent / 100;
   o.load_fraction = load_percent / 100;
-
-  if (progress != "text" && progress != "json") return fail("--progress: '" + progress + "' is not text or json");
-  if (!metrics_address.empty())
+  const std::string json_path = cl.text("--json"), csv_path = cl.text("--csv"), svg_path = cl.text("--svg");
+  const std::string metrics_address = cl.text("--metrics"), progress = cl.text_or("--progress", "text");
+  if (progress != "text" && progress != "json")
+    return fail("--progress: '" + apps::printable(progress) + "' is not text or json (see --help)");
+  if (cl.given("--metrics"))
     if (auto where = metrics::parse_listen_address(metrics_address); !where) return fail("--metrics: " + where.error().message);
   const bool progress_json = progress == "json";
   FILE* const human = progress_json ? stderr : stdout;  // text for people, when stdout carries JSON lines
+  // Outputs are opened before anything is measured, and must be distinct files.
+  std::unique_ptr<apps::OutputFile> json_file, csv_file, svg_file;
+  std::vector<const apps::OutputFile*> outputs;
+  for (auto [name, path, file] : {std::tuple{"--json", &json_path, &json_file}, std::tuple{"--csv", &csv_path, &csv_file},
+                                  std::tuple{"--svg", &svg_path, &svg_file}}) {
+    if (!cl.given(name)) continue;
+    if (path->empty()) return fail(std::string(name) + ": an empty value (see --help)");
+    auto f = apps::OutputFile::open(name, *path);
+    if (!f) return fail(f.error().message);
+    *file = std::move(*f);
+    outputs.push_back(file->get());
+  }
+  if (auto distinct = apps::distinct_outputs(outputs); !distinct) return fail(distinct.error().message);
 
   std::string error;
   if (auto up = dpdk::eal_init(eal_args); !up) return fail(up.error().message);
   RingSink sink;
   uint16_t port_id = 0;
   if (ring_size != 0) {
-    if (!sink.open(ring_size, drain_mpps, error)) return fail(error);
+    if (!sink.open(static_cast<unsigned>(ring_size), drain_mpps, error)) return fail(error);
     port_id = static_cast<uint16_t>(sink.port);
   } else if (auto found = dpdk::Port::find(port_name); found) {
     port_id = *found;
@@ -194,15 +225,20 @@ int main(int argc, char** argv) {
   // Pass 1: saturation. Pass 2: the fixed load, which needs the best throughput of pass 1.
   std::vector<maxsend::ValueResult> results;
   size_t done = 0;
+  bool stopped = false;  // a signal: what was measured so far is reported
   for (const std::string& mode : o.modes) {
     for (uint32_t value : o.values) {
+      if (apps::stop_requested()) {
+        stopped = true;
+        break;
+      }
       maxsend::ValueResult v;
       v.mode = mode;
       v.value = value;
       v.batch_sizes.assign(value + 1, 0);
       std::vector<double> mpps, cycles, p50, p99, p999;
       uint64_t calls = 0, resources = 0, packets_in_calls = 0;
-      for (unsigned rep = 0; rep < o.reps; ++rep) {
+      for (unsigned rep = 0; rep < o.reps && !apps::stop_requested(); ++rep) {
         apps::RunSpec spec;
         spec.frame_size = o.frame_size;
         spec.burst = value;
@@ -224,6 +260,10 @@ int main(int argc, char** argv) {
           v.batch_sizes[k] += r.batch_sizes[k];
           packets_in_calls += k * r.batch_sizes[k];
         }
+      }
+      if (apps::stop_requested()) {  // its reps are incomplete: not reported
+        stopped = true;
+        break;
       }
       v.mpps = apps::stats_of(mpps);
       v.cycles_per_packet = apps::stats_of(cycles).median;
@@ -253,8 +293,12 @@ int main(int argc, char** argv) {
       if (v.mode == mode) best = std::max(best, v.mpps.median);
     for (auto& v : results) {
       if (v.mode != mode) continue;
+      if (apps::stop_requested()) {
+        stopped = true;
+        break;
+      }
       std::vector<double> p50, p99, p999;
-      for (unsigned rep = 0; rep < o.reps; ++rep) {
+      for (unsigned rep = 0; rep < o.reps && !apps::stop_requested(); ++rep) {
         apps::RunSpec spec;
         spec.frame_size = o.frame_size;
         spec.burst = v.value;
@@ -269,6 +313,10 @@ int main(int argc, char** argv) {
         p50.push_back(r.latency_p50_ns / 1e3);
         p99.push_back(r.latency_p99_ns / 1e3);
         p999.push_back(r.latency_p999_ns / 1e3);
+      }
+      if (apps::stop_requested()) {
+        stopped = true;
+        break;
       }
       v.load_mpps = o.load_fraction * best;
       v.load_p50_us = apps::stats_of(p50).median;
@@ -287,6 +335,8 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (stopped)
+    std::fprintf(human, "stopped by %s: the results below are from what was measured before it\n", apps::stop_signal_name());
   std::vector<maxsend::Recommendation> recommended;
   for (const std::string& mode : o.modes) recommended.push_back(maxsend::recommend(results, mode, o));
 
@@ -302,7 +352,7 @@ int main(int argc, char** argv) {
   if (validate_value != 0)
     for (const auto& r : recommended) std::fprintf(human, "validate %s\n", maxsend::validate(results, r, validate_value, o).c_str());
 
-  if (!json_path.empty()) {
+  if (json_file) {
     nlohmann::json j;
     j["config"] = {{"values", o.values}, {"modes", o.modes}, {"reps", o.reps}, {"seconds", o.seconds},
                    {"frame_size", o.frame_size}, {"share", o.share}, {"latency_budget_us", o.latency_budget_us},
@@ -329,10 +379,10 @@ int main(int argc, char** argv) {
       j["validate"] = {{"value", validate_value}};
       for (const auto& r : recommended) j["validate"][r.mode] = maxsend::validate(results, r, validate_value, o);
     }
-    std::ofstream(json_path) << j.dump(2) << "\n";
+    json_file->write(j.dump(2) + "\n");
   }
-  if (!csv_path.empty()) {
-    std::ofstream csv(csv_path);
+  if (csv_file) {
+    std::ostringstream csv;
     csv << "mode,value,mpps,mpps_min,mpps_max,cycles_per_packet,mean_batch,resources_per_call,"
            "sat_p50_us,sat_p99_us,sat_p999_us,load_mpps,load_p50_us,load_p99_us,load_p999_us,reaches_share,within_budget\n";
     for (const auto& v : results)
@@ -340,10 +390,17 @@ int main(int argc, char** argv) {
           << v.cycles_per_packet << ',' << v.mean_batch << ',' << v.resources_rate << ',' << v.sat_p50_us << ','
           << v.sat_p99_us << ',' << v.sat_p999_us << ',' << v.load_mpps << ',' << v.load_p50_us << ','
           << v.load_p99_us << ',' << v.load_p999_us << ',' << v.reaches_share << ',' << v.within_budget << '\n';
+    csv_file->write(csv.str());
   }
-  if (!svg_path.empty())
-    std::ofstream(svg_path) << maxsend::plot_svg(results, recommended, o,
-                                                 "pkio-maxsend on " + port->name() + ", " + std::to_string(o.frame_size) + "-byte frames");
+  if (svg_file) svg_file->write(maxsend::plot_svg(results, recommended, o,
+                                                 "pkio-maxsend on " + port->name() + ", " + std::to_string(o.frame_size) + "-byte frames"));
+  int code = apps::exit_status::ok;
+  for (auto* file : {&json_file, &csv_file, &svg_file})
+    if (*file)
+      if (auto closed = (*file)->close(); !closed) code = fail(closed.error().message, apps::exit_status::output_failed);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout))
+    code = fail(std::string("cannot write to stdout: ") + std::strerror(errno) + (json_path.empty() ? " (the results are lost; --json FILE keeps them)" : ""),
+                apps::exit_status::output_failed);
   port.reset();
-  return 0;
+  return code;
 }

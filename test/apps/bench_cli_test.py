@@ -45,4 +45,16 @@ with tempfile.TemporaryDirectory() as tmp:
         check("bad input %s exits 2 with one line" % bad,
               r.returncode == 2 and len([l for l in r.stderr.splitlines() if l.startswith("pkio-bench:")]) == 1, r.stderr)
 
+# Bad values, outputs and signals (faults_check.py).
+import faults_check  # noqa: E402
+_app = sys.argv[1]
+faults_check.bad_values(_app, "pkio-bench", [["--seconds", "nan"], ["--seconds", "inf"], ["--reps", "-1"], ["--reps", ""], ["--sizes", "64,"], ["--sizes", " -18446744073709551552"], ["--bursts", "18446744073709551617"], ["--paths", ""], ["--link-speed", "1e400"], ["--progress", "xml"], ["--port", "\x1b[31mred"]])
+with tempfile.TemporaryDirectory() as _tmp:
+    faults_check.outputs(_app, "pkio-bench", ["--sizes", "64", "--bursts", "32", "--paths", "raw,inline", "--reps", "2", "--seconds", "0.3"], _tmp)
+faults_check.early_signals(_app, "pkio-bench", ["--sizes", "64", "--bursts", "32", "--paths", "raw,inline", "--reps", "2", "--seconds", "0.3"])
+r = subprocess.run([_app, "--"] + ["--sizes", "64", "--bursts", "32", "--paths", "raw,inline", "--reps", "2", "--seconds", "0.3"] + ["--json", "/tmp/pkio_same.json", "--csv" if "pkio-bench" == "pkio-maxsend" else "--json", "/tmp/pkio_same.json"],
+                   capture_output=True, text=True, timeout=60)
+if "pkio-bench" == "pkio-maxsend":
+    check("pkio-bench: the same path for --json and --csv is refused", r.returncode == 2 and "same file" in r.stderr, r.stderr[-300:])
+
 finish()

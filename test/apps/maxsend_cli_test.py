@@ -58,4 +58,16 @@ with tempfile.TemporaryDirectory() as tmp:
         check("bad input %s exits 2 with one line" % bad,
               r.returncode == 2 and len([l for l in r.stderr.splitlines() if l.startswith("pkio-maxsend:")]) == 1, r.stderr)
 
+# Bad values, outputs and signals (faults_check.py).
+import faults_check  # noqa: E402
+_app = sys.argv[1]
+faults_check.bad_values(_app, "pkio-maxsend", [["--seconds", "nan"], ["--share", "nan"], ["--latency-budget", "nan"], ["--load", "nan"], ["--ring", "1"], ["--ring", "100"], ["--values", "8,"], ["--values", ""], ["--modes", ""], ["--validate", "0"], ["--drain-mpps", "inf"], ["--size", "1e3"]])
+with tempfile.TemporaryDirectory() as _tmp:
+    faults_check.outputs(_app, "pkio-maxsend", ["--values", "8,32", "--modes", "serialized", "--reps", "2", "--seconds", "0.3"], _tmp)
+faults_check.early_signals(_app, "pkio-maxsend", ["--values", "8,32", "--modes", "serialized", "--reps", "2", "--seconds", "0.3"])
+r = subprocess.run([_app, "--"] + ["--values", "8,32", "--modes", "serialized", "--reps", "2", "--seconds", "0.3"] + ["--json", "/tmp/pkio_same.json", "--csv" if "pkio-maxsend" == "pkio-maxsend" else "--json", "/tmp/pkio_same.json"],
+                   capture_output=True, text=True, timeout=60)
+if "pkio-maxsend" == "pkio-maxsend":
+    check("pkio-maxsend: the same path for --json and --csv is refused", r.returncode == 2 and "same file" in r.stderr, r.stderr[-300:])
+
 finish()
