@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <random>
 #include <cerrno>
 #include <cstring>
 #include <tuple>
@@ -22,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include <pkio/cycles.h>
 #include <pkio/dpdk/eal.h>
 #include <pkio/metrics.h>
 #include "command_line.h"
@@ -172,6 +174,7 @@ int main(int argc, char** argv) {
   }
   o.share = share_percent / 100;
   o.load_fraction = load_percent / 100;
+  o.cycles_per_second = static_cast<double>(cycles_per_second());
   const std::string json_path = cl.text("--json"), csv_path = cl.text("--csv"), svg_path = cl.text("--svg");
   const std::string metrics_address = cl.text("--metrics"), progress = cl.text_or("--progress", "text");
   if (progress != "text" && progress != "json")
@@ -222,69 +225,88 @@ int main(int argc, char** argv) {
   std::fprintf(human, "pkio-maxsend %s: %s\nsweeping %zu value(s) x %zu mode(s), %u rep(s) of %.2f s, %u-byte frames\n",
               PKIO_VERSION, port->placement().c_str(), o.values.size(), o.modes.size(), o.reps, o.seconds, o.frame_size);
 
-  // Pass 1: saturation. Pass 2: the fixed load, which needs the best throughput of pass 1.
+  // Pass 1: saturation. Each repetition measures every (mode, value) once, in a shuffled
+  // order, so that a slow stretch of a shared machine hits every value alike instead of the
+  // few measured while it lasted. Pass 2: the fixed load, which needs pass 1's best.
   std::vector<maxsend::ValueResult> results;
-  size_t done = 0;
-  bool stopped = false;  // a signal: what was measured so far is reported
-  for (const std::string& mode : o.modes) {
+  for (const std::string& mode : o.modes)
     for (uint32_t value : o.values) {
-      if (apps::stop_requested()) {
-        stopped = true;
-        break;
-      }
       maxsend::ValueResult v;
       v.mode = mode;
       v.value = value;
       v.batch_sizes.assign(value + 1, 0);
-      std::vector<double> mpps, cycles, p50, p99, p999;
-      uint64_t calls = 0, resources = 0, packets_in_calls = 0;
-      for (unsigned rep = 0; rep < o.reps && !apps::stop_requested(); ++rep) {
-        apps::RunSpec spec;
-        spec.frame_size = o.frame_size;
-        spec.burst = value;
-        spec.seconds = o.seconds;
-        spec.deserialized = mode == "deserialized";
-        spec.copy = copy;
-        spec.metrics = endpoint.get();
-        spec.metrics_name = mode + "/" + std::to_string(value);
-        apps::RunResult r;
-        if (apps::run_send_path(*port, spec, r, error) != Status::success) return fail(error);
-        mpps.push_back(r.mpps);
-        cycles.push_back(r.cycles_per_packet);
-        p50.push_back(r.latency_p50_ns / 1e3);
-        p99.push_back(r.latency_p99_ns / 1e3);
-        p999.push_back(r.latency_p999_ns / 1e3);
-        calls += r.miniport_calls;
-        resources += r.resources_events;
-        for (size_t k = 0; k < r.batch_sizes.size() && k <= value; ++k) {
-          v.batch_sizes[k] += r.batch_sizes[k];
-          packets_in_calls += k * r.batch_sizes[k];
-        }
-      }
-      if (apps::stop_requested()) {  // its reps are incomplete: not reported
+      results.push_back(v);
+    }
+  struct Accumulated {
+    std::vector<double> p50, p99, p999;
+    uint64_t calls = 0, resources = 0, packets_in_calls = 0;
+  };
+  std::vector<Accumulated> acc(results.size());
+  std::vector<size_t> order(results.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::mt19937 shuffle_rng(20261202);  // a fixed seed: the same orders every run
+  size_t done = 0;
+  const size_t total_measurements = results.size() * o.reps;
+  bool stopped = false;  // a signal: what was measured so far is reported
+  for (unsigned rep = 0; rep < o.reps && !stopped; ++rep) {
+    std::shuffle(order.begin(), order.end(), shuffle_rng);
+    for (size_t index : order) {
+      if (apps::stop_requested()) {
         stopped = true;
         break;
       }
-      v.mpps = apps::stats_of(mpps);
-      v.cycles_per_packet = apps::stats_of(cycles).median;
-      v.sat_p50_us = apps::stats_of(p50).median;
-      v.sat_p99_us = apps::stats_of(p99).median;
-      v.sat_p999_us = apps::stats_of(p999).median;
-      v.resources_rate = calls ? static_cast<double>(resources) / static_cast<double>(calls) : 0;
-      v.mean_batch = calls ? static_cast<double>(packets_in_calls) / static_cast<double>(calls) : 0;
-      results.push_back(v);
+      maxsend::ValueResult& v = results[index];
+      Accumulated& a = acc[index];
+      apps::RunSpec spec;
+      spec.frame_size = o.frame_size;
+      spec.burst = v.value;
+      spec.seconds = o.seconds;
+      spec.deserialized = v.mode == "deserialized";
+      spec.copy = copy;
+      spec.metrics = endpoint.get();
+      spec.metrics_name = v.mode + "/" + std::to_string(v.value);
+      apps::RunResult r;
+      if (apps::run_send_path(*port, spec, r, error) != Status::success) return fail(error);
+      v.mpps_reps.push_back(r.mpps);
+      v.cycles_reps.push_back(r.cycles_per_packet);
+      a.p50.push_back(r.latency_p50_ns / 1e3);
+      a.p99.push_back(r.latency_p99_ns / 1e3);
+      a.p999.push_back(r.latency_p999_ns / 1e3);
+      a.calls += r.miniport_calls;
+      a.resources += r.resources_events;
+      for (size_t k = 0; k < r.batch_sizes.size() && k <= v.value; ++k) {
+        v.batch_sizes[k] += r.batch_sizes[k];
+        a.packets_in_calls += k * r.batch_sizes[k];
+      }
       ++done;
       if (progress_json)
-        std::printf("%s\n", nlohmann::json({{"pass", "saturation"}, {"done", done}, {"of", total_runs}, {"mode", mode},
-                                            {"value", value}, {"mpps", v.mpps.median}, {"mpps_min", v.mpps.min},
-                                            {"mpps_max", v.mpps.max}, {"cycles_per_packet", v.cycles_per_packet},
-                                            {"mean_batch", v.mean_batch}, {"resources_per_call", v.resources_rate}})
+        std::printf("%s\n", nlohmann::json({{"pass", "saturation"}, {"done", done}, {"of", total_measurements},
+                                            {"rep", rep + 1}, {"mode", v.mode}, {"value", v.value}, {"mpps", r.mpps},
+                                            {"cycles_per_packet", r.cycles_per_packet}})
                                  .dump().c_str());
       else
-        std::printf("[%2zu/%zu] %-12s %4u: %7.2f Mpps  %6.1f cycles/packet  mean batch %5.1f  resources/call %.3f\n",
-                    done, total_runs, mode.c_str(), value, v.mpps.median, v.cycles_per_packet, v.mean_batch, v.resources_rate);
+        std::printf("[%3zu/%zu] rep %u %-12s %4u: %7.2f Mpps  %6.1f cycles/packet\n", done, total_measurements, rep + 1,
+                    v.mode.c_str(), v.value, r.mpps, r.cycles_per_packet);
       std::fflush(stdout);
     }
+  }
+  // Only values with every repetition measured are judged.
+  {
+    std::vector<maxsend::ValueResult> complete;
+    for (size_t i = 0; i < results.size(); ++i) {
+      maxsend::ValueResult& v = results[i];
+      const Accumulated& a = acc[i];
+      if (v.mpps_reps.size() != o.reps) continue;
+      v.mpps = apps::stats_of(v.mpps_reps);
+      v.cycles_per_packet = apps::stats_of(v.cycles_reps).median;
+      v.sat_p50_us = apps::stats_of(a.p50).median;
+      v.sat_p99_us = apps::stats_of(a.p99).median;
+      v.sat_p999_us = apps::stats_of(a.p999).median;
+      v.resources_rate = a.calls ? static_cast<double>(a.resources) / static_cast<double>(a.calls) : 0;
+      v.mean_batch = a.calls ? static_cast<double>(a.packets_in_calls) / static_cast<double>(a.calls) : 0;
+      complete.push_back(v);
+    }
+    results = std::move(complete);
   }
   done = 0;
   for (const std::string& mode : o.modes) {
@@ -340,13 +362,13 @@ int main(int argc, char** argv) {
   std::vector<maxsend::Recommendation> recommended;
   for (const std::string& mode : o.modes) recommended.push_back(maxsend::recommend(results, mode, o));
 
-  std::fprintf(human, "\n%-12s %5s %9s %17s %8s %7s %9s %9s %9s %9s  %s\n", "mode", "value", "Mpps", "[min - max]", "cyc/pkt",
-              "batch", "res/call", "sat p99", "load p50", "load p99", "verdict");
+  std::fprintf(human, "\n%-12s %5s %9s %17s %8s %8s %7s %9s %10s %9s %9s  %s\n", "mode", "value", "Mpps", "[min - max]",
+               "cyc/pkt", "fit cyc", "batch", "res/call", "fit share", "load p99", "P(share)", "verdict");
   for (const auto& v : results)
-    std::fprintf(human, "%-12s %5u %9.2f  [%6.2f - %6.2f] %8.1f %7.1f %9.3f %7.1fus %7.1fus %7.1fus  %s%s\n", v.mode.c_str(),
-                v.value, v.mpps.median, v.mpps.min, v.mpps.max, v.cycles_per_packet, v.mean_batch, v.resources_rate,
-                v.sat_p99_us, v.load_p50_us, v.load_p99_us, v.reaches_share ? "share ok" : "too slow",
-                v.within_budget ? "" : ", over budget");
+    std::fprintf(human, "%-12s %5u %9.2f  [%6.2f - %6.2f] %8.1f %8.1f %7.1f %9.3f %9.1f%% %7.1fus %8.0f%%  %s%s\n",
+                 v.mode.c_str(), v.value, v.mpps.median, v.mpps.min, v.mpps.max, v.cycles_per_packet, v.fitted_cycles,
+                 v.mean_batch, v.resources_rate, 100 * v.fitted_share, v.load_p99_us, 100 * v.share_probability,
+                 v.reaches_share ? "share ok" : "too slow", v.within_budget ? "" : ", over budget");
   std::fprintf(human, "\n");
   for (const auto& r : recommended) std::fprintf(human, "%s\n\n", r.explanation.c_str());
   if (validate_value != 0)
@@ -369,12 +391,20 @@ int main(int argc, char** argv) {
                               {"saturation_latency_us", {{"p50", v.sat_p50_us}, {"p99", v.sat_p99_us}, {"p999", v.sat_p999_us}}},
                               {"load_mpps", v.load_mpps},
                               {"load_latency_us", {{"p50", v.load_p50_us}, {"p99", v.load_p99_us}, {"p999", v.load_p999_us}}},
+                              {"mpps_reps", v.mpps_reps}, {"cycles_reps", v.cycles_reps},
+                              {"fitted_cycles_per_packet", v.fitted_cycles}, {"fitted_share", v.fitted_share},
+                              {"share_probability", v.share_probability},
                               {"reaches_share", v.reaches_share}, {"within_budget", v.within_budget}});
     }
     j["recommended"] = nlohmann::json::object();
     for (const auto& r : recommended)
       j["recommended"][r.mode] = {{"value", r.found ? nlohmann::json(r.value) : nlohmann::json(nullptr)},
-                                  {"best_mpps", r.best_mpps}, {"best_value", r.best_value}, {"explanation", r.explanation}};
+                                  {"confidence", r.confidence}, {"best_mpps", r.best_mpps}, {"best_value", r.best_value},
+                                  {"fit", {{"model", "cycles_per_packet = c + a / B"}, {"a", r.fit.a},
+                                           {"a_ci95", {r.fit.a_lo, r.fit.a_hi}}, {"c", r.fit.c},
+                                           {"c_ci95", {r.fit.c_lo, r.fit.c_hi}}, {"r2", r.fit.r2},
+                                           {"resamples", r.fit.resamples}}},
+                                  {"explanation", r.explanation}};
     if (validate_value != 0) {
       j["validate"] = {{"value", validate_value}};
       for (const auto& r : recommended) j["validate"][r.mode] = maxsend::validate(results, r, validate_value, o);

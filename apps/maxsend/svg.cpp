@@ -63,13 +63,22 @@ std::string plot_svg(const std::vector<ValueResult>& results, const std::vector<
               y_us(o.latency_budget_us) - 4);
   // One solid line (throughput) and one dashed line (p99 latency) per mode.
   for (size_t m = 0; m < o.modes.size(); ++m) {
-    std::string tput, lat;
+    std::string tput, lat, fit;
     for (const auto& v : results) {
       if (v.mode != o.modes[m]) continue;
       tput += format("%s%.1f %.1f", tput.empty() ? "M" : " L", x_of(v.value), y_mpps(v.mpps.median));
       lat += format("%s%.1f %.1f", lat.empty() ? "M" : " L", x_of(v.value), y_us(v.load_p99_us));
       s += format("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>", x_of(v.value), y_mpps(v.mpps.median), colour(m));
+      // The spread of the repetitions, and the fitted throughput (c + a / B) as a hollow mark.
+      s += format("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>", x_of(v.value),
+                  y_mpps(v.mpps.min), x_of(v.value), y_mpps(v.mpps.max), colour(m));
+      if (o.cycles_per_second > 0 && v.fitted_cycles > 0)
+        fit += format("%s%.1f %.1f", fit.empty() ? "M" : " L", x_of(v.value), y_mpps(o.cycles_per_second / v.fitted_cycles / 1e6));
     }
+    if (!fit.empty())
+      s += format("<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1\" stroke-dasharray=\"2 2\"/>"
+                  "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s: fit c + a/B (dotted), min-max of reps (bars)</text>\n",
+                  fit.c_str(), colour(m), left + 110, top + 16 + 16.0 * m, colour(m), o.modes[m].c_str());
     s += format("\n<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"/>\n", tput.c_str(), colour(m));
     s += format("<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n", lat.c_str(), colour(m));
     s += format("<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s</text>\n", left + 10, top + 16 + 16.0 * m, colour(m), o.modes[m].c_str());

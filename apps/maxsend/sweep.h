@@ -1,6 +1,9 @@
 // pkio-maxsend's measurements and judgement: for each OID_GEN_MAXIMUM_SEND_PACKETS value and
 // miniport mode, throughput and cost at saturation, the real batch sizes, the rate of
 // partial acceptance, and completion latency at saturation and at a fixed offered load.
+// The judgement rests on the physics of batching, cycles per packet = c + a / B (a per
+// miniport call, c per packet), fitted across every value and repetition, and on resampling
+// the repetitions to say how sure it is.
 #pragma once
 
 #include <cstdint>
@@ -20,12 +23,14 @@ struct SweepOptions {
   double share = 0.95;            ///< of the best throughput, to count as good enough
   double latency_budget_us = 50;  ///< p99 submit-to-completion at the fixed load
   double load_fraction = 0.5;     ///< fixed offered load, as a share of the best throughput
+  double cycles_per_second = 0;   ///< the TSC's rate, to draw the fitted throughput (0: not drawn)
 };
 
 struct ValueResult {
   std::string mode;
   uint32_t value = 0;
   apps::Stats mpps;                ///< at saturation, over the repetitions
+  std::vector<double> mpps_reps, cycles_reps;  ///< each repetition's throughput and cost
   double cycles_per_packet = 0;    ///< median
   double resources_rate = 0;       ///< partial acceptances per miniport call
   double mean_batch = 0;           ///< packets per miniport call, as really handed over
@@ -33,8 +38,20 @@ struct ValueResult {
   double sat_p50_us = 0, sat_p99_us = 0, sat_p999_us = 0;  ///< at saturation (queueing)
   double load_mpps = 0;            ///< the fixed offered load
   double load_p50_us = 0, load_p99_us = 0, load_p999_us = 0;
-  bool reaches_share = false;
+  double fitted_cycles = 0;        ///< c + a / value
+  double fitted_share = 0;         ///< fitted cost at the largest value / fitted cost here
+  double share_probability = 0;    ///< of resamples in which it reaches the share
+  bool reaches_share = false;      ///< on the fitted curve
   bool within_budget = false;
+};
+
+/// cycles per packet = c + a / B, by least squares over every repetition of every value,
+/// with 95 % intervals from resampling the repetitions (percentile bootstrap).
+struct CostFit {
+  double a = 0, c = 0;             ///< cycles per miniport call, cycles per packet
+  double a_lo = 0, a_hi = 0, c_lo = 0, c_hi = 0;
+  double r2 = 0;                   ///< share of the variance the model explains
+  uint32_t resamples = 0;
 };
 
 struct Recommendation {
@@ -43,13 +60,16 @@ struct Recommendation {
   uint32_t value = 0;
   double best_mpps = 0;
   uint32_t best_value = 0;
+  double confidence = 0;    ///< share of resamples that recommend the same value
+  CostFit fit;
   std::string explanation;  ///< one paragraph of numbers
 };
 
 /// Fills reaches_share / within_budget for one mode and picks the smallest good value.
 Recommendation recommend(std::vector<ValueResult>& results, const std::string& mode, const SweepOptions& o);
 
-/// A verdict on `value` for `mode`: one paragraph starting with "good:" or "not good:".
+/// A verdict on `value` for `mode`: one paragraph starting with "good:", "not good:" or
+/// "cannot tell:" (the value reaches the share in between 10 % and 90 % of resamples).
 std::string validate(const std::vector<ValueResult>& results, const Recommendation& r, uint32_t value,
                      const SweepOptions& o);
 

@@ -25,18 +25,43 @@ with tempfile.TemporaryDirectory() as tmp:
     check("results for 3 values x 2 modes", len(d["results"]) == 6, str(len(d["results"])))
     for mode in ("serialized", "deserialized"):
         rows = [x for x in d["results"] if x["mode"] == mode]
-        best = max(x["mpps"] for x in rows)
-        good = [x["value"] for x in rows if x["mpps"] >= d["config"]["share"] * best
+        # The test's own least squares of cycles = c + a / B over every repetition.
+        pts = [(1.0 / x["value"], y) for x in rows for y in x["cycles_reps"]]
+        n = len(pts)
+        sx, sy = sum(p[0] for p in pts), sum(p[1] for p in pts)
+        sxx, sxy = sum(p[0] ** 2 for p in pts), sum(p[0] * p[1] for p in pts)
+        fa = (n * sxy - sx * sy) / (n * sxx - sx * sx)
+        fc = (sy - fa * sx) / n
+        fit = d["recommended"][mode]["fit"]
+        check(mode + ": the exported fit is the least squares of its own repetitions",
+              abs(fit["a"] - fa) <= 1e-6 * max(1, abs(fa)) and abs(fit["c"] - fc) <= 1e-6 * max(1, abs(fc)),
+              f"{fit['a']} {fit['c']} vs {fa} {fc}")
+        check(mode + ": intervals contain the estimates", fit["a_ci95"][0] <= fit["a"] <= fit["a_ci95"][1]
+              and fit["c_ci95"][0] <= fit["c"] <= fit["c_ci95"][1], json.dumps(fit))
+        largest = max(x["value"] for x in rows)
+        best = fc + fa / largest
+        good = [x["value"] for x in rows if best / (fc + fa / x["value"]) >= d["config"]["share"]
                 and x["load_latency_us"]["p99"] <= d["config"]["latency_budget_us"]]
         rec = d["recommended"][mode]["value"]
         check(mode + ": recommendation follows from the numbers", rec == (min(good) if good else None),
               "recommended %s, good %s" % (rec, good))
+        check(mode + ": its confidence is a share of resamples", 0 <= d["recommended"][mode]["confidence"] <= 1)
+        chosen = [x for x in rows if x["value"] == rec]
+        check(mode + ": the table never shows the recommended value below the share",
+              all(x["reaches_share"] and x["fitted_share"] >= d["config"]["share"] for x in chosen))
         check(mode + ": explanation given", str(rec) in d["recommended"][mode]["explanation"] if rec else True)
         for x in rows:
             check("%s/%d: batch sizes within the value" % (mode, x["value"]),
                   all(int(k) <= x["value"] for k in x["batch_sizes"]))
     verdicts = [d["validate"][m] for m in ("serialized", "deserialized")]
-    check("--validate gives a verdict", all(("good:" in v) for v in verdicts), str(verdicts))
+    check("--validate gives a verdict", all(("good:" in v or "cannot tell" in v) for v in verdicts), str(verdicts))
+    for m in ("serialized", "deserialized"):
+        row = [x for x in d["results"] if x["mode"] == m and x["value"] == 8][0]
+        v = d["validate"][m]
+        consistent = (v.split(": ", 1)[1].startswith("good") and row["reaches_share"] and row["within_budget"]) or \
+            (v.split(": ", 1)[1].startswith("not good") and (not row["reaches_share"] or not row["within_budget"])) or \
+            "cannot tell" in v
+        check(m + ": the verdict on 8 does not contradict its own table", consistent, v)
     check("verdict printed", "validate serialized" in r.stdout)
     root = ET.parse(s).getroot()
     check("SVG is an svg document", root.tag.endswith("svg") and len(root) > 10)
