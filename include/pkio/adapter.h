@@ -51,7 +51,7 @@ struct AdapterConfig {
   uint32_t default_maximum_total_size = 1514;
   /// Verifier mode (verifier.h): check every packet state change and keep every violation
   /// with its packet. Costs an atomic exchange and census update per state change; the
-  /// README states what that costs per packet.
+  /// docs/embedding.md ("Verifier mode") states what that costs per packet.
   bool verifier = false;
 };
 
