@@ -14,9 +14,11 @@ for target in "$build"/fuzz/fuzz_*; do
   [ -f "$target" ] && [ -x "$target" ] || continue
   name=${target##*/fuzz_}
   scratch=$(mktemp -d)
+  max_len=4096
+  [ "$name" = gen_profile ] && max_len=262144  # large enough for nesting deep enough to matter
   # detect_leaks=0: DPDK's EAL keeps its memory until exit by design.
   if ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-     "$target" -max_total_time="$seconds" -max_len=4096 -timeout=10 -print_final_stats=1 \
+     "$target" -max_total_time="$seconds" -max_len=$max_len -timeout=10 -print_final_stats=1 \
        -artifact_prefix="$artifacts/$name-" "$scratch" "$here/corpus/$name" "$here/regressions/$name" \
        >"$artifacts/$name.log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$artifacts/$name.log" | grep -o '[0-9]*$' || echo "?")
