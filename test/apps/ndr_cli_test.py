@@ -99,8 +99,14 @@ def ring_loop(tmp):
 def shaped_dut(tmp, size, mbit):
     """tbf on the bridge's egress port: the DUT forwards mbit/s and drops the rest."""
     topology_up()
+    # The bucket holds a burst of 32 frames (the sender's batch, sent back to back when it
+    # catches up after the scheduler took its core); the queue behind it 1 % of a second of
+    # the rate, so that a 0.5 s trial above the rate cannot hide more than 2 % in it.
+    rate_bytes = mbit * 1e6 / 8
+    burst = max(32 * size, 4096)
+    limit = burst + int(rate_bytes / 100)
     sh("ip", "netns", "exec", NS, "tc", "qdisc", "add", "dev", "pkndr_b1", "root", "tbf", "rate", f"{mbit}mbit",
-       "burst", "6kb", "limit", "12kb")
+       "burst", str(burst), "limit", str(limit))
     capacity = mbit * 1e6 / (size * 8)  # tbf counts the frame as the kernel holds it: `size` bytes
     report = os.path.join(tmp, f"dut{size}.json")
     r = run(veth_eal(), ["--port", "net_af_packet0", "--rx-port", "net_af_packet1", "--sizes", str(size),
