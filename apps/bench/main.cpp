@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
         stopped = true;
         break;
       }
-      std::map<apps::SendPath, std::vector<double>> mpps, cpp;
+      std::map<apps::SendPath, std::vector<double>> mpps, cpp, cpu;
       std::vector<apps::SendPath> run_paths;
       for (apps::SendPath path : paths) {
         if (apps::needs_two_lcores(path) && !two_lcores) {
@@ -174,6 +174,7 @@ int main(int argc, char** argv) {
           if (apps::run_send_path(*port, spec, r, error) != Status::success) return fail(error);
           mpps[path].push_back(r.mpps);
           cpp[path].push_back(r.cycles_per_packet);
+          cpu[path].push_back(r.cpu_per_wall);
         }
       }
       if (apps::stop_requested()) {  // this case's reps are incomplete: not reported
@@ -201,6 +202,14 @@ int main(int argc, char** argv) {
         if (vs_hand) std::snprintf(hand_text, sizeof hand_text, "%.3f", hand_ratio.median);
         say(progress_json, apps::format("%-19s %5u %5u %9.3f  [%6.2f - %6.2f] %8.2f %8.1f %21s %9s %7.1f\n", apps::path_name(path), size,
                     burst, m.median, m.min, m.max, gbps, c.median, raw_text, hand_text, line));
+        // A two-thread path whose threads did not each get a core measured the scheduler:
+        // said so, and its ratios are not to be read as the path's.
+        const double cpu_per_wall = apps::stats_of(cpu[path]).min;
+        const bool own_cores = !apps::needs_two_lcores(path) || cpu_per_wall >= 1.8;
+        if (!own_cores)
+          say(progress_json, apps::format("%-19s %5u %5u   NOT VALID: its two threads shared a core (CPU time %.2f x wall "
+                                          "time, 2 expected); give EAL two free cores (-l)\n",
+                                          apps::path_name(path), size, burst, cpu_per_wall));
         const auto or_null = [](bool have, double v) { return have ? nlohmann::json(v) : nlohmann::json(nullptr); };
         results.push_back({{"name", std::string(apps::path_name(path)) + "/" + std::to_string(size) + "/" + std::to_string(burst)},
                            {"path", apps::path_name(path)}, {"frame_size", size}, {"burst", burst},
@@ -210,7 +219,8 @@ int main(int argc, char** argv) {
                            {"ratio_to_raw_min", or_null(!to_raw.empty(), raw_ratio.min)},
                            {"ratio_to_raw_max", or_null(!to_raw.empty(), raw_ratio.max)},
                            {"ratio_to_handoff", or_null(vs_hand, hand_ratio.median)},
-                           {"line_rate_percent", line}, {"reps", reps}, {"seconds_per_rep", seconds}});
+                           {"line_rate_percent", line}, {"reps", reps}, {"seconds_per_rep", seconds},
+                           {"cpu_per_wall", cpu_per_wall}, {"threads_on_own_cores", own_cores}});
         if (progress_json) {
           apps::print(results.back().dump() + "\n");
         }

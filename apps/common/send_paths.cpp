@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <ctime>
 #include <string>
 #include <thread>
 
@@ -343,9 +345,15 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
 
 }  // namespace
 
-Status run_send_path(dpdk::Port& port, const RunSpec& spec, RunResult& out, std::string& error) {
-  out = RunResult{};
-  if (rte_lcore_id() == LCORE_ID_ANY) (void)rte_thread_register();
+namespace {
+
+double cpu_seconds() noexcept {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+Status run_path(dpdk::Port& port, const RunSpec& spec, RunResult& out, std::string& error) {
   if (spec.path == SendPath::raw) {
     run_raw(port, spec, out);
     return Status::success;
@@ -356,6 +364,20 @@ Status run_send_path(dpdk::Port& port, const RunSpec& spec, RunResult& out, std:
     return out.packets ? Status::success : Status::failure;
   }
   return run_pkio(port, spec, out, error);
+}
+
+}  // namespace
+
+Status run_send_path(dpdk::Port& port, const RunSpec& spec, RunResult& out, std::string& error) {
+  out = RunResult{};
+  if (rte_lcore_id() == LCORE_ID_ANY) (void)rte_thread_register();
+  // Whether the threads had their cores: CPU time against wall time over the whole run.
+  const double cpu_start = cpu_seconds();
+  const auto wall_start = std::chrono::steady_clock::now();
+  const Status s = run_path(port, spec, out, error);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  out.cpu_per_wall = wall > 0 ? (cpu_seconds() - cpu_start) / wall : 0;
+  return s;
 }
 
 }  // namespace pkio::apps

@@ -59,6 +59,9 @@ struct RunResult {
   std::vector<uint64_t> batch_sizes;  ///< miniport calls by array size (index = size)
   double latency_p50_ns = 0, latency_p99_ns = 0, latency_p999_ns = 0;
   uint64_t errors = 0;             ///< completions with a status other than success
+  /// The process's CPU time over the run's wall time: about 1 for a one-thread path, about 2
+  /// when both threads of handoff or cross_thread had a core each (every thread busy-polls).
+  double cpu_per_wall = 0;
 };
 
 /// Runs one measurement. failure with `error` if the miniport or adapter cannot be set up.

@@ -1,5 +1,7 @@
 #include <pkio/dpdk/port.h>
 
+#include <string>
+
 #include <pkio/dpdk/miniport.h>
 
 #include <net/if.h>
@@ -93,7 +95,12 @@ Result<std::unique_ptr<Port>> Port::open(uint16_t port_id, const PortConfig& con
   if (p->pool_ == nullptr) return fail("cannot create a pool of " + std::to_string(config.mbufs) + " mbufs", -rte_errno);
 
   rte_eth_conf conf{};
-  if (config.vlan_insert_offload && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_VLAN_INSERT)) {
+  // Virtual PMDs that "offload" the 802.1Q insert do it in software with rte_vlan_insert,
+  // which refuses an mbuf with a reference count above 1 (the miniport lends its frames with
+  // 2) and drops the frame while reporting it sent: pkio inserts the tag itself for them.
+  const std::string driver = info.driver_name != nullptr ? info.driver_name : "";
+  const bool software_insert = driver == "net_af_packet" || driver == "net_tap" || driver == "net_vhost";
+  if (config.vlan_insert_offload && !software_insert && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_VLAN_INSERT)) {
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_VLAN_INSERT;
     p->vlan_offload_ = true;
   }

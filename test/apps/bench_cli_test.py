@@ -40,6 +40,18 @@ with tempfile.TemporaryDirectory() as tmp:
           and "skipped: needs two EAL lcores" in r.stdout and {c["path"] for c in one} == {"raw", "inline"},
           r.stdout[-400:] + r.stderr[-300:])
 
+    # Both threads of cross_thread on one CPU (EAL lcore 1 mapped onto CPU 0): detected from
+    # CPU time against wall time, and the case is marked not valid instead of given a ratio.
+    r = subprocess.run([BENCH, "--no-huge", "--no-shconf", "-m", "256", "--no-pci", "--vdev=net_null0", "--lcores",
+                        "0@0,1@0", "--", "--sizes", "64", "--bursts", "32", "--paths", "raw,cross_thread", "--reps", "2",
+                        "--seconds", "0.2", "--json", out], capture_output=True, text=True, timeout=120)
+    shared = json.load(open(out)) if r.returncode == 0 else []
+    cross = [c for c in shared if c["path"] == "cross_thread"]
+    check("threads sharing a core: cross_thread is marked not valid, with its CPU/wall",
+          r.returncode == 0 and cross and not cross[0]["threads_on_own_cores"] and cross[0]["cpu_per_wall"] < 1.8
+          and "NOT VALID" in r.stdout, r.stdout[-400:] + r.stderr[-300:])
+    check("every case says whether its threads had their own cores", all("threads_on_own_cores" in c for c in results))
+
     for bad in (["--sizes", "10"], ["--bursts", "0"], ["--paths", "warp"], ["--reps", "0"], ["--sizes", "1518", "--seconds", "0.05", "--reps", "1"]):
         r = subprocess.run([BENCH, "--"] + bad, capture_output=True, text=True, timeout=60)
         check("bad input %s exits 2 with one line" % bad,

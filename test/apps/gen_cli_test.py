@@ -158,16 +158,31 @@ def veth_checks(tmp):
         print("skip veth run (needs root for a network namespace)")
         return
     report = os.path.join(tmp, "veth.json")
-    script = ("ip link add pkg0 type veth peer name pkg1 && ip link set pkg0 up && ip link set pkg1 up && "
-              "exec %s %s --vdev=net_af_packet0,iface=pkg0 --vdev=net_af_packet1,iface=pkg1,framecnt=8192 -- "
-              "--port net_af_packet0 --rx-port net_af_packet1 --count 20000 --rate 50kpps --json %s"
-              % (GEN, " ".join(EAL), report))
+    # The kernel's own counters of the peer, before and after (IPv6 off: no neighbour
+    # discovery of its own on the pair), are a third count beside pkio's and the receiver's.
+    # /proc/net/dev is the namespace's own: pkg1's received bytes and packets.
+    counters = "awk '/pkg1:/ {print $2, $3}' /proc/net/dev"
+    script = ("ip link add pkg0 type veth peer name pkg1 && sysctl -qw net.ipv6.conf.pkg0.disable_ipv6=1 "
+              "net.ipv6.conf.pkg1.disable_ipv6=1; ip link set pkg0 up && ip link set pkg1 up && "
+              "%s && %s %s --vdev=net_af_packet0,iface=pkg0 "
+              "--vdev=net_af_packet1,iface=pkg1,framecnt=8192 -- --port net_af_packet0 --rx-port net_af_packet1 "
+              "--count 20000 --rate 50kpps --vlan 7 --size 100 --json %s --quiet && %s"
+              % (counters, GEN, " ".join(EAL), report, counters))
     r = subprocess.run(["unshare", "--net", "sh", "-c", script], capture_output=True, text=True, timeout=120)
     j = json.load(open(report)) if os.path.exists(report) else {}
     rx = j.get("receive", {})
     check("veth pair: the peer received what was completed", r.returncode == 0 and j.get("completed_ok") == 20000
           and rx.get("unique") == j.get("completed_ok") and rx.get("lost") == 0 and rx.get("bad_checksum") == 0,
           str(rx) + r.stderr[-300:])
+    numbers = [int(x) for x in r.stdout.split() if x.isdigit()]
+    if r.returncode == 0 and len(numbers) >= 4:
+        wire, packets = numbers[-2] - numbers[0], numbers[-1] - numbers[1]
+        check("veth pair: the peer's kernel counted as many frames as pkio completed",
+              packets == j.get("completed_ok"), f"kernel {packets}, pkio {j.get('completed_ok')}")
+        check("veth pair: and as many bytes as pkio reports (802.1Q tags in)", wire == j.get("bytes"),
+              f"kernel {wire}, pkio {j.get('bytes')}")
+    else:
+        check("veth pair: the peer's kernel counters were read", False, r.stdout[-300:])
 
 
 def telemetry_checks(tmp):
