@@ -94,6 +94,11 @@ TEST(SubmissionQueue, ConcurrentProducersThroughRingAndOverflowKeepOrderAndLoseN
   bool order_ok = true;
   std::mt19937 rng(99);
   Packet* out[256];
+  // First the consumer waits until the producers overflowed the ring (their windows hold four
+  // times what it does), so the overflow path is taken however fast the consumer is later
+  // (under a sanitizer the random pauses alone may never let the ring fill).
+  const auto fill_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (q.overflow_count() == 0 && std::chrono::steady_clock::now() < fill_deadline) std::this_thread::yield();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (total < uint64_t{producers} * per_producer && std::chrono::steady_clock::now() < deadline) {
     max_overflow = std::max(max_overflow, q.overflow_count());
