@@ -260,6 +260,7 @@ QueueSender::~QueueSender() {
 void QueueSender::on_send_complete(void* context, Packet* const* packets, uint32_t n) noexcept {
   // Reuse beats release (seeds/001): the packet and its frame go straight back to their stream.
   auto& self = *static_cast<QueueSender*>(context);
+  if (self.first_completion_ == 0) [[unlikely]] self.first_completion_ = rte_rdtsc();
   // Bytes count when they are sent and completed: those of packets that failed come off (one
   // status read a packet, on the line the dispatcher just wrote; the size only on failure).
   for (uint32_t i = 0; i < n; ++i)
@@ -423,7 +424,6 @@ void QueueSender::run(const std::atomic<bool>& stop, uint64_t count, double dura
   Packet* batch[1024];
   while (!stop.load(std::memory_order_relaxed) && (count == 0 || sent < count)) {
     const uint64_t now = rte_rdtsc();
-    if (first_submit_ == 0) first_submit_ = now;
     if (now >= end) break;
     if (trace_ != nullptr && replay_limit_ != 0 && replayed_ >= replay_limit_) break;
     uint64_t allowed = options_.batch;
@@ -450,6 +450,7 @@ void QueueSender::run(const std::atomic<bool>& stop, uint64_t count, double dura
       continue;
     }
     sent += n;
+    if (first_submit_ == 0) [[unlikely]] first_submit_ = rte_rdtsc();
     send_packets(binding_, batch, n);
     totals_.sent.store(sent, std::memory_order_relaxed);
     totals_.bytes.store(bytes, std::memory_order_relaxed);

@@ -59,6 +59,7 @@ class QueueSender {
   /// TSC at the first submission (0: nothing sent) and when the last completion was seen.
   [[nodiscard]] uint64_t first_submit_cycles() const noexcept { return first_submit_; }
   [[nodiscard]] uint64_t last_completion_cycles() const noexcept { return last_completion_; }
+  [[nodiscard]] uint64_t first_completion_cycles() const noexcept { return first_completion_; }
   /// Packets the device (tx_burst) had taken when the sending time was up, and in all.
   [[nodiscard]] uint64_t accepted_in_time() const noexcept { return accepted_in_time_; }
   [[nodiscard]] uint64_t accepted() noexcept { return lane_->miniport().stats().accepted; }
@@ -123,7 +124,7 @@ class QueueSender {
   uint64_t replay_limit_ = 0;            // replay: frames to send in all (0: no limit)
   uint64_t replayed_ = 0;
   std::unique_ptr<CsvLog> csv_;
-  uint64_t first_submit_ = 0, last_completion_ = 0, accepted_in_time_ = 0;
+  uint64_t first_submit_ = 0, first_completion_ = 0, last_completion_ = 0, accepted_in_time_ = 0;
   double ns_per_cycle_ = 1;
   QueueTotals totals_;
   bool drained_ = false;

@@ -268,7 +268,7 @@ void run(Generator& g, const gen::Options& o) {
 gen::Summary summarize(Generator& g, const gen::Options& o) {
   gen::Summary s;
   LatencyHistogram latency;
-  uint64_t first = UINT64_MAX, last = 0, failed_bytes = 0, sent_bytes = 0;
+  uint64_t first = UINT64_MAX, first_completion = UINT64_MAX, last = 0, failed_bytes = 0, sent_bytes = 0;
   for (auto& q : g.senders) {
     const auto qc = q->adapter().counters();
     for (const CounterField& f : counter_fields) s.counters.*f.field += qc.*f.field;
@@ -282,6 +282,7 @@ gen::Summary summarize(Generator& g, const gen::Options& o) {
     if (q->first_submit_cycles() != 0) {
       first = std::min(first, q->first_submit_cycles());
       last = std::max(last, q->last_completion_cycles());
+      if (q->first_completion_cycles() != 0) first_completion = std::min(first_completion, q->first_completion_cycles());
     }
     if (q->csv() != nullptr) {
       s.csv = true;
@@ -292,6 +293,8 @@ gen::Summary summarize(Generator& g, const gen::Options& o) {
   // Sent means completed: a packet counts once it came back with success, over the time from
   // the first submission to the last completion.
   s.duration_s = last > first ? static_cast<double>(last - first) / static_cast<double>(cycles_per_second()) : 0;
+  if (first_completion != UINT64_MAX && first_completion > first)
+    s.first_completion_s = static_cast<double>(first_completion - first) / static_cast<double>(cycles_per_second());
   s.bytes = sent_bytes - std::min(sent_bytes, failed_bytes);
   if (s.duration_s > 0) {
     s.mpps = static_cast<double>(s.counters.completed_ok) / s.duration_s / 1e6;

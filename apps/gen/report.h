@@ -34,6 +34,7 @@ struct Summary {
   AdapterCounters counters{};
   uint64_t bytes = 0;           ///< of the packets completed with success, as they leave (tags in)
   double duration_s = 0;        ///< from the first submission to the last completion
+  double first_completion_s = 0;  ///< from the first submission to the first completion (0: none)
   double mpps = 0;              ///< completed with success, over duration_s
   double gbps = 0;              ///< frame bits of those (no preamble, gap or FCS)
   double line_gbps = 0;         ///< with 24 bytes of preamble, gap and FCS per frame
