@@ -17,8 +17,8 @@ namespace pkio::maxsend {
 struct SweepOptions {
   std::vector<uint32_t> values{1, 2, 4, 8, 16, 32, 64, 128, 256};
   std::vector<std::string> modes{"serialized", "deserialized"};
-  unsigned reps = 3;
-  double seconds = 0.3;           ///< per repetition and measurement
+  unsigned reps = 30;             ///< rounds: each measures every (mode, value) once
+  double seconds = 0.05;          ///< per measurement
   uint32_t frame_size = 64;
   double share = 0.95;            ///< of the best throughput, to count as good enough
   double latency_budget_us = 50;  ///< p99 submit-to-completion at the fixed load
@@ -30,8 +30,10 @@ struct ValueResult {
   std::string mode;
   uint32_t value = 0;
   apps::Stats mpps;                ///< at saturation, over the repetitions
-  std::vector<double> mpps_reps, cycles_reps;  ///< each repetition's throughput and cost
-  double cycles_per_packet = 0;    ///< median
+  std::vector<double> mpps_reps, cycles_reps;  ///< each round's throughput and cost
+  /// The trimmed mean over rounds of the cost relative to its round's level, times the
+  /// median round's level: a slow stretch of the machine cancels out (what the fit is made of).
+  double cycles_per_packet = 0;
   double resources_rate = 0;       ///< partial acceptances per miniport call
   double mean_batch = 0;           ///< packets per miniport call, as really handed over
   std::vector<uint64_t> batch_sizes;  ///< miniport calls by array size, all repetitions
@@ -45,8 +47,9 @@ struct ValueResult {
   bool within_budget = false;
 };
 
-/// cycles per packet = c + a / B, by least squares over every repetition of every value,
-/// with 95 % intervals from resampling the repetitions (percentile bootstrap).
+/// cycles per packet = c + a / B, by least squares (relative errors) over the values'
+/// round-relative costs,
+/// with 95 % intervals from resampling whole rounds (percentile bootstrap).
 struct CostFit {
   double a = 0, c = 0;             ///< cycles per miniport call, cycles per packet
   double a_lo = 0, a_hi = 0, c_lo = 0, c_hi = 0;
@@ -60,16 +63,26 @@ struct Recommendation {
   uint32_t value = 0;
   double best_mpps = 0;
   uint32_t best_value = 0;
-  double confidence = 0;    ///< share of resamples that recommend the same value
+  double confidence = 0;    ///< share of resamples in which the value reaches the share
   CostFit fit;
   std::string explanation;  ///< one paragraph of numbers
 };
+
+/// What the sweep says of one value: over budget (its p99 at the fixed load), good (its
+/// fitted throughput reaches the share), too slow (it falls short, and so do at least 97.5 %
+/// of resamples: the 95 % interval lies below), or cannot tell (short on the fit, but not
+/// beyond the noise). The fit's own estimate decides between good and not: it is the figure
+/// that moves least from run to run, so a second run gives the same verdict.
+enum class Verdict { good, too_slow, cannot_tell, over_budget };
+Verdict verdict_of(const ValueResult& v) noexcept;
+/// "good", "too slow", "cannot tell", "over budget": the table's and the JSON's words.
+const char* verdict_name(Verdict v) noexcept;
 
 /// Fills reaches_share / within_budget for one mode and picks the smallest good value.
 Recommendation recommend(std::vector<ValueResult>& results, const std::string& mode, const SweepOptions& o);
 
 /// A verdict on `value` for `mode`: one paragraph starting with "good:", "not good:" or
-/// "cannot tell:" (the value reaches the share in between 10 % and 90 % of resamples).
+/// "cannot tell at this noise:" (verdict_of).
 std::string validate(const std::vector<ValueResult>& results, const Recommendation& r, uint32_t value,
                      const SweepOptions& o);
 

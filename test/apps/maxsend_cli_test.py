@@ -4,7 +4,9 @@ numbers, that --validate gives a verdict, that the SVG/CSV/JSON are well formed,
 small net_ring shows partial acceptance rising with the array size."""
 import csv
 import json
+import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -18,32 +20,53 @@ MAXSEND = sys.argv[1]
 
 with tempfile.TemporaryDirectory() as tmp:
     j, c, s = (os.path.join(tmp, n) for n in ("m.json", "m.csv", "m.svg"))
-    r = subprocess.run([MAXSEND, "--", "--values", "1,8,64", "--reps", "2", "--seconds", "0.1", "--validate", "8",
+    r = subprocess.run([MAXSEND, "--", "--values", "1,8,64", "--reps", "6", "--seconds", "0.05", "--validate", "8",
                         "--json", j, "--csv", c, "--svg", s], capture_output=True, text=True, timeout=180)
     check("sweep exits 0", r.returncode == 0, r.stderr)
     d = json.load(open(j))
     check("results for 3 values x 2 modes", len(d["results"]) == 6, str(len(d["results"])))
     for mode in ("serialized", "deserialized"):
         rows = [x for x in d["results"] if x["mode"] == mode]
-        # The test's own least squares of cycles = c + a / B over every repetition.
-        pts = [(1.0 / x["value"], y) for x in rows for y in x["cycles_reps"]]
-        n = len(pts)
-        sx, sy = sum(p[0] for p in pts), sum(p[1] for p in pts)
-        sxx, sxy = sum(p[0] ** 2 for p in pts), sum(p[0] * p[1] for p in pts)
-        fa = (n * sxy - sx * sy) / (n * sxx - sx * sx)
-        fc = (sy - fa * sx) / n
+        # The test's own estimate: each round's costs over the round's geometric mean, the
+        # trimmed mean (middle 60 %) per value times the median round's level, then the least
+        # squares of cycles = c + a / B with weights 1 / cycles^2.
+        rounds = len(rows[0]["cycles_reps"])
+        levels = [math.exp(sum(math.log(x["cycles_reps"][k]) for x in rows) / len(rows)) for k in range(rounds)]
+        level = statistics.median(levels)
+        cost = {}
+        for x in rows:
+            rel = sorted(x["cycles_reps"][k] / levels[k] for k in range(rounds))
+            cut = rounds // 5
+            cost[x["value"]] = level * statistics.fmean(rel[cut:rounds - cut])
+            check("%s/%d: cyc/pkt is the round-relative cost" % (mode, x["value"]),
+                  abs(x["cycles_per_packet"] - cost[x["value"]]) <= 1e-6 * cost[x["value"]],
+                  f"{x['cycles_per_packet']} vs {cost[x['value']]}")
+        pts = [(1.0 / v, y, 1 / y ** 2) for v, y in cost.items()]
+        sw = sum(w for _, _, w in pts)
+        sx, sy = sum(w * x for x, _, w in pts), sum(w * y for _, y, w in pts)
+        sxx, sxy = sum(w * x * x for x, _, w in pts), sum(w * x * y for x, y, w in pts)
+        fa = (sw * sxy - sx * sy) / (sw * sxx - sx * sx)
+        fc = (sy - fa * sx) / sw
         fit = d["recommended"][mode]["fit"]
-        check(mode + ": the exported fit is the least squares of its own repetitions",
+        check(mode + ": the exported fit is the weighted least squares of its own rounds",
               abs(fit["a"] - fa) <= 1e-6 * max(1, abs(fa)) and abs(fit["c"] - fc) <= 1e-6 * max(1, abs(fc)),
               f"{fit['a']} {fit['c']} vs {fa} {fc}")
         check(mode + ": intervals contain the estimates", fit["a_ci95"][0] <= fit["a"] <= fit["a_ci95"][1]
               and fit["c_ci95"][0] <= fit["c"] <= fit["c_ci95"][1], json.dumps(fit))
         largest = max(x["value"] for x in rows)
         best = fc + fa / largest
-        good = [x["value"] for x in rows if best / (fc + fa / x["value"]) >= d["config"]["share"]
-                and x["load_latency_us"]["p99"] <= d["config"]["latency_budget_us"]]
+        budget = d["config"]["latency_budget_us"]
+        for x in rows:
+            reaches = best / (fc + fa / x["value"]) >= d["config"]["share"]
+            check("%s/%d: reaches_share follows from the fit" % (mode, x["value"]), x["reaches_share"] == reaches)
+            p = x["share_probability"]
+            want = ("over budget" if x["load_latency_us"]["p99"] > budget else
+                    "good" if reaches else "too slow" if p <= 0.025 else "cannot tell")
+            check("%s/%d: the verdict follows from the share and its resamples" % (mode, x["value"]),
+                  x["verdict"] == want, f"{x['verdict']} vs {want}")
+        good = [x["value"] for x in rows if x["verdict"] == "good"]
         rec = d["recommended"][mode]["value"]
-        check(mode + ": recommendation follows from the numbers", rec == (min(good) if good else None),
+        check(mode + ": the recommendation is the smallest good value", rec == (min(good) if good else None),
               "recommended %s, good %s" % (rec, good))
         check(mode + ": its confidence is a share of resamples", 0 <= d["recommended"][mode]["confidence"] <= 1)
         chosen = [x for x in rows if x["value"] == rec]
@@ -58,9 +81,10 @@ with tempfile.TemporaryDirectory() as tmp:
     for m in ("serialized", "deserialized"):
         row = [x for x in d["results"] if x["mode"] == m and x["value"] == 8][0]
         v = d["validate"][m]
-        consistent = (v.split(": ", 1)[1].startswith("good") and row["reaches_share"] and row["within_budget"]) or \
-            (v.split(": ", 1)[1].startswith("not good") and (not row["reaches_share"] or not row["within_budget"])) or \
-            "cannot tell" in v
+        said = v.split(": ", 1)[1]
+        consistent = (said.startswith("good") and row["verdict"] == "good") or \
+            (said.startswith("not good") and row["verdict"] in ("too slow", "over budget")) or \
+            (said.startswith("cannot tell") and row["verdict"] == "cannot tell")
         check(m + ": the verdict on 8 does not contradict its own table", consistent, v)
     check("verdict printed", "validate serialized" in r.stdout)
     root = ET.parse(s).getroot()
@@ -69,7 +93,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check("CSV has a row per value and mode", len(rows) == 6 and "load_p99_us" in rows[0])
 
     r = subprocess.run([MAXSEND, "--", "--ring", "64", "--drain-mpps", "2", "--copy", "--modes", "serialized",
-                        "--values", "1,64", "--reps", "1", "--seconds", "0.2", "--json", j],
+                        "--values", "1,64", "--reps", "2", "--seconds", "0.2", "--json", j],
                        capture_output=True, text=True, timeout=120)
     d = json.load(open(j))
     by_value = {x["value"]: x for x in d["results"]}
