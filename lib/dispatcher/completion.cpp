@@ -60,14 +60,14 @@ void Adapter::deliver_finished(bool record_latency, uint64_t submitted_at, Bindi
   finished_count_ = 0;
   Verifier* const verifier = verifier_.get();  // read once (see move_state)
   bool shared_time = submitted_at != 0, one_binding = only != nullptr;
-  if (finished_by_complete_) {
-    finished_by_complete_ = false;
-    for (uint32_t i = 0; i < n; ++i) done[i]->oob.status = Status::success;
-  }
+  const bool write_status = finished_by_complete_;
+  finished_by_complete_ = false;
   for (uint32_t i = 0; i < n; ++i) {  // release: see take_statuses
-    shared_time &= done[i]->tracking.submit_cycles == submitted_at;
-    one_binding &= done[i]->tracking.binding == only;
-    move_state(verifier, done[i], PacketState::protocol, std::memory_order_release);
+    Packet* p = done[i];
+    if (write_status) p->oob.status = Status::success;
+    shared_time &= p->tracking.submit_cycles == submitted_at;
+    one_binding &= p->tracking.binding == only;
+    move_state(verifier, p, PacketState::protocol, std::memory_order_release);
   }
   return_successes(done, n, shared_time ? submitted_at : 0, one_binding ? only : nullptr, record_latency);
 }

@@ -61,28 +61,25 @@ Status answer_query(const void* value, uint32_t size, void* buffer, uint32_t len
   return Status::success;
 }
 
-void Adapter::complete_from_worker(Packet* p, Status status) noexcept {
-  if (p == nullptr || p->tracking.adapter != this) {
+bool Adapter::completable(Packet* p) noexcept {
+  if (p == nullptr || p->tracking.adapter != this) [[unlikely]] {
     count_violation(&Violations::foreign_completion, p);
-    return;
+    return false;
   }
   const PacketState s = p->tracking.state.load(std::memory_order_relaxed);
-  if (s != PacketState::in_miniport && s != PacketState::pending) {
-    count_violation(&Violations::unexpected_completion, p);  // R20
-    return;
+  if (s != PacketState::in_miniport && s != PacketState::pending) [[unlikely]] {
+    count_violation(&Violations::unexpected_completion, p);  // R20, also a packet twice in one array
+    return false;
   }
+  return true;
+}
+
+void Adapter::complete_from_worker(Packet* p, Status status) noexcept {
   if (status == Status::success && in_poll_ && finished_count_ < finished_.size()) [[likely]] {
-    // A deserialized miniport's successes, one NdisMSendComplete each, are gathered like a
-    // serialized one's (deliver_finished, before the step or the direct call ends), so that
-    // they go back in arrays and the completed list is not touched per packet.
-    unlink_pending(p);
-    move_state(p, PacketState::completing, std::memory_order_relaxed);
-    finished_[finished_count_++] = p;
-    finished_by_complete_ = true;  // its oob.status is written when it is delivered
-    blocked_on_resources_ = false;  // as complete(): a send_complete resumes requeued packets (R16)
+    gather_successes(&p, 1);
     return;
   }
-  complete(p, status);
+  if (completable(p)) complete(p, status);
 }
 
 void Adapter::complete_array_from_worker(Packet* const* packets, uint32_t n, Status status) noexcept {
@@ -90,30 +87,49 @@ void Adapter::complete_array_from_worker(Packet* const* packets, uint32_t n, Sta
     for (uint32_t i = 0; i < n; ++i) complete_from_worker(packets[i], status);
     return;
   }
+  gather_successes(packets, n);
+}
+
+void Adapter::gather_successes(Packet* const* packets, uint32_t n) noexcept {
+  // A deserialized miniport's successes inside a step or a direct call, one NdisMSendComplete
+  // each or an array of them, are gathered like a serialized one's (deliver_finished, before
+  // the step or the call ends): they go back in arrays, and the completed list is not touched
+  // per packet. What the loop needs is held in locals: its stores to packets could alias the
+  // adapter's members, which the compiler would then reload at every packet.
   Verifier* const verifier = verifier_.get();  // read once (see move_state)
-  for (uint32_t i = 0; i < n; ++i) {
-    Packet* p = packets[i];
-    if (p == nullptr || p->tracking.adapter != this) [[unlikely]] {
-      count_violation(&Violations::foreign_completion, p);
-      continue;
+  // Array calls link their packets after the call (dispatch), so one still in_miniport is in
+  // the pending list only if it went by the one-packet send.
+  const bool linked_at_hand_over = miniport_.send_packets == nullptr;
+  Packet** const out = finished_.data();
+  uint32_t count = finished_count_;
+  uint32_t i = 0;
+  if (verifier == nullptr && !linked_at_hand_over) [[likely]] {
+    // The common array: every packet this adapter's, still in the miniport (handed over by
+    // an array call, so in no list). The first that is not leaves the rest to the loop below.
+    for (; i < n; ++i) {
+      Packet* p = packets[i];
+      if (p == nullptr || p->tracking.adapter != this ||
+          p->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) [[unlikely]]
+        break;
+      p->tracking.state.store(PacketState::completing, std::memory_order_relaxed);
+      out[count++] = p;
     }
-    const PacketState s = p->tracking.state.load(std::memory_order_relaxed);
-    if (s != PacketState::in_miniport && s != PacketState::pending) [[unlikely]] {
-      count_violation(&Violations::unexpected_completion, p);  // R20, also a packet twice in `packets`
-      continue;
-    }
-    // Array calls link their packets after the call (dispatch), so one still in_miniport
-    // is in the pending list only if it went by the one-packet send.
-    if (s == PacketState::pending || miniport_.send_packets == nullptr) unlink_pending(p);
-    move_state(verifier, p, PacketState::completing, std::memory_order_relaxed);
-    finished_[finished_count_++] = p;
   }
+  for (; i < n; ++i) {
+    Packet* p = packets[i];
+    if (!completable(p)) [[unlikely]]
+      continue;
+    if (linked_at_hand_over || p->tracking.state.load(std::memory_order_relaxed) == PacketState::pending) unlink_pending(p);
+    move_state(verifier, p, PacketState::completing, std::memory_order_relaxed);
+    out[count++] = p;
+  }
+  finished_count_ = count;
   finished_by_complete_ = true;  // their oob.status is written when they are delivered
   blocked_on_resources_ = false;  // as complete(): a send_complete resumes requeued packets (R16)
 }
 
 void Adapter::complete_from_remote(Packet* p, Status status) noexcept {
-  if (p == nullptr || p->tracking.adapter != this) {
+  if (p == nullptr || p->tracking.adapter != this) {  // the state is the worker's to read
     count_violation(&Violations::foreign_completion, p);
     return;
   }

@@ -266,20 +266,37 @@ __attribute__((always_inline)) inline void Adapter::send_direct(Binding& binding
 
 void Adapter::send_direct_deserialized(Binding& binding, Packet* const* chunk, uint32_t k, bool timed) noexcept {
   // A deserialized miniport completes packets through send_complete, inside the call or
-  // later; the successes inside it are gathered in finished_ (complete_array_from_worker).
-  // As on the serialized direct path, only a timed call's packets are timed: they carry
-  // their submit time into the call; the others get it only if they are still pending after.
+  // later; the successes inside it are gathered in finished_ (gather_successes). As on the
+  // serialized direct path, only a timed call's packets are timed, and submit times are
+  // written only into packets that did not come straight back.
   if (finished_count_ != 0) deliver_finished();  // so that finished_ holds this call's alone
   uint64_t now = 0;
   if (timed) {
     now = read_cycles();
-    for (uint32_t i = 0; i < k; ++i) chunk[i]->tracking.submit_cycles = now;
     if (++timed_calls_ >= 16 || now >= direct_poll_at_) direct_poll_due_ = true;
   }
   miniport_.send_packets(miniport_context_, chunk, k);
-  // All of them sent successfully inside the call (the common case): none is left to pend.
-  if (finished_count_ != k) after_deserialized_call(chunk, k, !timed);
-  deliver_finished(timed, now, &binding);
+  if (finished_count_ == k && std::equal(chunk, chunk + k, finished_.data())) [[likely]] {
+    // The common call: every packet came back with success inside it, in order, so they are
+    // one binding's with one submit time (deliver_finished, without checking either a packet).
+    Packet* done[max_batch];
+    std::copy_n(chunk, k, done);  // the caller's array stays the caller's while handlers run
+    finished_count_ = 0;
+    finished_by_complete_ = false;
+    Verifier* const verifier = verifier_.get();  // read once (see move_state)
+    for (uint32_t i = 0; i < k; ++i) {  // release: see take_statuses
+      done[i]->oob.status = Status::success;
+      move_state(verifier, done[i], PacketState::protocol, std::memory_order_release);
+    }
+    return_successes(done, k, now, &binding, timed);
+    return;
+  }
+  // Some pend, failed or came back out of order: each gets this call's submit time (the
+  // pending for the hang check, R23; the completed for their latency), then the general way.
+  const uint64_t submitted = timed ? now : read_cycles();
+  for (uint32_t i = 0; i < k; ++i) chunk[i]->tracking.submit_cycles = submitted;
+  after_deserialized_call(chunk, k, false);
+  deliver_finished(timed, submitted, &binding);
 }
 
 inline void Adapter::claim_for_miniport(Verifier* verifier, Packet* p, Binding& binding) noexcept {

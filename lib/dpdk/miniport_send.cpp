@@ -106,23 +106,27 @@ struct MbufWriter {
 };
 
 }  // namespace
-void DpdkMiniport::send_serialized_entry(void* context, Packet* const* packets, uint32_t n) noexcept {
+[[gnu::always_inline]] inline uint32_t DpdkMiniport::send_serialized(Packet* const* packets, uint32_t n) noexcept {
   // A generator's burst, its frames first, each as its own mbuf, takes the straight path
-  // here, in one function: a call level is a good part of what a burst of one costs, and
-  // this function's few values stay in registers (inside send_packets, which handles every
-  // other case too, they would be spilled to the stack).
-  auto* self = static_cast<DpdkMiniport*>(context);
-  if (self->frames_first_) [[likely]] {
+  // here, inlined into the entry: a call level is a good part of what a burst of one costs,
+  // and this function's few values stay in registers (inside send_packets, which handles
+  // every other case too, they would be spilled to the stack).
+  if (frames_first_) [[likely]] {
     rte_mbuf* mbufs[max_batch];
-    const uint32_t lent = lend_leading_frames(packets, n, mbufs, self->slots_->finder(), self->max_total_);
-    if (lent == n) [[likely]] {
-      self->send_lent_frames(packets, n, mbufs);
-      return;
-    }
-    self->send_packets(packets, n, mbufs, lent);
-    return;
+    const uint32_t lent = lend_leading_frames(packets, n, mbufs, slots_->finder(), max_total_);
+    if (lent == n) [[likely]]
+      return send_lent_frames(packets, n, mbufs);
+    send_packets(packets, n, mbufs, lent);
+  } else {
+    send_packets(packets, n, nullptr, 0);
   }
-  self->send_packets(packets, n, nullptr, 0);
+  uint32_t ok = 0;
+  while (ok < n && packets[ok]->oob.status == Status::success) ++ok;
+  return ok;
+}
+
+void DpdkMiniport::send_serialized_entry(void* context, Packet* const* packets, uint32_t n) noexcept {
+  (void)static_cast<DpdkMiniport*>(context)->send_serialized(packets, n);
 }
 
 void DpdkMiniport::send_deserialized_entry(void* context, Packet* const* packets, uint32_t n) noexcept {
@@ -135,8 +139,7 @@ void DpdkMiniport::send_deserialized(Packet* const* packets, uint32_t n) noexcep
   // already is, in order (R6).
   uint32_t i = 0;
   if (backlog_count_ == 0 && n <= config_.maximum_send_packets) [[likely]] {
-    send_serialized_entry(this, packets, n);  // sets a status on each
-    while (i < n && packets[i]->oob.status == Status::success) ++i;
+    i = send_serialized(packets, n);  // sets a status on each; the leading successes
     if (i != 0) send_complete_packets(*adapter_, packets, i, Status::success);
     for (; i < n; ++i) {
       Packet* p = packets[i];
@@ -215,29 +218,33 @@ struct DpdkMiniport::Prepared {
   return taken;
 }
 
-[[gnu::always_inline]] inline void DpdkMiniport::send_lent_frames(Packet* const* packets, uint32_t n,
-                                                                   rte_mbuf** mbufs) noexcept {
+[[gnu::always_inline]] inline uint32_t DpdkMiniport::send_lent_frames(Packet* const* packets, uint32_t n,
+                                                                       rte_mbuf** mbufs) noexcept {
   // The four steps for a burst of frames alone, with nothing of the general case's bookkeeping:
-  // mbuf k is packet k, each a frame's own mbuf (lent by lend_leading_frames).
+  // mbuf k is packet k, each a frame's own mbuf (lent by lend_leading_frames). Returns how
+  // many leading packets succeeded.
   const FrameFinder& frames = slots_->finder();
   const uint16_t taken = rte_eth_tx_burst(port_->id(), config_.queue_id, mbufs, static_cast<uint16_t>(n));
   ++stats_.tx_burst_calls;
   stats_.accepted += taken;
+  uint32_t ok = taken;
   for (uint32_t j = 0; j < taken; ++j) {
     if (frames.released(mbufs[j])) [[likely]] {
       packets[j]->oob.status = Status::success;
     } else {
       slots_->hold(mbufs[j], packets[j]);
       packets[j]->oob.status = Status::pending;
+      ok = std::min(ok, j);
     }
   }
-  if (taken == n) [[likely]] return;
+  if (taken == n) [[likely]] return ok;
   stats_.refused += n - taken;
   for (uint32_t u = taken; u < n; ++u) {
     rte_mbuf_refcnt_set(mbufs[u], frames.released_count);  // not sent: the protocol's again
     packets[u]->oob.status = Status::resources;
   }
   retry_pending_ = true;
+  return ok;
 }
 
 [[gnu::always_inline]] inline DpdkMiniport::Prepared DpdkMiniport::prepare(Packet* const* packets, uint32_t n,

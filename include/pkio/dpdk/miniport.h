@@ -171,7 +171,9 @@ class DpdkMiniport {
   struct Prepared;
   void send_packets(Packet* const* packets, uint32_t n, rte_mbuf* const* lent_mbufs, uint32_t lent) noexcept;
   Prepared prepare(Packet* const* packets, uint32_t n, Burst& burst, uint32_t lent) noexcept;
-  void send_lent_frames(Packet* const* packets, uint32_t n, rte_mbuf** mbufs) noexcept;
+  /// Both return how many leading packets succeeded (the rest: pending, resources, failed).
+  uint32_t send_serialized(Packet* const* packets, uint32_t n) noexcept;
+  uint32_t send_lent_frames(Packet* const* packets, uint32_t n, rte_mbuf** mbufs) noexcept;
   /// Sets frames_first_ from the configuration (after create and allocate_frames).
   void choose_send_path() noexcept;
   ChainOutcome prepare_chain(Packet* packet, uint32_t max_total, rte_mbuf*& head, Sent& sent) noexcept;
