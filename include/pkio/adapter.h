@@ -194,6 +194,9 @@ class Adapter {
   /// Whether the worker may complete p now: this adapter's, in the miniport or pending (R20);
   /// else counts the violation.
   bool completable(Packet* packet) noexcept;
+  /// gather_successes' common case: the leading packets that are this adapter's and in the
+  /// miniport move to `to` and into out; returns how many.
+  [[gnu::noinline]] uint32_t gather_leading(Packet* const* packets, uint32_t n, Packet** out, PacketState to) noexcept;
   void complete_from_remote(Packet* packet, Status status) noexcept;
   // The worker's step (dispatch.cpp).
   uint32_t poll_in_role(bool count_busy) noexcept;  // poll(); count_busy false: no violation
@@ -303,6 +306,10 @@ class Adapter {
   // Some of finished_ came by send_complete: the miniport may still be writing their
   // oob.status inside its call (R8), so success is written only when they are delivered.
   bool finished_by_complete_ = false;
+  // Inside a run-to-completion direct call to a deserialized miniport: no other thread can
+  // reach the adapter (WorkerRole), so its successes may become the protocol's as they are
+  // gathered, and go back without a second pass over their states (send_direct_deserialized).
+  bool direct_deserialized_call_ = false;
   uint64_t direct_poll_at_ = 0;  // the next poll step a direct send makes regardless
   uint32_t latency_credit_ = 0;  // packets sent directly since the last timed call
   uint32_t timed_calls_ = 0;     // timed direct calls since the last poll step

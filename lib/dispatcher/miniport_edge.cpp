@@ -82,7 +82,9 @@ void Adapter::complete_from_worker(Packet* p, Status status) noexcept {
   if (completable(p)) complete(p, status);
 }
 
-void Adapter::complete_array_from_worker(Packet* const* packets, uint32_t n, Status status) noexcept {
+// Inline into send_complete_packets, a deserialized miniport's way back for every array.
+__attribute__((always_inline)) inline void Adapter::complete_array_from_worker(Packet* const* packets, uint32_t n,
+                                                                               Status status) noexcept {
   if (status != Status::success || !in_poll_ || finished_.size() - finished_count_ < n) [[unlikely]] {
     for (uint32_t i = 0; i < n; ++i) complete_from_worker(packets[i], status);
     return;
@@ -90,7 +92,21 @@ void Adapter::complete_array_from_worker(Packet* const* packets, uint32_t n, Sta
   gather_successes(packets, n);
 }
 
-void Adapter::gather_successes(Packet* const* packets, uint32_t n) noexcept {
+// Apart from gather_successes, so that its loop has the registers to itself.
+uint32_t Adapter::gather_leading(Packet* const* packets, uint32_t n, Packet** out, PacketState to) noexcept {
+  uint32_t i = 0;
+  for (; i < n; ++i) {
+    Packet* p = packets[i];
+    if (p == nullptr || p->tracking.adapter != this ||
+        p->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) [[unlikely]]
+      break;
+    p->tracking.state.store(to, std::memory_order_relaxed);
+    out[i] = p;
+  }
+  return i;
+}
+
+__attribute__((always_inline)) inline void Adapter::gather_successes(Packet* const* packets, uint32_t n) noexcept {
   // A deserialized miniport's successes inside a step or a direct call, one NdisMSendComplete
   // each or an array of them, are gathered like a serialized one's (deliver_finished, before
   // the step or the call ends): they go back in arrays, and the completed list is not touched
@@ -106,14 +122,10 @@ void Adapter::gather_successes(Packet* const* packets, uint32_t n) noexcept {
   if (verifier == nullptr && !linked_at_hand_over) [[likely]] {
     // The common array: every packet this adapter's, still in the miniport (handed over by
     // an array call, so in no list). The first that is not leaves the rest to the loop below.
-    for (; i < n; ++i) {
-      Packet* p = packets[i];
-      if (p == nullptr || p->tracking.adapter != this ||
-          p->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) [[unlikely]]
-        break;
-      p->tracking.state.store(PacketState::completing, std::memory_order_relaxed);
-      out[count++] = p;
-    }
+    // Not being in_miniport any more is what makes a second completion a violation (R20).
+    i = gather_leading(packets, n, out + count,
+                       direct_deserialized_call_ ? PacketState::protocol : PacketState::completing);
+    count += i;
   }
   for (; i < n; ++i) {
     Packet* p = packets[i];

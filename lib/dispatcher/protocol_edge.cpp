@@ -275,7 +275,9 @@ void Adapter::send_direct_deserialized(Binding& binding, Packet* const* chunk, u
     now = read_cycles();
     if (++timed_calls_ >= 16 || now >= direct_poll_at_) direct_poll_due_ = true;
   }
+  direct_deserialized_call_ = true;
   miniport_.send_packets(miniport_context_, chunk, k);
+  direct_deserialized_call_ = false;
   if (finished_count_ == k && std::equal(chunk, chunk + k, finished_.data())) [[likely]] {
     // The common call: every packet came back with success inside it, in order, so they are
     // one binding's with one submit time (deliver_finished, without checking either a packet).
@@ -284,11 +286,22 @@ void Adapter::send_direct_deserialized(Binding& binding, Packet* const* chunk, u
     finished_count_ = 0;
     finished_by_complete_ = false;
     Verifier* const verifier = verifier_.get();  // read once (see move_state)
-    for (uint32_t i = 0; i < k; ++i) {  // release: see take_statuses
-      done[i]->oob.status = Status::success;
-      move_state(verifier, done[i], PacketState::protocol, std::memory_order_release);
+    if (verifier == nullptr) [[likely]] {
+      // gather_successes made them the protocol's already; the miniport may have written
+      // their statuses after completing them (R8), so success is written now.
+      for (uint32_t i = 0; i < k; ++i) done[i]->oob.status = Status::success;
+      std::atomic_thread_fence(std::memory_order_release);  // the protocol sees our writes
+    } else {
+      for (uint32_t i = 0; i < k; ++i) {  // release: see take_statuses
+        done[i]->oob.status = Status::success;
+        move_state(verifier, done[i], PacketState::protocol, std::memory_order_release);
+      }
     }
-    return_successes(done, k, now, &binding, timed);
+    // return_successes for one binding and one submit time, in place (as send_direct)
+    completed_by_status_[status_index(Status::success)].add(k);  // before the handler (R40)
+    if (timed) latency_.record(read_cycles() - now, k);
+    binding.protocol_.send_complete(binding.context_, done, k);  // no lock held (R9)
+    returned(binding, k);
     return;
   }
   // Some pend, failed or came back out of order: each gets this call's submit time (the

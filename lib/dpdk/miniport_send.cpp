@@ -106,6 +106,7 @@ struct MbufWriter {
 };
 
 }  // namespace
+template <bool completes_itself>
 [[gnu::always_inline]] inline uint32_t DpdkMiniport::send_serialized(Packet* const* packets, uint32_t n) noexcept {
   // A generator's burst, its frames first, each as its own mbuf, takes the straight path
   // here, inlined into the entry: a call level is a good part of what a burst of one costs,
@@ -115,7 +116,7 @@ struct MbufWriter {
     rte_mbuf* mbufs[max_batch];
     const uint32_t lent = lend_leading_frames(packets, n, mbufs, slots_->finder(), max_total_);
     if (lent == n) [[likely]]
-      return send_lent_frames(packets, n, mbufs);
+      return send_lent_frames<completes_itself>(packets, n, mbufs);
     send_packets(packets, n, mbufs, lent);
   } else {
     send_packets(packets, n, nullptr, 0);
@@ -126,7 +127,7 @@ struct MbufWriter {
 }
 
 void DpdkMiniport::send_serialized_entry(void* context, Packet* const* packets, uint32_t n) noexcept {
-  (void)static_cast<DpdkMiniport*>(context)->send_serialized(packets, n);
+  (void)static_cast<DpdkMiniport*>(context)->send_serialized<false>(packets, n);
 }
 
 void DpdkMiniport::send_deserialized_entry(void* context, Packet* const* packets, uint32_t n) noexcept {
@@ -139,7 +140,7 @@ void DpdkMiniport::send_deserialized(Packet* const* packets, uint32_t n) noexcep
   // already is, in order (R6).
   uint32_t i = 0;
   if (backlog_count_ == 0 && n <= config_.maximum_send_packets) [[likely]] {
-    i = send_serialized(packets, n);  // sets a status on each; the leading successes
+    i = send_serialized<true>(packets, n);  // the leading successes; a status on each after them
     if (i != 0) send_complete_packets(*adapter_, packets, i, Status::success);
     for (; i < n; ++i) {
       Packet* p = packets[i];
@@ -218,11 +219,13 @@ struct DpdkMiniport::Prepared {
   return taken;
 }
 
+template <bool completes_itself>
 [[gnu::always_inline]] inline uint32_t DpdkMiniport::send_lent_frames(Packet* const* packets, uint32_t n,
                                                                        rte_mbuf** mbufs) noexcept {
   // The four steps for a burst of frames alone, with nothing of the general case's bookkeeping:
   // mbuf k is packet k, each a frame's own mbuf (lent by lend_leading_frames). Returns how
-  // many leading packets succeeded.
+  // many leading packets succeeded. `completes_itself` (deserialized): those go back by
+  // send_complete, which gives their status, so none is written into them here.
   const FrameFinder& frames = slots_->finder();
   const uint16_t taken = rte_eth_tx_burst(port_->id(), config_.queue_id, mbufs, static_cast<uint16_t>(n));
   ++stats_.tx_burst_calls;
@@ -230,7 +233,7 @@ struct DpdkMiniport::Prepared {
   uint32_t ok = taken;
   for (uint32_t j = 0; j < taken; ++j) {
     if (frames.released(mbufs[j])) [[likely]] {
-      packets[j]->oob.status = Status::success;
+      if (!completes_itself || ok != taken) packets[j]->oob.status = Status::success;
     } else {
       slots_->hold(mbufs[j], packets[j]);
       packets[j]->oob.status = Status::pending;

@@ -172,7 +172,10 @@ class DpdkMiniport {
   void send_packets(Packet* const* packets, uint32_t n, rte_mbuf* const* lent_mbufs, uint32_t lent) noexcept;
   Prepared prepare(Packet* const* packets, uint32_t n, Burst& burst, uint32_t lent) noexcept;
   /// Both return how many leading packets succeeded (the rest: pending, resources, failed).
+  /// `completes_itself`: the deserialized mode, which completes the leading successes itself.
+  template <bool completes_itself>
   uint32_t send_serialized(Packet* const* packets, uint32_t n) noexcept;
+  template <bool completes_itself>
   uint32_t send_lent_frames(Packet* const* packets, uint32_t n, rte_mbuf** mbufs) noexcept;
   /// Sets frames_first_ from the configuration (after create and allocate_frames).
   void choose_send_path() noexcept;
