@@ -92,10 +92,4 @@ void Adapter::stop_worker() {
   worker_running_.store(false);
 }
 
-bool Adapter::on_worker() const noexcept {
-  // Every miniport call and every step runs in the worker's role (WorkerRole), so holding it
-  // is being the worker: a send_complete from here completes in place.
-  return worker_user_.load(std::memory_order_relaxed) == &tls_thread_mark;
-}
-
 }  // namespace pkio

@@ -59,6 +59,13 @@ class WorkerRole {
   bool owner_ = false;
 };
 
+// Every miniport call and every step runs in the worker's role (WorkerRole), so holding it
+// is being the worker: a send_complete from here completes in place. Inline: a deserialized
+// miniport asks at every send_complete.
+inline bool Adapter::on_worker() const noexcept {
+  return worker_user_.load(std::memory_order_relaxed) == &tls_thread_mark;
+}
+
 /// Placed in each packet's status before send_packets: a serialized miniport that leaves it
 /// there did not set a status.
 inline constexpr auto status_unset = static_cast<Status>(0xFFFFFFFFu);
