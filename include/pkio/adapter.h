@@ -189,6 +189,7 @@ class Adapter {
   /// complete_from_worker for an array; successes inside a step or direct call are gathered
   /// in finished_ (delivered by deliver_finished before it ends).
   void complete_array_from_worker(Packet* const* packets, uint32_t n, Status status) noexcept;
+  [[gnu::noinline]] void complete_array_generally(Packet* const* packets, uint32_t n, Status status) noexcept;
   /// Successes into finished_ (room for n checked by the caller), each checked (completable).
   void gather_successes(Packet* const* packets, uint32_t n) noexcept;
   /// Whether the worker may complete p now: this adapter's, in the miniport or pending (R20);
@@ -198,6 +199,7 @@ class Adapter {
   /// miniport move to `to` and into out; returns how many.
   [[gnu::noinline]] uint32_t gather_leading(Packet* const* packets, uint32_t n, Packet** out, PacketState to) noexcept;
   void complete_from_remote(Packet* packet, Status status) noexcept;
+  [[gnu::noinline]] void complete_array_from_remote(Packet* const* packets, uint32_t n, Status status) noexcept;
   // The worker's step (dispatch.cpp).
   uint32_t poll_in_role(bool count_busy) noexcept;  // poll(); count_busy false: no violation
   void drain_submissions() noexcept;

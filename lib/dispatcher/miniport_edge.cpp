@@ -19,11 +19,11 @@ void send_complete(Adapter& adapter, Packet* packet, Status status) noexcept {
 
 void send_complete_packets(Adapter& adapter, Packet* const* packets, uint32_t n, Status status) noexcept {
   if (packets == nullptr) return;
-  if (adapter.on_worker()) {
+  if (adapter.on_worker()) [[likely]] {
     adapter.complete_array_from_worker(packets, n, status);
     return;
   }
-  for (uint32_t i = 0; i < n; ++i) adapter.complete_from_remote(packets[i], status);
+  adapter.complete_array_from_remote(packets, n, status);
 }
 
 void send_resources_available(Adapter& adapter) noexcept {
@@ -82,10 +82,28 @@ void Adapter::complete_from_worker(Packet* p, Status status) noexcept {
   if (completable(p)) complete(p, status);
 }
 
-// Inline into send_complete_packets, a deserialized miniport's way back for every array.
+// Inline into send_complete_packets, a deserialized miniport's way back for every array:
+// the common array (successes, in a step or a direct call, handed over by an array call, no
+// verifier) costs a few tests and one loop; anything else goes the general way.
 __attribute__((always_inline)) inline void Adapter::complete_array_from_worker(Packet* const* packets, uint32_t n,
                                                                                Status status) noexcept {
-  if (status != Status::success || !in_poll_ || finished_.size() - finished_count_ < n) [[unlikely]] {
+  if (status == Status::success && in_poll_ && finished_.size() - finished_count_ >= n && verifier_ == nullptr &&
+      miniport_.send_packets != nullptr) [[likely]] {
+    // Not being in_miniport any more is what makes a second completion a violation (R20).
+    const uint32_t gathered = gather_leading(packets, n, finished_.data() + finished_count_,
+                                             direct_deserialized_call_ ? PacketState::protocol : PacketState::completing);
+    finished_count_ += gathered;
+    finished_by_complete_ = true;  // their oob.status is written when they are delivered
+    blocked_on_resources_ = false;  // as complete(): a send_complete resumes requeued packets (R16)
+    if (gathered == n) [[likely]] return;
+    packets += gathered;
+    n -= gathered;
+  }
+  complete_array_generally(packets, n, status);
+}
+
+void Adapter::complete_array_generally(Packet* const* packets, uint32_t n, Status status) noexcept {
+  if (status != Status::success || !in_poll_ || finished_.size() - finished_count_ < n) {
     for (uint32_t i = 0; i < n; ++i) complete_from_worker(packets[i], status);
     return;
   }
@@ -106,7 +124,7 @@ uint32_t Adapter::gather_leading(Packet* const* packets, uint32_t n, Packet** ou
   return i;
 }
 
-__attribute__((always_inline)) inline void Adapter::gather_successes(Packet* const* packets, uint32_t n) noexcept {
+void Adapter::gather_successes(Packet* const* packets, uint32_t n) noexcept {
   // A deserialized miniport's successes inside a step or a direct call, one NdisMSendComplete
   // each or an array of them, are gathered like a serialized one's (deliver_finished, before
   // the step or the call ends): they go back in arrays, and the completed list is not touched
@@ -138,6 +156,11 @@ __attribute__((always_inline)) inline void Adapter::gather_successes(Packet* con
   finished_count_ = count;
   finished_by_complete_ = true;  // their oob.status is written when they are delivered
   blocked_on_resources_ = false;  // as complete(): a send_complete resumes requeued packets (R16)
+}
+
+// Apart from send_complete_packets, so that the worker's way through it saves no registers.
+void Adapter::complete_array_from_remote(Packet* const* packets, uint32_t n, Status status) noexcept {
+  for (uint32_t i = 0; i < n; ++i) complete_from_remote(packets[i], status);
 }
 
 void Adapter::complete_from_remote(Packet* p, Status status) noexcept {
