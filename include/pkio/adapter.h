@@ -206,8 +206,9 @@ class Adapter {
   void drain_remote_completions() noexcept;
   void dispatch() noexcept;
   void after_serialized_call(Packet* const* batch, uint32_t n) noexcept;
-  /// stamp: write the submit time of the packets that pend (the caller wrote none).
-  void after_deserialized_call(Packet* const* batch, uint32_t n, bool stamp) noexcept;
+  /// Links the packets a deserialized miniport kept into the pending list (their submit time
+  /// written by the caller).
+  void after_deserialized_call(Packet* const* batch, uint32_t n) noexcept;
   /// send_direct's call to a deserialized miniport (cold for a serialized one).
   void send_direct_deserialized(Binding& binding, Packet* const* chunk, uint32_t k, bool timed) noexcept;
   void send_one_by_one(Packet* const* batch, uint32_t n) noexcept;

@@ -115,7 +115,7 @@ void Adapter::dispatch() noexcept {
         deliver_finished();
       miniport_.send_packets(miniport_context_, batch, n);
       if (miniport_.deserialized) {
-        after_deserialized_call(batch, n, false);
+        after_deserialized_call(batch, n);
         if (finished_count_ >= 64) deliver_finished();
       } else {
         after_serialized_call(batch, n);
@@ -147,15 +147,13 @@ void Adapter::after_serialized_call(Packet* const* batch, uint32_t n) noexcept {
   if (finished_count_ >= 64) deliver_finished();
 }
 
-void Adapter::after_deserialized_call(Packet* const* batch, uint32_t n, bool stamp) noexcept {
+void Adapter::after_deserialized_call(Packet* const* batch, uint32_t n) noexcept {
   // A deserialized miniport keeps what it cannot send yet (R18): every packet it did not
   // complete inside the call pends, in hand-over order (R23's hang check relies on it).
-  uint64_t now = 0;
   for (uint32_t i = 0; i < n; ++i) {
     Packet* p = batch[i];
     if (p->oob.status == Status::resources) count_violation(&Violations::deserialized_resources, p);
     if (p->tracking.state.load(std::memory_order_relaxed) != PacketState::in_miniport) continue;
-    if (stamp) p->tracking.submit_cycles = stamp_now(now);
     move_state(p, PacketState::pending, std::memory_order_relaxed);
     link_pending(p);
   }

@@ -308,7 +308,7 @@ void Adapter::send_direct_deserialized(Binding& binding, Packet* const* chunk, u
   // pending for the hang check, R23; the completed for their latency), then the general way.
   const uint64_t submitted = timed ? now : read_cycles();
   for (uint32_t i = 0; i < k; ++i) chunk[i]->tracking.submit_cycles = submitted;
-  after_deserialized_call(chunk, k, false);
+  after_deserialized_call(chunk, k);
   deliver_finished(timed, submitted, &binding);
 }
 

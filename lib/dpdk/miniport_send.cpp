@@ -121,6 +121,7 @@ template <bool completes_itself>
   } else {
     send_packets(packets, n, nullptr, 0);
   }
+  if constexpr (!completes_itself) return 0;  // the serialized entry does not ask
   uint32_t ok = 0;
   while (ok < n && packets[ok]->oob.status == Status::success) ++ok;
   return ok;
