@@ -127,6 +127,10 @@ template <bool completes_itself>
   return ok;
 }
 
+void DpdkMiniport::warm_up() noexcept {
+  if (port_ != nullptr) (void)rte_eth_tx_burst(port_->id(), config_.queue_id, nullptr, 0);
+}
+
 void DpdkMiniport::send_serialized_entry(void* context, Packet* const* packets, uint32_t n) noexcept {
   (void)static_cast<DpdkMiniport*>(context)->send_serialized<false>(packets, n);
 }

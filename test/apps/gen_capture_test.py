@@ -16,6 +16,7 @@ GEN = sys.argv[1]
 EAL = ["--no-huge", "--no-shconf", "-m", "256", "--no-pci"]
 CASES = (
     ("short, paced", ["--count", "2000", "--rate", "100000"]),
+    ("10^4 packets, unpaced", ["--count", "10000"]),
     ("long, unpaced", ["--count", "200000"]),
     ("tagged, paced", ["--count", "20000", "--vlan", "5", "--size", "128", "--rate", "1Mpps"]),
     ("IMIX, tagged, unpaced", ["--count", "50000", "--size", "imix", "--vlan", "3"]),

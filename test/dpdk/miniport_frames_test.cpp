@@ -98,6 +98,26 @@ TEST(MiniportFrames, GoAsTheirOwnMbufsInOrderAndCompleteWhenTheConsumerFrees) {
   EXPECT_EQ(t.h.miniport().frames_spare(), 8u);
 }
 
+TEST(MiniportFrames, WarmingUpSendsNothingAndCountsNothing) {
+  FramesOnRing t(2);
+  const dpdk::MiniportStats before = t.h.miniport().stats();
+  t.h.miniport().warm_up();
+  t.h.miniport().warm_up();
+  EXPECT_TRUE(t.ring.take().empty());
+  const dpdk::MiniportStats after = t.h.miniport().stats();
+  EXPECT_EQ(after.accepted, before.accepted);
+  EXPECT_EQ(after.tx_burst_calls, before.tx_burst_calls);  // not a send: counts stay the port's
+  EXPECT_EQ(t.h.miniport().frames_spare(), 2u);
+  Packet* p = packet_on(t.f, t.frames[0], 64, 9);
+  send_packets(t.h.proto.binding, &p, 1);
+  auto got = t.ring.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(frame_bytes(got[0]), expected_bytes(64, 9));
+  rte_pktmbuf_free(got[0]);
+  ASSERT_TRUE(poll_until(t.h.adapter(), [&] { return t.h.proto.completed() == 1; }));
+  EXPECT_EQ(t.h.proto.status_of(p), Status::success);
+}
+
 TEST(MiniportFrames, ABurstMixingFramesASlotAndAnInvalidPacketKeepsItsOrder) {
   // Frames lead the burst (the miniport's shortest path), then a buffer of other memory
   // (a slot), a packet too long for the port (invalid), and frames again.
