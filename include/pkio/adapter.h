@@ -313,6 +313,11 @@ class Adapter {
   // reach the adapter (WorkerRole), so its successes may become the protocol's as they are
   // gathered, and go back without a second pass over their states (send_direct_deserialized).
   bool direct_deserialized_call_ = false;
+  // In that call: the array handed to the miniport, and whether finished_ holds its leading
+  // entries in order (every array the miniport completed began where the last one ended), so
+  // that the call's packets go back as they are, with nothing compared.
+  Packet* const* direct_chunk_ = nullptr;
+  bool finished_in_place_ = false;
   uint64_t direct_poll_at_ = 0;  // the next poll step a direct send makes regardless
   uint32_t latency_credit_ = 0;  // packets sent directly since the last timed call
   uint32_t timed_calls_ = 0;     // timed direct calls since the last poll step

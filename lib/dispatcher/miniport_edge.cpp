@@ -90,6 +90,7 @@ __attribute__((always_inline)) inline void Adapter::complete_array_from_worker(P
   if (status == Status::success && in_poll_ && finished_.size() - finished_count_ >= n && verifier_ == nullptr &&
       miniport_.send_packets != nullptr) [[likely]] {
     // Not being in_miniport any more is what makes a second completion a violation (R20).
+    if (finished_in_place_ && packets != direct_chunk_ + finished_count_) finished_in_place_ = false;
     const uint32_t gathered = gather_leading(packets, n, finished_.data() + finished_count_,
                                              direct_deserialized_call_ ? PacketState::protocol : PacketState::completing);
     finished_count_ += gathered;
@@ -103,6 +104,7 @@ __attribute__((always_inline)) inline void Adapter::complete_array_from_worker(P
 }
 
 void Adapter::complete_array_generally(Packet* const* packets, uint32_t n, Status status) noexcept {
+  finished_in_place_ = false;  // what follows need not continue the direct call's array
   if (status != Status::success || !in_poll_ || finished_.size() - finished_count_ < n) {
     for (uint32_t i = 0; i < n; ++i) complete_from_worker(packets[i], status);
     return;
@@ -130,6 +132,7 @@ void Adapter::gather_successes(Packet* const* packets, uint32_t n) noexcept {
   // the step or the call ends): they go back in arrays, and the completed list is not touched
   // per packet. What the loop needs is held in locals: its stores to packets could alias the
   // adapter's members, which the compiler would then reload at every packet.
+  finished_in_place_ = false;  // see complete_array_generally
   Verifier* const verifier = verifier_.get();  // read once (see move_state)
   // Array calls link their packets after the call (dispatch), so one still in_miniport is in
   // the pending list only if it went by the one-packet send.

@@ -276,25 +276,34 @@ void Adapter::send_direct_deserialized(Binding& binding, Packet* const* chunk, u
     if (++timed_calls_ >= 16 || now >= direct_poll_at_) direct_poll_due_ = true;
   }
   direct_deserialized_call_ = true;
+  direct_chunk_ = chunk;
+  finished_in_place_ = true;
   miniport_.send_packets(miniport_context_, chunk, k);
   direct_deserialized_call_ = false;
-  if (finished_count_ == k && std::equal(chunk, chunk + k, finished_.data())) [[likely]] {
+  const bool in_place = finished_in_place_;
+  finished_in_place_ = false;
+  if (finished_count_ == k && in_place) [[likely]] {
     // The common call: every packet came back with success inside it, in order, so they are
     // one binding's with one submit time (deliver_finished, without checking either a packet).
-    Packet* done[max_batch];
-    std::copy_n(chunk, k, done);  // the caller's array stays the caller's while handlers run
+    Packet* done[max_batch];  // the caller's array stays the caller's while handlers run
     finished_count_ = 0;
     finished_by_complete_ = false;
     Verifier* const verifier = verifier_.get();  // read once (see move_state)
     if (verifier == nullptr) [[likely]] {
       // gather_successes made them the protocol's already; the miniport may have written
       // their statuses after completing them (R8), so success is written now.
-      for (uint32_t i = 0; i < k; ++i) done[i]->oob.status = Status::success;
+      for (uint32_t i = 0; i < k; ++i) {
+        Packet* p = chunk[i];
+        p->oob.status = Status::success;
+        done[i] = p;
+      }
       std::atomic_thread_fence(std::memory_order_release);  // the protocol sees our writes
     } else {
       for (uint32_t i = 0; i < k; ++i) {  // release: see take_statuses
-        done[i]->oob.status = Status::success;
-        move_state(verifier, done[i], PacketState::protocol, std::memory_order_release);
+        Packet* p = chunk[i];
+        p->oob.status = Status::success;
+        move_state(verifier, p, PacketState::protocol, std::memory_order_release);
+        done[i] = p;
       }
     }
     // return_successes for one binding and one submit time, in place (as send_direct)

@@ -35,6 +35,9 @@ struct FakeMiniport {
   std::function<void(Packet*)> inside_call;
   /// Called once at the end of every send_packets call, still inside it.
   std::function<void()> end_of_call;
+  /// Called last in every send_packets call, with the array the call got (e.g. to complete
+  /// it by send_complete_packets on that array itself, as the DPDK miniport does).
+  std::function<void(Packet* const*, uint32_t)> with_array;
   std::function<Status()> on_reset;
 
   Adapter* adapter = nullptr;
@@ -113,6 +116,7 @@ struct FakeMiniport {
       if (self.inside_call) self.inside_call(packets[i]);
     }
     if (self.end_of_call) self.end_of_call();
+    if (self.with_array) self.with_array(packets, n);
     --self.inside;
   }
 

@@ -236,6 +236,128 @@ TEST(MiniportEdge, R18_DeserializedResourcesIsCountedAndThePacketStillCompletesO
   for (Packet* p : pkts) EXPECT_EQ(proto.count_of(p), 1);
 }
 
+TEST(MiniportEdge, R8_DeserializedArraysCompletedInsideTheCallComeBackOnceInTheOrderCompleted) {
+  // The direct path of a run-to-completion adapter returns a call's packets at once when the
+  // miniport completed the array it was given, in order, in one or more pieces; any other
+  // way (a copy, another order, single completions between, a failure) goes the general way.
+  // Either way each packet comes back once, with the status it was completed with, and
+  // successes in the order the miniport completed them.
+  struct Way {
+    const char* name;
+    std::function<void(Adapter&, Packet* const*, uint32_t)> complete;
+    std::vector<uint32_t> order;  // the successes, by index in the call; empty: not checked
+  };
+  const std::vector<Way> ways = {
+      {"the array at once", [](Adapter& a, Packet* const* p, uint32_t n) { send_complete_packets(a, p, n, Status::success); },
+       {0, 1, 2, 3, 4, 5, 6, 7}},
+      {"the array in two pieces",
+       [](Adapter& a, Packet* const* p, uint32_t n) {
+         send_complete_packets(a, p, 3, Status::success);
+         send_complete_packets(a, p + 3, n - 3, Status::success);
+       },
+       {0, 1, 2, 3, 4, 5, 6, 7}},
+      {"the second piece first",
+       [](Adapter& a, Packet* const* p, uint32_t n) {
+         send_complete_packets(a, p + 3, n - 3, Status::success);
+         send_complete_packets(a, p, 3, Status::success);
+       },
+       {3, 4, 5, 6, 7, 0, 1, 2}},
+      {"a copy of the array",
+       [](Adapter& a, Packet* const* p, uint32_t n) {
+         std::vector<Packet*> copy(p, p + n);
+         send_complete_packets(a, copy.data(), n, Status::success);
+       },
+       {0, 1, 2, 3, 4, 5, 6, 7}},
+      {"a reversed copy",
+       [](Adapter& a, Packet* const* p, uint32_t n) {
+         std::vector<Packet*> copy(p, p + n);
+         std::reverse(copy.begin(), copy.end());
+         send_complete_packets(a, copy.data(), n, Status::success);
+       },
+       {7, 6, 5, 4, 3, 2, 1, 0}},
+      {"one by send_complete, then the rest",
+       [](Adapter& a, Packet* const* p, uint32_t n) {
+         send_complete(a, p[0], Status::success);
+         send_complete_packets(a, p + 1, n - 1, Status::success);
+       },
+       {0, 1, 2, 3, 4, 5, 6, 7}},
+      {"the fourth failing between pieces",
+       [](Adapter& a, Packet* const* p, uint32_t n) {
+         send_complete_packets(a, p, 3, Status::success);
+         send_complete(a, p[3], Status::failure);
+         send_complete_packets(a, p + 4, n - 4, Status::success);
+       },
+       {}},
+  };
+  for (const Way& way : ways) {
+    SCOPED_TRACE(way.name);
+    Rig rig;
+    auto& [mp, factory, proto, adapter] = rig;
+    mp.deserialized = true;
+    mp.decide = [](Packet*, uint32_t, uint32_t) { return Status::success; };
+    mp.with_array = [&](Packet* const* p, uint32_t n) {
+      mp.held.clear();  // completed here, not later
+      way.complete(*mp.adapter, p, n);
+    };
+    AdapterConfig config;
+    config.run_to_completion = true;
+    rig.start(config);
+    auto pkts = factory.make_many(8);
+    for (uint32_t round = 1; round <= 2; ++round) {  // the second time over packets that came back
+      send_packets(proto.binding, pkts.data(), 8);
+      adapter->poll();
+      ASSERT_EQ(proto.completed(), 8u * round);
+      for (size_t i = 0; i < pkts.size(); ++i) {
+        EXPECT_EQ(proto.count_of(pkts[i]), static_cast<int>(round)) << "packet " << i;
+        const bool fails = way.order.empty() && i == 3;
+        EXPECT_EQ(pkts[i]->oob.status, fails ? Status::failure : Status::success) << "packet " << i;
+      }
+      if (way.order.empty()) continue;
+      std::vector<Packet*> seen, expected;
+      for (size_t i = 8 * (round - 1); i < proto.completions.size(); ++i) seen.push_back(proto.completions[i].first);
+      for (uint32_t i : way.order) expected.push_back(pkts[i]);
+      EXPECT_EQ(seen, expected) << "round " << round;
+    }
+    EXPECT_EQ(adapter->counters().in_flight, 0u);
+    EXPECT_EQ(adapter->counters().violations.unexpected_completion, 0u);
+  }
+}
+
+TEST(MiniportEdge, R8_AnEarlierCallsPacketsCompletedInsideADirectCallAreTheOnesThatComeBack) {
+  // As many packets completed inside the call as it was given, but an earlier call's: those
+  // come back, and the call's own stay in flight until the miniport completes them.
+  Rig rig;
+  auto& [mp, factory, proto, adapter] = rig;
+  mp.deserialized = true;
+  mp.decide = [](Packet*, uint32_t, uint32_t) { return Status::success; };
+  std::vector<Packet*> earlier;
+  mp.with_array = [&](Packet* const* p, uint32_t n) {
+    if (earlier.empty()) {  // the first call: held, completed in the next one
+      earlier.assign(p, p + n);
+      mp.held.clear();
+      return;
+    }
+    send_complete_packets(*mp.adapter, earlier.data(), static_cast<uint32_t>(earlier.size()), Status::success);
+  };  // this call's packets stay held
+  AdapterConfig config;
+  config.run_to_completion = true;
+  rig.start(config);
+  auto first = factory.make_many(8), second = factory.make_many(8);
+  send_packets(proto.binding, first.data(), 8);
+  EXPECT_EQ(proto.completed(), 0u);
+  send_packets(proto.binding, second.data(), 8);
+  adapter->poll();
+  EXPECT_EQ(proto.completed(), 8u);
+  for (Packet* p : first) EXPECT_EQ(proto.count_of(p), 1);
+  for (Packet* p : second) EXPECT_EQ(proto.count_of(p), 0);
+  EXPECT_EQ(adapter->counters().in_flight, 8u);
+  mp.with_array = nullptr;
+  mp.complete_held(Status::success);
+  adapter->poll();
+  for (Packet* p : second) EXPECT_EQ(proto.count_of(p), 1);
+  EXPECT_EQ(adapter->counters().in_flight, 0u);
+}
+
 TEST(MiniportEdge, R19_SingleSendSuccessPendingResourcesAndFailure) {
   Rig rig;
   auto& [mp, factory, proto, adapter] = rig;
