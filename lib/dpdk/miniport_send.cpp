@@ -127,7 +127,22 @@ template <bool completes_itself>
   return ok;
 }
 
+namespace {
+/// More than a send's deepest chain of frames takes (the dispatcher's and the miniport's
+/// arrays of max_batch entries are the big ones, under 40 KiB together).
+constexpr size_t send_stack_bytes = 64 * 1024;
+
+/// Writes a byte into every page of the stack a send can reach below the caller: a thread's
+/// stack is mapped page by page as it is first touched, a fault of a microsecond or more each,
+/// which the first send would otherwise take.
+[[gnu::noinline]] void touch_send_stack() noexcept {
+  [[maybe_unused]] volatile uint8_t stack[send_stack_bytes];
+  for (size_t i = 0; i < send_stack_bytes; i += 4096) stack[i] = 0;
+}
+}  // namespace
+
 void DpdkMiniport::warm_up() noexcept {
+  touch_send_stack();
   if (port_ != nullptr) (void)rte_eth_tx_burst(port_->id(), config_.queue_id, nullptr, 0);
 }
 
