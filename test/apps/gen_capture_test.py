@@ -13,6 +13,7 @@ from cli_check import check, finish  # noqa: E402
 import pcap_frames  # noqa: E402
 
 GEN = sys.argv[1]
+SANITIZED = len(sys.argv) > 2 and sys.argv[2] not in ("", "none")  # meson's b_sanitize
 EAL = ["--no-huge", "--no-shconf", "-m", "256", "--no-pci"]
 CASES = (
     ("short, paced", ["--count", "2000", "--rate", "100000"]),
@@ -73,6 +74,9 @@ with tempfile.TemporaryDirectory() as tmp:
     check("short, unpaced: the capture's rate lies between pkio's and pkio's without the first call",
           j["mpps"] * 1e6 <= cap_pps * 1.02 and without_first >= cap_pps * 0.98,
           f"pkio {j['mpps'] * 1e6:.0f}, capture {cap_pps:.0f}, without the first call {without_first:.0f} pps")
-    check("short, unpaced: pkio's rate within 5 % of the capture's", abs(j["mpps"] * 1e6 / cap_pps - 1) <= 0.05,
-          f"{j['mpps'] * 1e6:.0f} vs {cap_pps:.0f} pps")
+    if SANITIZED:  # a sanitizer's shadow memory faults in during the first call: nothing to time
+        print("not checked under a sanitizer: short, unpaced: pkio's rate within 5 % of the capture's")
+    else:
+        check("short, unpaced: pkio's rate within 5 % of the capture's", abs(j["mpps"] * 1e6 / cap_pps - 1) <= 0.05,
+              f"{j['mpps'] * 1e6:.0f} vs {cap_pps:.0f} pps")
 finish()
