@@ -154,6 +154,9 @@ class MbufSlots {
   /// The longest frame a slot takes.
   [[nodiscard]] uint32_t frame_room() const noexcept { return frame_room_; }
 
+  /// Reads the `n` slots the next sends take (mbuf, private area, the start of the own room),
+  /// so that the first of them finds those lines in cache. Nothing is written.
+  void warm(uint32_t n) const noexcept;
   /// Takes up to `n` spare slots into `out` (the caller points them with point() and gives
   /// back the ones it does not send). Returns how many it took. In bulk, so the spare count
   /// is not a memory round trip per packet.

@@ -143,6 +143,8 @@ constexpr size_t send_stack_bytes = 64 * 1024;
 
 void DpdkMiniport::warm_up() noexcept {
   touch_send_stack();
+  // A first burst's slots: a tagged or chained packet takes two or more.
+  if (slots_) slots_->warm(2 * config_.maximum_send_packets);
   if (port_ != nullptr) (void)rte_eth_tx_burst(port_->id(), config_.queue_id, nullptr, 0);
 }
 

@@ -142,9 +142,10 @@ class DpdkMiniport {
   /// poll has reaped it (none lost). On the worker thread, or at rest.
   [[nodiscard]] uint32_t zero_copy_slots_spare() const noexcept;
   /// Readies the calling thread's first send without sending anything: touches the stack a
-  /// send uses (64 KiB below the caller; a fresh thread's stack pages fault on first touch)
-  /// and calls the PMD's transmit function with an empty burst, so that the first real send
-  /// pays a warm call's cost, not a cold one, inside its latency. For a sender about to start
+  /// send uses (64 KiB below the caller; a fresh thread's stack pages fault on first touch),
+  /// reads the zero-copy slots a first burst takes, and calls the PMD's transmit function with
+  /// an empty burst, so that the first real send pays a warm call's cost, not a cold one,
+  /// inside its latency. For a sender about to start
   /// its clock, on the thread that will send (the worker's, or at rest).
   void warm_up() noexcept;
   /// What reached and left the PMD (read on the worker thread, or at rest).
