@@ -422,8 +422,8 @@ void QueueSender::run(const std::atomic<bool>& stop, uint64_t count, double dura
   const uint32_t stamp_only_size = stamp_only ? streams_[0].spec->size.min + streams_[0].tag : 0;
   uint64_t sent = 0, bytes = 0;
   Packet* batch[1024];
-  // The first call would otherwise run cold (code and data out of cache), inside the duration
-  // but before the device's first frame: about 10 us, 1 % of a 10 000-packet run.
+  // The duration starts at the first submission, the device's first frame comes later: the
+  // first call should not also fault in its stack or find its slots and the PMD cold.
   lane_->miniport().warm_up();
   lane_->adapter().poll();
   while (!stop.load(std::memory_order_relaxed) && (count == 0 || sent < count)) {

@@ -309,14 +309,13 @@ class Adapter {
   // Some of finished_ came by send_complete: the miniport may still be writing their
   // oob.status inside its call (R8), so success is written only when they are delivered.
   bool finished_by_complete_ = false;
-  // Inside a run-to-completion direct call to a deserialized miniport: no other thread can
-  // reach the adapter (WorkerRole), so its successes may become the protocol's as they are
-  // gathered, and go back without a second pass over their states (send_direct_deserialized).
-  bool direct_deserialized_call_ = false;
-  // In that call: the array handed to the miniport, and whether finished_ holds its leading
-  // entries in order (every array the miniport completed began where the last one ended), so
-  // that the call's packets go back as they are, with nothing compared.
+  // Inside a run-to-completion direct call to a deserialized miniport, the array handed to it
+  // (null otherwise): no other thread can reach the adapter (WorkerRole), so its successes may
+  // become the protocol's as they are gathered, and go back without a second pass over their
+  // states (send_direct_deserialized).
   Packet* const* direct_chunk_ = nullptr;
+  // In that call, finished_ holds the leading entries of direct_chunk_ in order (every array
+  // the miniport completed began where the last one ended): they go back with nothing compared.
   bool finished_in_place_ = false;
   uint64_t direct_poll_at_ = 0;  // the next poll step a direct send makes regardless
   uint32_t latency_credit_ = 0;  // packets sent directly since the last timed call

@@ -92,7 +92,7 @@ __attribute__((always_inline)) inline void Adapter::complete_array_from_worker(P
     // Not being in_miniport any more is what makes a second completion a violation (R20).
     if (finished_in_place_ && packets != direct_chunk_ + finished_count_) finished_in_place_ = false;
     const uint32_t gathered = gather_leading(packets, n, finished_.data() + finished_count_,
-                                             direct_deserialized_call_ ? PacketState::protocol : PacketState::completing);
+                                             direct_chunk_ != nullptr ? PacketState::protocol : PacketState::completing);
     finished_count_ += gathered;
     finished_by_complete_ = true;  // their oob.status is written when they are delivered
     blocked_on_resources_ = false;  // as complete(): a send_complete resumes requeued packets (R16)
@@ -145,7 +145,7 @@ void Adapter::gather_successes(Packet* const* packets, uint32_t n) noexcept {
     // an array call, so in no list). The first that is not leaves the rest to the loop below.
     // Not being in_miniport any more is what makes a second completion a violation (R20).
     i = gather_leading(packets, n, out + count,
-                       direct_deserialized_call_ ? PacketState::protocol : PacketState::completing);
+                       direct_chunk_ != nullptr ? PacketState::protocol : PacketState::completing);
     count += i;
   }
   for (; i < n; ++i) {

@@ -275,11 +275,10 @@ void Adapter::send_direct_deserialized(Binding& binding, Packet* const* chunk, u
     now = read_cycles();
     if (++timed_calls_ >= 16 || now >= direct_poll_at_) direct_poll_due_ = true;
   }
-  direct_deserialized_call_ = true;
   direct_chunk_ = chunk;
   finished_in_place_ = true;
   miniport_.send_packets(miniport_context_, chunk, k);
-  direct_deserialized_call_ = false;
+  direct_chunk_ = nullptr;
   const bool in_place = finished_in_place_;
   finished_in_place_ = false;
   if (finished_count_ == k && in_place) [[likely]] {

@@ -145,8 +145,8 @@ class DpdkMiniport {
   /// send uses (64 KiB below the caller; a fresh thread's stack pages fault on first touch),
   /// reads the zero-copy slots a first burst takes, and calls the PMD's transmit function with
   /// an empty burst, so that the first real send pays a warm call's cost, not a cold one,
-  /// inside its latency. For a sender about to start
-  /// its clock, on the thread that will send (the worker's, or at rest).
+  /// inside its latency. For a sender about to start its clock, on the thread that will send
+  /// (the worker's, or at rest).
   void warm_up() noexcept;
   /// What reached and left the PMD (read on the worker thread, or at rest).
   [[nodiscard]] MiniportStats stats() const noexcept;
