@@ -23,6 +23,10 @@ constexpr uint32_t min_frame = 60;        // without FCS (R38)
 constexpr uint32_t mac_addresses = 12;    // destination + source precede an 802.1Q tag
 constexpr uint32_t vlan_tag = 4;
 constexpr uint32_t max_plan_segments = 128;
+/// Tagged frames up to this size (tag in) are copied into one slot with the tag (copy_tagged):
+/// up to about a KiB the copy costs less than a chain's second slot and second free; beyond,
+/// the bytes copied cost more.
+constexpr uint32_t tag_copy_limit = 1024;
 
 uint16_t tci_of(const Ieee8021qInfo& info) noexcept {
   return static_cast<uint16_t>((info.priority() << 13) | info.vlan_id());
@@ -276,8 +280,9 @@ template <bool completes_itself>
                                                                           Burst& burst, uint32_t lent) noexcept {
   // A valid single-buffer frame of 60 bytes or more, untagged or tagged by the PMD, is the
   // common case: one of our frames (allocate_frames) goes as its own mbuf, any other buffer
-  // that fits a slot borrows one. Chains, short frames, software tags and buffers larger than
-  // a slot's room (split into pieces) borrow a chain of slots (prepare_chain); in copy mode
+  // that fits a slot borrows one, and a small one tagged in software is copied into one with
+  // its tag. Chains, short frames, larger software-tagged frames and buffers larger than a
+  // slot's room (split into pieces) borrow a chain of slots (prepare_chain); in copy mode
   // every packet is copied (prepare_chain too).
   rte_mbuf** const mbufs = burst.mbufs;
   bool in_order = true;
@@ -304,11 +309,15 @@ template <bool completes_itself>
     rte_mbuf* m = nullptr;
     bool simple = slots_on && p->query(c) == Status::success && c.buffer_count == 1 &&
                   c.total_length >= min_frame && c.total_length <= max_total && p->ieee8021q.is_valid() &&
-                  !(tags_in_software && p->ieee8021q.wants_tag()) &&
                   maps_memory(c.first_buffer->address, c.total_length);  // a Buffer changed behind our back
+    // A tag inserted here needs the frame rewritten: a small one is copied whole into a
+    // slot's own room, one segment, where a chain (header slot + the frame) costs a second
+    // slot, the map and a second free in the PMD. It still completes when the PMD frees it.
+    const bool soft_tag = tags_in_software && p->ieee8021q.wants_tag();
     if (simple) {
-      m = frames.frame_of(c.first_buffer->address, c.total_length);
-      simple = m != nullptr || c.total_length <= slot_room;
+      m = soft_tag ? nullptr : frames.frame_of(c.first_buffer->address, c.total_length);
+      simple = m != nullptr || (soft_tag ? c.total_length + vlan_tag <= std::min(slot_room, tag_copy_limit)
+                                         : c.total_length <= slot_room);
     }
     if (simple) [[likely]] {
       const Buffer* b = c.first_buffer;
@@ -333,10 +342,14 @@ template <bool completes_itself>
         }
         m = lendable[lent_count++];
         // IOVA as VA (every virtual device, most NICs): no call, no member load per packet.
-        const uint64_t iova = b->iova != 0 ? b->iova
-                              : iova_is_va ? reinterpret_cast<uint64_t>(b->address)
-                                           : iova_of(b);
-        slots_->point(m, b->address, iova, b->length);
+        if (soft_tag) [[unlikely]] {
+          copy_tagged(m, b, tci_of(p->ieee8021q));
+        } else {
+          const uint64_t iova = b->iova != 0 ? b->iova
+                                : iova_is_va ? reinterpret_cast<uint64_t>(b->address)
+                                             : iova_of(b);
+          slots_->point(m, b->address, iova, b->length);
+        }
         if (tags_by_pmd && p->ieee8021q.wants_tag()) {
           m->vlan_tci = tci_of(p->ieee8021q);
           m->ol_flags |= RTE_MBUF_F_TX_VLAN;
@@ -546,6 +559,15 @@ uint8_t DpdkMiniport::plan_segments(Packet* p, uint32_t max_total, uint32_t max_
   }
   segments += (counts.total_length < min_frame ? 1u : 0u) + (soft_tag ? 1u : 0u);
   return segments > max_segments ? 0 : static_cast<uint8_t>(segments);
+}
+
+void DpdkMiniport::copy_tagged(rte_mbuf* m, const Buffer* b, uint16_t tci) noexcept {
+  auto* own = reinterpret_cast<uint8_t*>(MbufSlots::own_room(m));
+  std::memcpy(own, b->address, mac_addresses);
+  write_tag(own + mac_addresses, tci);
+  std::memcpy(own + mac_addresses + vlan_tag, static_cast<const uint8_t*>(b->address) + mac_addresses,
+              b->length - mac_addresses);
+  slots_->point(m, own, MbufSlots::own_room_iova(m), b->length + vlan_tag);
 }
 
 rte_mbuf* DpdkMiniport::build_slot_chain(Packet* p, const PacketCounts& counts, rte_mbuf** m,

@@ -165,6 +165,49 @@ TEST(NetRing, R37_VlanTagIsInsertedOnlyWhenThe8021pOptionIsAdvertised) {
   }
 }
 
+TEST(NetRing, R37_SoftwareTaggedFramesOfAnySizeArriveTaggedAndCompleteOnlyWhenTheConsumerFrees) {
+  // net_ring inserts no tag itself: small frames are copied into one slot with the tag, large
+  // ones go as a chain (header slot + the frame). Either way the protocol's bytes stay as they
+  // were and the packet completes when the consumer frees the frame.
+  RingPort ring(unique_name("ring_softtag"));
+  PacketFactory f(8);  // outlives the adapter, which may still hold packets
+  DpdkHarness h;
+  dpdk::MiniportConfig mc;
+  mc.priority_8021p = true;
+  h.open(ring.port_id, mc);
+  Frames frames(4, 0);
+  frames.data = {std::vector<uint8_t>(60, 0x11), std::vector<uint8_t>(1020, 0x22),
+                 std::vector<uint8_t>(1400, 0x33), std::vector<uint8_t>(200, 0x44)};
+  for (auto& d : frames.data)
+    for (size_t j = 0; j < d.size(); ++j) d[j] = static_cast<uint8_t>(d[j] + j);
+  const Frames before = frames;
+  std::vector<Packet*> pkts;
+  for (auto& d : frames.data) pkts.push_back(packet_over(f, d));
+  for (uint32_t i = 0; i < 3; ++i) pkts[i]->ieee8021q = Ieee8021qInfo::make(static_cast<uint8_t>(i), 100 + i);
+  send_packets(h.proto.binding, pkts.data(), 4);
+  for (int i = 0; i < 5; ++i) h.adapter().poll();
+  EXPECT_EQ(h.proto.completed(), 0u);  // the ring consumer still holds every frame
+  auto got = ring.take();
+  ASSERT_EQ(got.size(), 4u);
+  for (uint32_t i = 0; i < 3; ++i) {
+    const auto bytes = frame_bytes(got[i]);
+    const auto& sent = frames.data[i];
+    ASSERT_EQ(bytes.size(), sent.size() + 4) << "frame " << i;
+    EXPECT_TRUE(std::equal(bytes.begin(), bytes.begin() + 12, sent.begin())) << "frame " << i;
+    EXPECT_EQ((bytes[12] << 8) | bytes[13], 0x8100) << "frame " << i;
+    EXPECT_EQ((bytes[14] << 8) | bytes[15], (static_cast<int>(i) << 13) | (100 + static_cast<int>(i))) << "frame " << i;
+    EXPECT_TRUE(std::equal(bytes.begin() + 16, bytes.end(), sent.begin() + 12)) << "frame " << i;
+  }
+  EXPECT_EQ(frame_bytes(got[3]), frames.data[3]);  // untagged, as it was
+  EXPECT_EQ(frames.data, before.data);            // the protocol's bytes untouched
+  for (auto* m : got) rte_pktmbuf_free(m);
+  ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.completed() == 4; }));
+  for (Packet* p : pkts) {
+    EXPECT_EQ(h.proto.count_of(p), 1);
+    EXPECT_EQ(h.proto.status_of(p), Status::success);
+  }
+}
+
 /// Sends one packet per frame and drains the ring `per_step` frames per poll step (a slow
 /// consumer) until every packet completed; checks every frame arrived once, byte for byte and
 /// in order, and every packet completed once. Call it inside ASSERT_NO_FATAL_FAILURE.

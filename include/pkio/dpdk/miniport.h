@@ -198,6 +198,9 @@ class DpdkMiniport {
   uint8_t plan_segments(Packet* packet, uint32_t max_total, uint32_t max_segments) const noexcept;
   rte_mbuf* build_slot_chain(Packet* packet, const PacketCounts& counts, rte_mbuf** mbufs,
                              bool soft_tag, uint32_t pad) noexcept;
+  /// Points slot `m` at its own room holding buffer `b`'s frame with an 802.1Q tag of `tci`
+  /// inserted (the frame and the tag fit the room).
+  void copy_tagged(rte_mbuf* m, const Buffer* b, uint16_t tci) noexcept;
   uint64_t iova_of(const Buffer* b) const noexcept;
   void poll() noexcept;
   void reap_slots(Status status) noexcept;
