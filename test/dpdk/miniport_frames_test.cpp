@@ -118,6 +118,39 @@ TEST(MiniportFrames, WarmingUpSendsNothingAndCountsNothing) {
   EXPECT_EQ(t.h.proto.status_of(p), Status::success);
 }
 
+TEST(MiniportFrames, WarmingPacketsChangesNothingAndTheyThenSendAsUsual) {
+  // A frame, a buffer of other memory, an empty packet and a null entry: warm_packets reads
+  // them all and lends, takes and counts nothing.
+  FramesOnRing t(2);
+  alignas(64) static uint8_t other[64];
+  for (uint32_t j = 0; j < 64; ++j) other[j] = static_cast<uint8_t>(4 + j);
+  Packet* frame = packet_on(t.f, t.frames[0], 64, 3);
+  Packet* elsewhere = nullptr;
+  Packet* empty = nullptr;
+  Buffer* b = nullptr;
+  ASSERT_EQ(t.f.packets->allocate(elsewhere), Status::success);
+  ASSERT_EQ(t.f.buffers->allocate(b, other, 64), Status::success);
+  ASSERT_EQ(elsewhere->chain_at_back(b), Status::success);
+  ASSERT_EQ(t.f.packets->allocate(empty), Status::success);
+  Packet* first[] = {frame, elsewhere, empty, nullptr};
+  const dpdk::MiniportStats before = t.h.miniport().stats();
+  t.h.miniport().warm_packets(first, 4);
+  EXPECT_TRUE(t.ring.take().empty());
+  EXPECT_EQ(t.h.miniport().stats().accepted, before.accepted);
+  EXPECT_EQ(t.h.miniport().frames_spare(), 2u);  // the frame is not lent
+  Packet* send[] = {frame, elsewhere};
+  send_packets(t.h.proto.binding, send, 2);
+  auto got = t.ring.take();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(frame_bytes(got[0]), expected_bytes(64, 3));
+  EXPECT_EQ(frame_bytes(got[1]), expected_bytes(64, 4));
+  for (rte_mbuf* m : got) rte_pktmbuf_free(m);
+  ASSERT_TRUE(poll_until(t.h.adapter(), [&] { return t.h.proto.completed() == 2; }));
+  EXPECT_EQ(t.h.proto.status_of(frame), Status::success);
+  EXPECT_EQ(t.h.proto.status_of(elsewhere), Status::success);
+  t.f.packets->free(empty);
+}
+
 TEST(MiniportFrames, ABurstMixingFramesASlotAndAnInvalidPacketKeepsItsOrder) {
   // Frames lead the burst (the miniport's shortest path), then a buffer of other memory
   // (a slot), a packet too long for the port (invalid), and frames again.

@@ -148,6 +148,12 @@ class DpdkMiniport {
   /// inside its latency. For a sender about to start its clock, on the thread that will send
   /// (the worker's, or at rest).
   void warm_up() noexcept;
+  /// Reads every cache line the first send will touch for `first` (the packets about to be
+  /// sent), changing nothing: each packet, its first buffer and the start of its data, and
+  /// the frame mbuf that carries it. A generator's packets were built long before its first
+  /// send and are cold by then; without this its first call takes a miss per line inside the
+  /// run's clock. After warm_up, just before that send, on the thread that will send.
+  void warm_packets(Packet* const* first, uint32_t n) const noexcept;
   /// What reached and left the PMD (read on the worker thread, or at rest).
   [[nodiscard]] MiniportStats stats() const noexcept;
   /// The port this miniport sends on; null once that port was destroyed.
