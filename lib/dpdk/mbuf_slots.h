@@ -14,8 +14,8 @@
 /// - pool_return: the pool's mempool driver ("pkio_slots") does nothing on a free but mark
 ///   the slot released (reference count 0, one release store). The slot is lent with a count
 ///   of 1, so the PMD's free has no locked instruction, but it is DPDK's whole free to a pool
-///   without a cache: a TLS lookup of the lcore and an indirect call into the driver per put
-///   (one mbuf, or a run of them from a bulk free) (compare BM_MiniportOnly with BM_RawPoolReturnTxBurst in bench_send_path).
+///   without a cache: a TLS lookup of the lcore and an indirect call into the driver per run
+///   of mbufs (compare BM_MiniportOnly with BM_RawPoolReturnTxBurst in bench_send_path).
 /// Which is faster depends on what a locked instruction costs on the CPU; the miniport
 /// chooses (MiniportConfig::release_detection).
 /// The pool's buffers are "pinned" (RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF), so a free leaves each
