@@ -66,14 +66,6 @@ enum class CompletionMode {
   on_accept,  ///< copy into mbufs, complete when tx_burst accepts
 };
 
-/// How a zero-copy completion (CompletionMode::on_free) is seen: how the miniport learns that
-/// the PMD freed an mbuf it lent. Either way the packet completes exactly once, on the free.
-enum class ReleaseDetection {
-  automatic,        ///< mempool_driver on Intel CPUs, reference_count on others (each was the faster there)
-  reference_count,  ///< the PMD's free drops the mbuf's count from 2 to 1: a locked decrement each
-  mempool_driver,   ///< the free reaches a mempool driver of pkio's that marks the mbuf: no locked operation
-};
-
 /// How a DpdkMiniport sends.
 struct MiniportConfig {
   /// The TX queue this miniport owns (one owner per queue).
@@ -94,8 +86,6 @@ struct MiniportConfig {
   /// on_free: persistent zero-copy mbufs (MbufSlots), in a pool of the miniport's own with
   /// the port pool's data room; 0 = twice the TX ring. When all are in flight, a packet is `resources` until one is freed.
   uint32_t zero_copy_slots = 0;
-  /// on_free: how the PMD's free of a lent mbuf is seen (release_detection() tells which).
-  ReleaseDetection release_detection = ReleaseDetection::automatic;
 };
 
 /// Counters kept by the miniport itself (what reached and left the PMD).
@@ -151,9 +141,6 @@ class DpdkMiniport {
   /// Of those, the ones ready to lend: all of them at rest, once every frame is freed and a
   /// poll has reaped it (none lost). On the worker thread, or at rest.
   [[nodiscard]] uint32_t zero_copy_slots_spare() const noexcept;
-  /// How this miniport sees the PMD's frees (config's release_detection, `automatic`
-  /// resolved; reference_count if the mempool driver could not be registered).
-  [[nodiscard]] ReleaseDetection release_detection() const noexcept;
   /// Readies the calling thread's first send without sending anything: touches the stack a
   /// send uses (64 KiB below the caller; a fresh thread's stack pages fault on first touch),
   /// reads the zero-copy slots a first burst takes, and calls the PMD's transmit function with
