@@ -1,5 +1,6 @@
 // Several producer threads, a worker thread, hundreds of thousands of packets: nothing lost,
 // nothing completed twice, and per-binding submission order kept into the miniport (R6, R40).
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -71,7 +72,11 @@ void run_producers(uint64_t per_producer, bool verifier) {
           std::lock_guard lock(pr.mutex);
           free_list.swap(pr.returned);
         }
-        if (free_list.empty()) { std::this_thread::yield(); continue; }
+        if (free_list.empty()) {
+          // Sleep rather than spin: three spinning producers starve the worker on two cores.
+          std::this_thread::sleep_for(std::chrono::microseconds(50));
+          continue;
+        }
         Packet* batch[16];
         uint32_t n = 0;
         while (n < 16 && !free_list.empty() && seq < per_producer) {
@@ -88,7 +93,7 @@ void run_producers(uint64_t per_producer, bool verifier) {
     });
   for (auto& th : threads) th.join();
   for (auto& pr : ps)
-    while (pr->completed.load() < per_producer) std::this_thread::yield();
+    while (pr->completed.load() < per_producer) std::this_thread::sleep_for(std::chrono::microseconds(100));
   adapter->stop_worker();
   EXPECT_EQ(order_errors.load(), 0u);
   for (int t = 0; t < producers; ++t) {
