@@ -29,7 +29,9 @@
 /// Orphaning (reset, halt, destruction): a slot still held by someone else (a net_ring
 /// consumer that has not freed it) gets a copy of its frame in its own data room and is
 /// pointed there, so its packet can complete and be reused while the holder still reads a
-/// valid frame. No segment is longer than the data room (the miniport splits longer
+/// valid frame. A holder that had already loaded the old address would go on reading the
+/// protocol's memory, which is why the miniport first waits while holders keep freeing
+/// (DpdkMiniport::await_holders) and orphans only what a stalled one holds. No segment is longer than the data room (the miniport splits longer
 /// buffers into pieces), so every held frame can be copied. A pool whose slots are still held
 /// when the MbufSlots goes is left allocated (the holder's free still writes to it).
 ///
@@ -289,6 +291,12 @@ class MbufSlots {
 
   /// Slots held by a PMD or consumer.
   [[nodiscard]] uint32_t held() const noexcept { return held_count_; }
+  /// Of them, those whose packet has not completed (orphans excluded). Walks them.
+  [[nodiscard]] uint32_t held_for_packets() const noexcept {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < held_count_; ++i) n += held_[(held_head_ + i) & held_mask_].packet != nullptr;
+    return n;
+  }
   /// Slots ready to lend.
   [[nodiscard]] uint32_t spare() const noexcept { return spare_count_; }
   /// Slots in all.

@@ -27,6 +27,9 @@ Result<std::unique_ptr<DpdkMiniport>> DpdkMiniport::create(Port& port, const Min
                                            std::to_string(port.tx_queues()) + ")");
   if (config.maximum_send_packets == 0)
     return failure_of(Status::invalid_data, "maximum_send_packets must be at least 1");
+  if (config.holder_wait_ms > 1000)
+    return failure_of(Status::invalid_data,
+                      "holder_wait_ms must be at most 1000 (got " + std::to_string(config.holder_wait_ms) + ")");
   if (config.deserialized && config.backlog == 0)
     return failure_of(Status::invalid_data, "a deserialized miniport needs a backlog of at least 1");
   std::unique_ptr<DpdkMiniport> m(new DpdkMiniport(port, config));
@@ -159,6 +162,26 @@ void DpdkMiniport::reap_slots(Status status) noexcept {
   if (status != Status::success) stats_.completed_by_reset += completed;
 }
 
+void DpdkMiniport::await_holders(Status status) noexcept {
+  // A copy given to a holder cannot stop a read it has under way (it loaded the address
+  // before the copy): such a reader would see the protocol's next contents once the packet
+  // completes. So a holder that keeps freeing, and so may be reading, is waited for; one that
+  // frees nothing for holder_wait_ms is stalled, not reading, and gets copies.
+  const uint64_t hz = rte_get_timer_hz();
+  const uint64_t patience = hz * config_.holder_wait_ms / 1000;
+  uint64_t now = rte_get_timer_cycles();
+  const uint64_t give_up = now + hz;
+  uint64_t last_free = now;
+  while (slots_->held_for_packets() > 0) {
+    const uint32_t before = slots_->held();
+    reap_slots(status);
+    now = rte_get_timer_cycles();
+    if (slots_->held() < before) last_free = now;
+    else if (now - last_free >= patience || now >= give_up) return;
+    rte_delay_us_sleep(20);
+  }
+}
+
 void DpdkMiniport::check_link(bool force) noexcept {
   next_link_check_ = rte_get_timer_cycles() + link_poll_cycles_;
   const int up = port_->link_up() ? 1 : 0;
@@ -174,9 +197,10 @@ Status DpdkMiniport::reset_entry(void* context) noexcept {
   self.completion_status_.store(Status::reset_in_progress, std::memory_order_relaxed);
   Status s = self.port_->stop();
   if (s == Status::success) s = self.port_->start();
-  // Slots the PMD freed complete now; a consumer still holding one gets a copy of its frame,
-  // so the adapter can complete the packet (reset_in_progress) and the protocol reuse it.
-  self.reap_slots(Status::reset_in_progress);
+  // Slots the PMD freed complete now, and those a consumer frees while it keeps freeing; a
+  // consumer that stalls holding one gets a copy of its frame, so the adapter can complete
+  // the packet (reset_in_progress) and the protocol reuse it.
+  self.await_holders(Status::reset_in_progress);
   self.stats_.completed_by_reset += self.slots_->orphan_held();  // the adapter completes them
   self.completion_status_.store(Status::success, std::memory_order_relaxed);
   self.retry_pending_ = false;
@@ -190,7 +214,7 @@ void DpdkMiniport::halt_entry(void* context) noexcept {
   auto& self = *static_cast<DpdkMiniport*>(context);
   self.completion_status_.store(Status::request_aborted, std::memory_order_relaxed);
   if (self.cleanup_supported_) rte_eth_tx_done_cleanup(self.port_->id(), self.config_.queue_id, 0);
-  self.reap_slots(Status::request_aborted);
+  self.await_holders(Status::request_aborted);
   self.stats_.completed_by_reset += self.slots_->orphan_held();  // the adapter completes them
   self.backlog_count_ = 0;  // the adapter completes them (request_aborted) after halt
   self.adapter_ = nullptr;

@@ -428,13 +428,45 @@ TEST(NetRing, R12_ResetCompletesPacketsTheConsumerStillHoldsExactlyOnce) {
   RingPort ring(unique_name("ring_reset"));
   PacketFactory f(8);  // outlives the adapter, which may still hold packets
   DpdkHarness h;
-  h.open(ring.port_id);
+  dpdk::MiniportConfig mc;
+  mc.holder_wait_ms = 100;  // room for a consumer thread on a loaded machine (below)
+  h.open(ring.port_id, mc);
   Frames frames(4, 64);
   const auto [pkts, buffers] = packets_over(f, frames);
   send_packets(h.proto.binding, pkts.data(), 4);
   EXPECT_EQ(h.adapter().reset(), Status::success);
-  // The miniport gave the mbufs the consumer holds a copy of their frames.
+  // The consumer freed nothing for holder_wait_ms: the miniport gave the mbufs it holds a
+  // copy of their frames.
   expect_held_frames_survive_reuse(h, ring, pkts, buffers, Frames(4, 64).data);
+
+  // A consumer that keeps freeing may be mid-read at the reset, where a copy would come too
+  // late: the reset waits for it, so it reads the protocol's own buffers, unchanged, and
+  // the packets complete only once it has freed them all.
+  Frames more(4, 64);
+  const auto [again, again_buffers] = packets_over(f, more);
+  send_packets(h.proto.binding, again.data(), 4);
+  std::vector<uint8_t> original(4), intact(4);
+  std::thread consumer([&] {
+    for (size_t i = 0; i < 4;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      const auto taken = ring.take(1);
+      if (taken.empty()) continue;
+      original[i] = rte_pktmbuf_mtod(taken[0], const uint8_t*) == more.data[i].data();
+      intact[i] = frame_bytes(taken[0]) == Frames(4, 64).data[i];
+      rte_pktmbuf_free(taken[0]);
+      ++i;
+    }
+  });
+  EXPECT_EQ(h.adapter().reset(), Status::success);
+  const unsigned left_in_ring = rte_ring_count(ring.tx);
+  consumer.join();
+  EXPECT_EQ(left_in_ring, 0u) << "the reset returned before the consumer was done";
+  EXPECT_EQ(original, std::vector<uint8_t>(4, 1)) << "a frame was copied under a consumer still freeing";
+  EXPECT_EQ(intact, std::vector<uint8_t>(4, 1));
+  for (Packet* p : again) {
+    EXPECT_EQ(h.proto.count_of(p), 1);
+    EXPECT_EQ(h.proto.status_of(p), Status::reset_in_progress);
+  }
 }
 
 TEST(NetRing, R12_ResetLeavesChainedAndPaddedFramesIntactForTheConsumer) {

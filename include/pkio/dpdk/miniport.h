@@ -86,6 +86,12 @@ struct MiniportConfig {
   /// on_free: persistent zero-copy mbufs (MbufSlots), in a pool of the miniport's own with
   /// the port pool's data room; 0 = twice the TX ring. When all are in flight, a packet is `resources` until one is freed.
   uint32_t zero_copy_slots = 0;
+  /// on_free, at a reset or halt (NdisReset, MiniportHalt): how long the miniport waits for
+  /// a consumer that still holds frames (a net_ring reader) to free another before it gives
+  /// the rest copies and completes their packets. A consumer that keeps freeing is waited
+  /// for (up to a second in all; at most 1000): it may be reading a frame now, and a copy cannot stop a
+  /// read under way from seeing the protocol's next contents. 0: copy at once.
+  uint32_t holder_wait_ms = 20;
 };
 
 /// Counters kept by the miniport itself (what reached and left the PMD).
@@ -210,6 +216,7 @@ class DpdkMiniport {
   uint64_t iova_of(const Buffer* b) const noexcept;
   void poll() noexcept;
   void reap_slots(Status status) noexcept;
+  void await_holders(Status status) noexcept;
   void check_link(bool force) noexcept;
   [[nodiscard]] uint32_t maximum_total_size() const noexcept;
 
