@@ -8,16 +8,16 @@
 /// of the miniport's own, attached to a buffer inside its own data room; a send only points
 /// it at the packet's buffer. The PMD's free then tells us the device is done with it, in one
 /// of two ways (ReleaseSignal), chosen at create():
-/// - reference_count (the default): the slot is lent with a count of 2 (ours + the PMD's);
-///   the PMD's free is one locked decrement back to 1 and goes no further (no mempool put,
-///   no lcore lookup, no driver call), and a count of 1 means released. In the miniport this
-///   is the faster way (compare BM_MiniportOnly with BM_RawPoolReturnTxBurst in
-///   bench_send_path).
+/// - reference_count (create()'s default): the slot is lent with a count of 2 (ours + the
+///   PMD's); the PMD's free is one locked decrement back to 1 and goes no further (no mempool
+///   put, no lcore lookup, no driver call), and a count of 1 means released.
 /// - pool_return: the pool's mempool driver ("pkio_slots") does nothing on a free but mark
 ///   the slot released (reference count 0, one release store). The slot is lent with a count
 ///   of 1, so the PMD's free has no locked instruction, but it is DPDK's whole free to a pool
-///   without a cache: a TLS lookup of the lcore and an indirect call into the driver per mbuf.
-///   Kept for the tests and for comparison (BM_RawPoolReturnTxBurst).
+///   without a cache: a TLS lookup of the lcore and an indirect call into the driver per put
+///   (one mbuf, or a bulk free's run of them) (compare BM_MiniportOnly with BM_RawPoolReturnTxBurst in bench_send_path).
+/// Which is faster depends on what a locked instruction costs on the CPU; the miniport
+/// chooses (MiniportConfig::release_detection).
 /// The pool's buffers are "pinned" (RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF), so a free leaves each
 /// slot attached where it was pointed. No allocation, attach, detach or callback per packet.
 ///
@@ -108,7 +108,7 @@ struct FrameFinder {
 
 /// How a slot's release by the PMD is seen; see the file comment.
 enum class ReleaseSignal {
-  reference_count,  ///< the PMD's free drops a count of 2 back to 1 (a locked decrement); the default
+  reference_count,  ///< the PMD's free drops a count of 2 back to 1 (a locked decrement)
   pool_return,      ///< the slot pool's driver marks a freed slot (count 0); no locked op
 };
 

@@ -66,6 +66,14 @@ enum class CompletionMode {
   on_accept,  ///< copy into mbufs, complete when tx_burst accepts
 };
 
+/// How a zero-copy completion (CompletionMode::on_free) is seen: how the miniport learns that
+/// the PMD freed an mbuf it lent. Either way the packet completes exactly once, on the free.
+enum class ReleaseDetection {
+  automatic,        ///< mempool_driver on Intel CPUs, reference_count on others (each was the faster there)
+  reference_count,  ///< the PMD's free drops the mbuf's count from 2 to 1: a locked decrement each
+  mempool_driver,   ///< the free reaches a mempool driver of pkio's that marks the mbuf: no locked operation
+};
+
 /// How a DpdkMiniport sends.
 struct MiniportConfig {
   /// The TX queue this miniport owns (one owner per queue).
@@ -86,11 +94,13 @@ struct MiniportConfig {
   /// on_free: persistent zero-copy mbufs (MbufSlots), in a pool of the miniport's own with
   /// the port pool's data room; 0 = twice the TX ring. When all are in flight, a packet is `resources` until one is freed.
   uint32_t zero_copy_slots = 0;
+  /// on_free: how the PMD's free of a lent mbuf is seen (release_detection() tells which).
+  ReleaseDetection release_detection = ReleaseDetection::automatic;
   /// on_free, at a reset or halt (NdisReset, MiniportHalt): how long the miniport waits for
   /// a consumer that still holds frames (a net_ring reader) to free another before it gives
   /// the rest copies and completes their packets. A consumer that keeps freeing is waited
-  /// for (up to a second in all; at most 1000): it may be reading a frame now, and a copy cannot stop a
-  /// read under way from seeing the protocol's next contents. 0: copy at once.
+  /// for (up to a second in all): it may be reading a frame now, and a copy cannot stop a
+  /// read under way from seeing the protocol's next contents. 0: copy at once; at most 1000.
   uint32_t holder_wait_ms = 20;
 };
 
@@ -147,6 +157,9 @@ class DpdkMiniport {
   /// Of those, the ones ready to lend: all of them at rest, once every frame is freed and a
   /// poll has reaped it (none lost). On the worker thread, or at rest.
   [[nodiscard]] uint32_t zero_copy_slots_spare() const noexcept;
+  /// How this miniport sees the PMD's frees (config's release_detection, `automatic`
+  /// resolved; reference_count if the mempool driver could not be registered).
+  [[nodiscard]] ReleaseDetection release_detection() const noexcept;
   /// Readies the calling thread's first send without sending anything: touches the stack a
   /// send uses (64 KiB below the caller; a fresh thread's stack pages fault on first touch),
   /// reads the zero-copy slots a first burst takes, and calls the PMD's transmit function with
