@@ -146,9 +146,8 @@ void MbufSlots::warm(uint32_t n) const noexcept {
   uint64_t sum = 0;
   for (uint32_t i = spare_count_ > n ? spare_count_ - n : 0; i < spare_count_; ++i) {  // take() goes from the top
     // Every line from the mbuf to the first of its own room: header, private area, room.
-    const auto* line = reinterpret_cast<const volatile uint8_t*>(spare_[i]);
-    const auto* end = reinterpret_cast<const volatile uint8_t*>(own_room(spare_[i])) + RTE_CACHE_LINE_SIZE;
-    for (; line < end; line += RTE_CACHE_LINE_SIZE) sum += *line;
+    const char* mbuf = reinterpret_cast<const char*>(spare_[i]);
+    read_cache_lines(mbuf, static_cast<size_t>(own_room(spare_[i]) - mbuf) + RTE_CACHE_LINE_SIZE, sum);
   }
   asm volatile("" : : "r"(sum));  // the loads are the point
 }

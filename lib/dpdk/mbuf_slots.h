@@ -113,6 +113,15 @@ enum class ReleaseSignal {
 };
 
 /// The name of the mempool driver that marks freed slots released (ReleaseSignal::pool_return).
+/// Reads every cache line of [at, at + bytes) into `sum`, so that a first send finds them in
+/// cache (warm_up, warm_packets); the caller keeps `sum` alive so the loads stay.
+inline void read_cache_lines(const void* at, size_t bytes, uint64_t& sum) noexcept {
+  const auto* line = reinterpret_cast<const volatile uint8_t*>(reinterpret_cast<uintptr_t>(at) &
+                                                                ~uintptr_t{RTE_CACHE_LINE_SIZE - 1});
+  const auto* end = static_cast<const volatile uint8_t*>(at) + bytes;
+  for (; line < end; line += RTE_CACHE_LINE_SIZE) sum += *line;
+}
+
 inline constexpr const char* slot_pool_ops_name = "pkio_slots";
 
 /// A miniport's pool of persistent zero-copy mbufs; see the file comment.

@@ -152,28 +152,19 @@ void DpdkMiniport::warm_up() noexcept {
   if (port_ != nullptr) (void)rte_eth_tx_burst(port_->id(), config_.queue_id, nullptr, 0);
 }
 
-namespace {
-/// Reads the cache lines of [at, at + bytes) into `sum`.
-void read_lines(const void* at, size_t bytes, uint64_t& sum) noexcept {
-  const auto* line = reinterpret_cast<const volatile uint8_t*>(reinterpret_cast<uintptr_t>(at) & ~uintptr_t{63});
-  const auto* end = static_cast<const volatile uint8_t*>(at) + bytes;
-  for (; line < end; line += RTE_CACHE_LINE_SIZE) sum += *line;
-}
-}  // namespace
-
 void DpdkMiniport::warm_packets(Packet* const* first, uint32_t n) const noexcept {
   uint64_t sum = 0;
   for (uint32_t i = 0; i < n; ++i) {
     const Packet* p = first[i];
     if (p == nullptr) continue;
-    read_lines(p, sizeof(Packet), sum);
+    read_cache_lines(p, sizeof(Packet), sum);
     PacketCounts c;
     if (!p->query_kept(c) || c.first_buffer == nullptr) continue;
-    read_lines(c.first_buffer, sizeof(Buffer), sum);
-    read_lines(c.first_buffer->address, std::min<uint32_t>(c.first_buffer->length, 2 * RTE_CACHE_LINE_SIZE), sum);
+    read_cache_lines(c.first_buffer, sizeof(Buffer), sum);
+    read_cache_lines(c.first_buffer->address, std::min<uint32_t>(c.first_buffer->length, 2 * RTE_CACHE_LINE_SIZE), sum);
     if (slots_ == nullptr) continue;
     if (const rte_mbuf* m = slots_->finder().frame_of(c.first_buffer->address, c.total_length))
-      read_lines(m, sizeof(rte_mbuf), sum);  // what lend_frame writes and the PMD's free reads
+      read_cache_lines(m, sizeof(rte_mbuf), sum);  // what lend_frame writes and the PMD's free reads
   }
   asm volatile("" : : "r"(sum));  // the loads are the point
 }
