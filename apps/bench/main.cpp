@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
                                             "Usage: pkio-bench [EAL args] -- [options]; no EAL args: net_null, no hugepages.\n") +
                                     apps::exit_status_help);
   cl.option("--port", "port number or device name", "0");
-  cl.option("--sizes", "frame sizes in bytes without FCS, comma-separated (60-9018; at most the port's MTU + 14)", "64,512,1514");
+  cl.option("--sizes", "frame sizes in bytes without FCS, comma-separated (60-9014; at most the port's MTU + 14)", "64,512,1514");
   cl.option("--bursts", "burst sizes = OID_GEN_MAXIMUM_SEND_PACKETS, comma-separated (1-1024)", "1,8,32,64");
   cl.option("--paths", "comma-separated, from: " + all_paths +
                            " (handoff: raw mbufs handed to a second thread over an rte_ring, the floor for "
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
 
   const std::string port_name = cl.text_or("--port", "0");
   if (port_name.empty()) return fail("--port: an empty value (see --help)");
-  auto sizes_list = apps::parse_whole_list("--sizes", cl.text_or("--sizes", "64,512,1514"), 60, 9018);
+  auto sizes_list = apps::parse_whole_list("--sizes", cl.text_or("--sizes", "64,512,1514"), 60, 9014);
   if (!sizes_list) return bad(sizes_list.error());
   auto bursts_list = apps::parse_whole_list("--bursts", cl.text_or("--bursts", "1,8,32,64"), 1, 1024);
   if (!bursts_list) return bad(bursts_list.error());

@@ -107,11 +107,11 @@ int main(int argc, char** argv) {
                                             "Usage: pkio-maxsend [EAL args] -- [options]; no EAL args: net_null, no hugepages.\n") +
                                     apps::exit_status_help);
   cl.option("--port", "port number or device name", "0");
-  cl.option("--values", "values to sweep, comma-separated (1-1024)", "1,2,4,8,16,32,64,128,256");
+  cl.option("--values", "values to sweep, comma-separated (1-1024; at least two different ones, with --validate's)", "1,2,4,8,16,32,64,128,256");
   cl.option("--modes", "serialized, deserialized (comma-separated)", "serialized,deserialized");
   cl.option("--reps", "rounds, each measuring every value once in a shuffled order (2-100); the fixed-load pass measures each value a sixth as often (at least 2)", "30");
   cl.option("--seconds", "seconds per measurement (0.02-60)", "0.05");
-  cl.option("--size", "frame size in bytes (60-9018)", "64");
+  cl.option("--size", "frame size in bytes without FCS (60-9014; at most the port's MTU + 14)", "64");
   cl.option("--share", "percent of the best throughput a value must reach (1-100)", "95");
   cl.option("--latency-budget", "p99 completion latency budget at the fixed load, us (above 0, at most 10^6)", "50");
   cl.option("--load", "fixed offered load, percent of the best throughput (1-100)", "50");
@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
   o.modes = *modes;
   uint64_t reps = 30, size = 64, validate_value = 0, ring_size = 0;
   double share_percent = 95, load_percent = 50, drain_mpps = 1.0;
-  if (!whole("--reps", 30, 2, 100, reps) || !whole("--size", 64, 60, 9018, size) ||
+  if (!whole("--reps", 30, 2, 100, reps) || !whole("--size", 64, 60, 9014, size) ||
       !real("--seconds", "0.05", 0.02, 60, o.seconds) || !real("--share", "95", 1, 100, share_percent) ||
       !real("--load", "50", 1, 100, load_percent) || !real("--drain-mpps", "1", 0, 10000, drain_mpps))
     return apps::exit_status::bad_input;
@@ -172,6 +172,10 @@ int main(int argc, char** argv) {
     o.values.push_back(static_cast<uint32_t>(validate_value));
     std::sort(o.values.begin(), o.values.end());
   }
+  // cycles per packet = c + a / B has two unknowns: one value cannot tell them apart.
+  if (o.values.size() < 2)
+    return fail("--values: " + std::to_string(o.values.front()) +
+                " alone: the fit of cycles per packet = c + a / B needs at least two different values (see --help)");
   o.share = share_percent / 100;
   o.load_fraction = load_percent / 100;
   o.cycles_per_second = static_cast<double>(cycles_per_second());

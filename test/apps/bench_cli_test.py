@@ -60,7 +60,7 @@ with tempfile.TemporaryDirectory() as tmp:
 # Bad values, outputs and signals (faults_check.py).
 import faults_check  # noqa: E402
 _app = sys.argv[1]
-faults_check.bad_values(_app, "pkio-bench", [["--seconds", "nan"], ["--seconds", "inf"], ["--reps", "-1"], ["--reps", ""], ["--sizes", "64,"], ["--sizes", " -18446744073709551552"], ["--bursts", "18446744073709551617"], ["--paths", ""], ["--link-speed", "1e400"], ["--progress", "xml"], ["--port", "\x1b[31mred"]])
+faults_check.bad_values(_app, "pkio-bench", [["--seconds", "nan"], ["--seconds", "inf"], ["--reps", "-1"], ["--reps", ""], ["--sizes", "64,"], ["--sizes", "9015"], ["--sizes", " -18446744073709551552"], ["--bursts", "18446744073709551617"], ["--paths", ""], ["--link-speed", "1e400"], ["--progress", "xml"], ["--port", "\x1b[31mred"]])
 with tempfile.TemporaryDirectory() as _tmp:
     faults_check.outputs(_app, "pkio-bench", ["--sizes", "64", "--bursts", "32", "--paths", "raw,inline", "--reps", "2", "--seconds", "0.3"], _tmp)
 faults_check.early_signals(_app, "pkio-bench", ["--sizes", "64", "--bursts", "32", "--paths", "raw,inline", "--reps", "2", "--seconds", "0.3"])

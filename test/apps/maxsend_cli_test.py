@@ -110,7 +110,7 @@ with tempfile.TemporaryDirectory() as tmp:
 # Bad values, outputs and signals (faults_check.py).
 import faults_check  # noqa: E402
 _app = sys.argv[1]
-faults_check.bad_values(_app, "pkio-maxsend", [["--seconds", "nan"], ["--share", "nan"], ["--latency-budget", "nan"], ["--load", "nan"], ["--ring", "1"], ["--ring", "100"], ["--values", "8,"], ["--values", ""], ["--modes", ""], ["--validate", "0"], ["--drain-mpps", "inf"], ["--size", "1e3"]])
+faults_check.bad_values(_app, "pkio-maxsend", [["--seconds", "nan"], ["--share", "nan"], ["--latency-budget", "nan"], ["--load", "nan"], ["--ring", "1"], ["--ring", "100"], ["--values", "8,"], ["--values", ""], ["--modes", ""], ["--validate", "0"], ["--drain-mpps", "inf"], ["--size", "1e3"], ["--size", "9015"], ["--values", "8,8"], ["--values", "8", "--validate", "8"]])
 with tempfile.TemporaryDirectory() as _tmp:
     faults_check.outputs(_app, "pkio-maxsend", ["--values", "8,32", "--modes", "serialized", "--reps", "2", "--seconds", "0.3"], _tmp)
 faults_check.early_signals(_app, "pkio-maxsend", ["--values", "8,32", "--modes", "serialized", "--reps", "2", "--seconds", "0.3"])
