@@ -225,7 +225,7 @@ def other_apps():
     """pkio-bench and pkio-maxsend: the same endpoint while they measure, JSON progress lines."""
     for name, app, args in (("pkio-bench", BENCH, ["--bursts", "32", "--sizes", "64", "--paths", "inline", "--reps", "4",
                                                     "--seconds", "0.4"]),
-                            ("pkio-maxsend", MAXSEND, ["--values", "32", "--modes", "serialized", "--reps", "3",
+                            ("pkio-maxsend", MAXSEND, ["--values", "8,32", "--modes", "serialized", "--reps", "3",
                                                        "--seconds", "0.4"])):
         port = free_port()
         proc = subprocess.Popen([app, "--"] + args + ["--metrics", f"127.0.0.1:{port}", "--progress", "json"],
