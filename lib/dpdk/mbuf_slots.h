@@ -15,7 +15,8 @@
 ///   the slot released (reference count 0, one release store). The slot is lent with a count
 ///   of 1, so the PMD's free has no locked instruction, but it is DPDK's whole free to a pool
 ///   without a cache: a TLS lookup of the lcore and an indirect call into the driver per put
-///   (one mbuf, or a bulk free's run of them) (compare BM_MiniportOnly with BM_RawPoolReturnTxBurst in bench_send_path).
+///   (one mbuf, or a bulk free's run of them). Compare BM_MiniportOnly with
+///   BM_RawPoolReturnTxBurst in bench_send_path.
 /// Which is faster depends on what a locked instruction costs on the CPU; the miniport
 /// chooses (MiniportConfig::release_detection).
 /// The pool's buffers are "pinned" (RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF), so a free leaves each
@@ -113,6 +114,8 @@ enum class ReleaseSignal {
 };
 
 /// The name of the mempool driver that marks freed slots released (ReleaseSignal::pool_return).
+inline constexpr const char* slot_pool_ops_name = "pkio_slots";
+
 /// Reads every cache line of [at, at + bytes) into `sum`, so that a first send finds them in
 /// cache (warm_up, warm_packets); the caller keeps `sum` alive so the loads stay.
 inline void read_cache_lines(const void* at, size_t bytes, uint64_t& sum) noexcept {
@@ -121,8 +124,6 @@ inline void read_cache_lines(const void* at, size_t bytes, uint64_t& sum) noexce
   const auto* end = static_cast<const volatile uint8_t*>(at) + bytes;
   for (; line < end; line += RTE_CACHE_LINE_SIZE) sum += *line;
 }
-
-inline constexpr const char* slot_pool_ops_name = "pkio_slots";
 
 /// A miniport's pool of persistent zero-copy mbufs; see the file comment.
 class MbufSlots {

@@ -21,9 +21,7 @@ namespace pkio::dpdk {
 
 namespace {
 constexpr uint32_t vlan_tag = 4;
-}  // namespace
 
-namespace {
 bool cpu_is_intel() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   unsigned max_leaf = 0, b = 0, c = 0, d = 0;
@@ -63,7 +61,8 @@ Result<std::unique_ptr<DpdkMiniport>> DpdkMiniport::create(Port& port, const Min
   if (config.completion == CompletionMode::on_free) {
     const uint32_t slots = config.zero_copy_slots != 0 ? config.zero_copy_slots
                                                        : 2u * port.tx_descriptors();
-    if (auto made = m->slots_->create(port.mempool(), slots, signal_for(config.release_detection)); !made) return tl::unexpected(made.error());
+    if (auto made = m->slots_->create(port.mempool(), slots, signal_for(config.release_detection)); !made)
+      return tl::unexpected(made.error());
   }
   // Never more per call than the TX ring holds, nor than the dispatcher hands over.
   m->config_.maximum_send_packets =
