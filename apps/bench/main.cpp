@@ -15,6 +15,7 @@
 
 #include <pkio/dpdk/eal.h>
 #include <pkio/metrics.h>
+#include "address_layout.h"
 #include "command_line.h"
 #include "files.h"
 #include "send_paths.h"
@@ -43,6 +44,7 @@ void say(bool to_stderr, const std::string& text) {
 
 int main(int argc, char** argv) {
   using namespace pkio;
+  const apps::AddressLayout layout = apps::fix_address_layout(argc, argv);  // may re-execute: first
   apps::install_stop_signals();  // first: a signal at any moment ends with what was measured
   std::vector<std::string> eal_args, app_args;
   dpdk::split_args(argc, argv, eal_args, app_args);
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
   cl.option("--seconds", "seconds per repetition (0.05-60)", "0.3");
   cl.option("--link-speed", "link speed in Gbit/s for the line-rate share (default: the port's)");
   cl.option("--json", "write the results as JSON to FILE (opened before measuring)");
+  cl.flag("--aslr", apps::aslr_help);
   cl.option("--metrics", "serve Prometheus/OpenMetrics text at http://ADDR:PORT/metrics while running (ADDR: IPv4, localhost or *)");
   cl.option("--progress", "text (the table on stdout) or json (one JSON object per case on stdout, the table on stderr)", "text");
   if (auto code = cl.parse_or_exit(app_args)) return *code;
@@ -136,8 +139,8 @@ int main(int argc, char** argv) {
     endpoint = std::move(*started);
     std::fprintf(stderr, "pkio-bench: metrics at %s\n", endpoint->url().c_str());
   }
-  say(progress_json, apps::format("pkio-bench %s: %s; link %.0f Gbit/s; %u rep(s) of %.2f s per case\n", PKIO_VERSION,
-              port->placement().c_str(), link_gbps, reps, seconds));
+  say(progress_json, apps::format("pkio-bench %s: %s; link %.0f Gbit/s; %u rep(s) of %.2f s per case; %s addresses\n",
+              PKIO_VERSION, port->placement().c_str(), link_gbps, reps, seconds, apps::address_layout_name(layout)));
   say(progress_json, apps::format("%-19s %5s %5s %9s %17s %8s %8s %21s %9s %7s\n", "path", "size", "burst", "Mpps", "[min - max]",
               "Gbit/s", "cyc/pkt", "vs raw [min - max]", "vs hand", "line %"));
 
@@ -220,7 +223,8 @@ int main(int argc, char** argv) {
                            {"ratio_to_raw_max", or_null(!to_raw.empty(), raw_ratio.max)},
                            {"ratio_to_handoff", or_null(vs_hand, hand_ratio.median)},
                            {"line_rate_percent", line}, {"reps", reps}, {"seconds_per_rep", seconds},
-                           {"cpu_per_wall", cpu_per_wall}, {"threads_on_own_cores", own_cores}});
+                           {"cpu_per_wall", cpu_per_wall}, {"threads_on_own_cores", own_cores},
+                           {"address_layout", apps::address_layout_name(layout)}});
         if (progress_json) {
           apps::print(results.back().dump() + "\n");
         }

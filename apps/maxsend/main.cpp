@@ -26,6 +26,7 @@
 #include <pkio/cycles.h>
 #include <pkio/dpdk/eal.h>
 #include <pkio/metrics.h>
+#include "address_layout.h"
 #include "command_line.h"
 #include "files.h"
 #include "signals.h"
@@ -98,6 +99,7 @@ struct RingSink {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const apps::AddressLayout layout = apps::fix_address_layout(argc, argv);  // may re-execute: first
   std::vector<std::string> eal_args, app_args;
   dpdk::split_args(argc, argv, eal_args, app_args);
 
@@ -118,6 +120,7 @@ int main(int argc, char** argv) {
   cl.option("--validate", "judge this value against the sweep (1-1024; added to it if missing)");
   cl.option("--ring", "send into a net_ring of N slots (a power of two, 64-65536) drained by a consumer thread, instead of --port");
   cl.option("--drain-mpps", "with --ring: the consumer's rate in Mpps (0-10000; 0: as fast as it can)", "1");
+  cl.flag("--aslr", apps::aslr_help);
   cl.flag("--copy", "copy frames and complete on acceptance (on a ring, completions then stay on the sending thread)");
   cl.option("--json", "write results per value and the recommendation as JSON (opened before measuring)");
   cl.option("--csv", "write results per value as CSV (opened before measuring)");
@@ -226,8 +229,9 @@ int main(int argc, char** argv) {
     endpoint = std::move(*started);
     std::fprintf(stderr, "pkio-maxsend: metrics at %s\n", endpoint->url().c_str());
   }
-  std::fprintf(human, "pkio-maxsend %s: %s\nsweeping %zu value(s) x %zu mode(s), %u rep(s) of %.2f s, %u-byte frames\n",
-              PKIO_VERSION, port->placement().c_str(), o.values.size(), o.modes.size(), o.reps, o.seconds, o.frame_size);
+  std::fprintf(human, "pkio-maxsend %s: %s\nsweeping %zu value(s) x %zu mode(s), %u rep(s) of %.2f s, %u-byte frames, %s addresses\n",
+              PKIO_VERSION, port->placement().c_str(), o.values.size(), o.modes.size(), o.reps, o.seconds, o.frame_size,
+              apps::address_layout_name(layout));
 
   // Pass 1: saturation. Each repetition measures every (mode, value) once, in a shuffled
   // order, so that a slow stretch of a shared machine hits every value alike instead of the
@@ -383,7 +387,8 @@ int main(int argc, char** argv) {
     nlohmann::json j;
     j["config"] = {{"values", o.values}, {"modes", o.modes}, {"reps", o.reps}, {"seconds", o.seconds},
                    {"frame_size", o.frame_size}, {"share", o.share}, {"latency_budget_us", o.latency_budget_us},
-                   {"load_fraction", o.load_fraction}, {"port", port->name()}};
+                   {"load_fraction", o.load_fraction}, {"port", port->name()},
+                   {"address_layout", apps::address_layout_name(layout)}};
     j["results"] = nlohmann::json::array();
     for (const auto& v : results) {
       nlohmann::json sizes = nlohmann::json::object();

@@ -30,6 +30,13 @@ with tempfile.TemporaryDirectory() as tmp:
         check("positive rate and cost (%s)" % c["name"], c["mpps"] > 0 and c["cycles_per_packet"] > 0, str(c))
         check("median within spread (%s)" % c["name"], c["mpps_min"] <= c["mpps"] <= c["mpps_max"])
     check("table printed", "vs raw" in r.stdout)
+    # Randomisation off by default (the app re-executes itself), on with --aslr.
+    check("addresses fixed by default", all(c.get("address_layout") == "fixed" for c in results)
+          and "fixed addresses" in r.stdout, r.stdout[:300])
+    r = subprocess.run([BENCH, "--", "--sizes", "64", "--bursts", "32", "--paths", "raw", "--reps", "1", "--seconds",
+                        "0.05", "--aslr", "--json", out], capture_output=True, text=True, timeout=120)
+    kept = json.load(open(out)) if r.returncode == 0 else []
+    check("--aslr keeps randomisation", kept and all(c["address_layout"] == "randomised" for c in kept), r.stderr)
 
     # One EAL lcore: cross_thread's worker would share the sender's CPU, so it is skipped.
     r = subprocess.run([BENCH, "--no-huge", "--no-shconf", "-m", "256", "--no-pci", "--vdev=net_null0", "-l", "0",

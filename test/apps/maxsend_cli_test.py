@@ -25,6 +25,8 @@ with tempfile.TemporaryDirectory() as tmp:
     check("sweep exits 0", r.returncode == 0, r.stderr)
     d = json.load(open(j))
     check("results for 3 values x 2 modes", len(d["results"]) == 6, str(len(d["results"])))
+    check("addresses fixed by default (the app re-executed itself)", d["config"].get("address_layout") == "fixed"
+          and "fixed addresses" in r.stdout, str(d["config"]))
     for mode in ("serialized", "deserialized"):
         rows = [x for x in d["results"] if x["mode"] == mode]
         # The test's own estimate: each round's costs over the round's geometric mean, the
