@@ -186,10 +186,14 @@ class Adapter {
   Status add_binding(const ProtocolCharacteristics& protocol, void* context, Binding*& out);
   // The miniport edge (miniport_edge.cpp).
   void complete_from_worker(Packet* packet, Status status) noexcept;
-  /// complete_from_worker for an array; successes inside a step or direct call are gathered
+  /// complete_from_worker for an array (but a direct call's in order, which
+  /// send_complete_packets takes itself); successes inside a step or direct call are gathered
   /// in finished_ (delivered by deliver_finished before it ends).
   void complete_array_from_worker(Packet* const* packets, uint32_t n, Status status) noexcept;
   [[gnu::noinline]] void complete_array_generally(Packet* const* packets, uint32_t n, Status status) noexcept;
+  /// A completion inside a direct deserialized call that is not the next in order: the
+  /// entries completed in order so far join finished_, and completions go the general way.
+  [[gnu::noinline]] void leave_direct_order() noexcept;
   /// Successes into finished_ (room for n checked by the caller), each checked (completable).
   void gather_successes(Packet* const* packets, uint32_t n) noexcept;
   /// Whether the worker may complete p now: this adapter's, in the miniport or pending (R20);
@@ -314,9 +318,12 @@ class Adapter {
   // become the protocol's as they are gathered, and go back without a second pass over their
   // states (send_direct_deserialized).
   Packet* const* direct_chunk_ = nullptr;
-  // In that call, finished_ holds the leading entries of direct_chunk_ in order (every array
-  // the miniport completed began where the last one ended): they go back with nothing compared.
-  bool finished_in_place_ = false;
+  // In that call, while every completion so far was a success of the next entries of
+  // direct_chunk_, in order: where the next must begin (null once one did not, and with the
+  // verifier). Those entries are the protocol's already, but in no list: their state is all
+  // that is stored for them, and they go back with nothing compared (send_direct_deserialized).
+  Packet* const* direct_next_ = nullptr;
+  Packet* const* direct_end_ = nullptr;
   uint64_t direct_poll_at_ = 0;  // the next poll step a direct send makes regardless
   uint32_t latency_credit_ = 0;  // packets sent directly since the last timed call
   uint32_t timed_calls_ = 0;     // timed direct calls since the last poll step

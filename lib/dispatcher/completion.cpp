@@ -58,7 +58,6 @@ void Adapter::deliver_finished(bool record_latency, uint64_t submitted_at, Bindi
   Packet* done[max_batch];
   std::copy_n(finished_.data(), n, done);
   finished_count_ = 0;
-  finished_in_place_ = false;  // a direct call's later arrays no longer start finished_
   Verifier* const verifier = verifier_.get();  // read once (see move_state)
   bool shared_time = submitted_at != 0, one_binding = only != nullptr;
   const bool write_status = finished_by_complete_;

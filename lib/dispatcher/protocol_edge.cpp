@@ -266,9 +266,10 @@ __attribute__((always_inline)) inline void Adapter::send_direct(Binding& binding
 
 void Adapter::send_direct_deserialized(Binding& binding, Packet* const* chunk, uint32_t k, bool timed) noexcept {
   // A deserialized miniport completes packets through send_complete, inside the call or
-  // later; the successes inside it are gathered in finished_ (gather_successes). As on the
-  // serialized direct path, only a timed call's packets are timed, and submit times are
-  // written only into packets that did not come straight back.
+  // later. While it completes the array's entries in order with success (the common call),
+  // send_complete_packets only moves their state (direct_next_). As on the serialized
+  // direct path, only a timed call's packets are timed, and submit times are written only
+  // into packets that did not come straight back.
   if (finished_count_ != 0) deliver_finished();  // so that finished_ holds this call's alone
   uint64_t now = 0;
   if (timed) {
@@ -276,35 +277,23 @@ void Adapter::send_direct_deserialized(Binding& binding, Packet* const* chunk, u
     if (++timed_calls_ >= 16 || now >= direct_poll_at_) direct_poll_due_ = true;
   }
   direct_chunk_ = chunk;
-  finished_in_place_ = true;
+  direct_next_ = verifier_ == nullptr ? chunk : nullptr;  // with the verifier, each is checked
+  direct_end_ = chunk + k;
   miniport_.send_packets(miniport_context_, chunk, k);
-  direct_chunk_ = nullptr;
-  const bool in_place = finished_in_place_;
-  finished_in_place_ = false;
-  if (finished_count_ == k && in_place) [[likely]] {
-    // The common call: every packet came back with success inside it, in order, so they are
-    // one binding's with one submit time (deliver_finished, without checking either a packet).
+  const bool all_in_order = direct_next_ == direct_end_;
+  if (!all_in_order && direct_next_ != nullptr) leave_direct_order();  // the rest pend
+  direct_chunk_ = direct_next_ = direct_end_ = nullptr;
+  if (all_in_order) [[likely]] {
+    // Every packet came back with success inside the call, in order: one binding's, with one
+    // submit time. The miniport may have written their statuses after completing them (R8),
+    // so success is written now.
     Packet* done[max_batch];  // the caller's array stays the caller's while handlers run
-    finished_count_ = 0;
-    finished_by_complete_ = false;
-    Verifier* const verifier = verifier_.get();  // read once (see move_state)
-    if (verifier == nullptr) [[likely]] {
-      // gather_successes made them the protocol's already; the miniport may have written
-      // their statuses after completing them (R8), so success is written now.
-      for (uint32_t i = 0; i < k; ++i) {
-        Packet* p = chunk[i];
-        p->oob.status = Status::success;
-        done[i] = p;
-      }
-      std::atomic_thread_fence(std::memory_order_release);  // the protocol sees our writes
-    } else {
-      for (uint32_t i = 0; i < k; ++i) {  // release: see take_statuses
-        Packet* p = chunk[i];
-        p->oob.status = Status::success;
-        move_state(verifier, p, PacketState::protocol, std::memory_order_release);
-        done[i] = p;
-      }
+    for (uint32_t i = 0; i < k; ++i) {
+      Packet* p = chunk[i];
+      p->oob.status = Status::success;
+      done[i] = p;
     }
+    std::atomic_thread_fence(std::memory_order_release);  // the protocol sees our writes
     // return_successes for one binding and one submit time, in place (as send_direct)
     completed_by_status_[status_index(Status::success)].add(k);  // before the handler (R40)
     if (timed) latency_.record(read_cycles() - now, k);

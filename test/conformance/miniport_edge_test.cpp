@@ -281,6 +281,19 @@ TEST(MiniportEdge, R8_DeserializedArraysCompletedInsideTheCallComeBackOnceInTheO
          send_complete_packets(a, p + 1, n - 1, Status::success);
        },
        {0, 1, 2, 3, 4, 5, 6, 7}},
+      {"one by one by send_complete, in order",
+       [](Adapter& a, Packet* const* p, uint32_t n) {
+         for (uint32_t i = 0; i < n; ++i) send_complete(a, p[i], Status::success);
+       },
+       {0, 1, 2, 3, 4, 5, 6, 7}},
+      {"a piece in order, one out of order, then the rest",
+       [](Adapter& a, Packet* const* p, uint32_t n) {
+         send_complete_packets(a, p, 3, Status::success);
+         send_complete(a, p[5], Status::success);
+         send_complete_packets(a, p + 3, 2, Status::success);
+         send_complete_packets(a, p + 6, n - 6, Status::success);
+       },
+       {0, 1, 2, 5, 3, 4, 6, 7}},
       {"the fourth failing between pieces",
        [](Adapter& a, Packet* const* p, uint32_t n) {
          send_complete_packets(a, p, 3, Status::success);
@@ -320,6 +333,48 @@ TEST(MiniportEdge, R8_DeserializedArraysCompletedInsideTheCallComeBackOnceInTheO
     }
     EXPECT_EQ(adapter->counters().in_flight, 0u);
     EXPECT_EQ(adapter->counters().violations.unexpected_completion, 0u);
+  }
+}
+
+TEST(MiniportEdge, R20_AnEntryCompletedAgainInsideTheDirectCallThatCompletedItInOrderIsAViolation) {
+  // The in-order completions of a direct call move only the packets' states: a second
+  // completion of one of them, in the same call, as an array or alone, must still be caught.
+  const std::vector<std::pair<const char*, std::function<void(Adapter&, Packet* const*, uint32_t)>>> ways = {
+      {"the array, then its first piece again",
+       [](Adapter& a, Packet* const* p, uint32_t n) {
+         send_complete_packets(a, p, n, Status::success);
+         send_complete_packets(a, p, 2, Status::success);
+       }},
+      {"a piece, then its first entry alone, then the rest",
+       [](Adapter& a, Packet* const* p, uint32_t n) {
+         send_complete_packets(a, p, 3, Status::success);
+         send_complete(a, p[0], Status::failure);
+         send_complete_packets(a, p + 3, n - 3, Status::success);
+       }},
+  };
+  for (const auto& [name, complete] : ways) {
+    SCOPED_TRACE(name);
+    Rig rig;
+    auto& [mp, factory, proto, adapter] = rig;
+    mp.deserialized = true;
+    mp.decide = [](Packet*, uint32_t, uint32_t) { return Status::success; };
+    mp.with_array = [&, &complete = complete](Packet* const* p, uint32_t n) {
+      mp.held.clear();
+      complete(*mp.adapter, p, n);
+    };
+    AdapterConfig config;
+    config.run_to_completion = true;
+    rig.start(config);
+    auto pkts = factory.make_many(8);
+    send_packets(proto.binding, pkts.data(), 8);
+    adapter->poll();
+    EXPECT_EQ(proto.completed(), 8u);
+    for (size_t i = 0; i < pkts.size(); ++i) {
+      EXPECT_EQ(proto.count_of(pkts[i]), 1) << "packet " << i;
+      EXPECT_EQ(pkts[i]->oob.status, Status::success) << "packet " << i;
+    }
+    EXPECT_GE(adapter->counters().violations.unexpected_completion, 1u);
+    EXPECT_EQ(adapter->counters().in_flight, 0u);
   }
 }
 
