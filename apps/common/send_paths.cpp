@@ -309,7 +309,10 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
     // send_packets push onto it, and they need not be the packets just sent.
     Packet* batch[1024];
     proto.ready_count -= n;
-    std::copy_n(proto.ready.get() + proto.ready_count, n, batch);
+    if (n == 1)  // a burst of one is a store, not a call to memmove
+      batch[0] = proto.ready[proto.ready_count];
+    else
+      std::copy_n(proto.ready.get() + proto.ready_count, n, batch);
     if (one_by_one) {
       for (uint32_t i = 0; i < n; ++i)
         if (send(binding, batch[i]) != Status::pending) {  // refused: still ours, not sent

@@ -37,7 +37,7 @@ Status send(Binding* binding, Packet* packet) noexcept {
 }
 
 void send_packets(Binding* binding, Packet* const* packets, uint32_t n) noexcept {
-  if (binding == nullptr || packets == nullptr || n == 0) return;  // R3
+  if (n == 0 || packets == nullptr || binding == nullptr) [[unlikely]] return;  // R3
   binding->adapter_.accept_array(*binding, packets, n);
 }
 
