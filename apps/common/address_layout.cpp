@@ -1,8 +1,10 @@
 #include "address_layout.h"
 
+#include <pthread.h>
 #include <sys/personality.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -38,11 +40,18 @@ AddressLayout fix_address_layout(int argc, char** argv) noexcept {
   const int current = personality(0xffffffff);
   if (current == -1 || personality(static_cast<unsigned long>(current) | ADDR_NO_RANDOMIZE) == -1)
     return AddressLayout::randomised;
+  // A stop signal sent while the new image loads waits, blocked (the mask and pending
+  // signals survive exec), until install_stop_signals unblocks it under its handlers.
+  sigset_t stops, before;
+  sigemptyset(&stops);
+  for (const int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stops, s);
+  pthread_sigmask(SIG_BLOCK, &stops, &before);
   setenv(reexec_mark, "1", 1);
   execv("/proc/self/exe", argv);
   // Still here: /proc is not mounted, or exec is not allowed. Carry on as we are.
   personality(static_cast<unsigned long>(current));
   unsetenv(reexec_mark);
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
   return AddressLayout::randomised;
 }
 

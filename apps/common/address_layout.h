@@ -17,8 +17,9 @@ enum class AddressLayout {
 
 /// First thing in main: unless `--aslr` is among the arguments, randomisation is already off,
 /// or the process runs under valgrind (whose tools would lose the re-executed process),
-/// turns randomisation off and re-executes the program with the same arguments. Returns
-/// only if it did not re-execute, with the layout this process has.
+/// turns randomisation off and re-executes the program with the same arguments, SIGINT,
+/// SIGTERM and SIGHUP blocked until install_stop_signals. Returns only if it did not
+/// re-execute, with the layout this process has.
 AddressLayout fix_address_layout(int argc, char** argv) noexcept;
 
 /// The --aslr flag's help text.

@@ -1,5 +1,7 @@
 #include "signals.h"
 
+#include <pthread.h>
+
 #include <csignal>
 
 namespace pkio::apps {
@@ -24,8 +26,16 @@ void install_stop_signals() noexcept {
   action.sa_handler = on_stop;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;  // a signal does not make reads and writes fail with EINTR
-  for (const int s : {SIGINT, SIGTERM, SIGHUP}) sigaction(s, &action, nullptr);
+  sigset_t stops;
+  sigemptyset(&stops);
+  for (const int s : {SIGINT, SIGTERM, SIGHUP}) {
+    sigaction(s, &action, nullptr);
+    sigaddset(&stops, s);
+  }
   std::signal(SIGPIPE, SIG_IGN);
+  // Blocked across a re-execution (fix_address_layout), so that one sent meanwhile waits for
+  // these handlers: delivered now.
+  pthread_sigmask(SIG_UNBLOCK, &stops, nullptr);
 }
 
 const std::atomic<bool>& stop_requested() noexcept { return stopping; }
