@@ -180,8 +180,16 @@ class Adapter {
   /// Run-to-completion with nothing queued: the caller's array straight to the miniport.
   void send_direct(Binding& binding, Packet* const* packets, uint32_t n) noexcept;
   void claim_for_miniport(Verifier* verifier, Packet* packet, Binding& binding) noexcept;
-  uint32_t sort_entries(Binding& binding, Packet* const* packets, uint32_t good, uint32_t n, Packet** chunk,
-                        uint64_t& now, uint32_t& accepted) noexcept;
+  /// What sort_entries made of a direct call's array.
+  struct SortedEntries {
+    uint32_t to_miniport;  ///< entries in `chunk`
+    uint32_t accepted;     ///< entries taken (the rest were refused, R40)
+    uint64_t now;          ///< the clock, if it was read (0 if not)
+  };
+  // Returned by value, not through references: a variable whose address an out-of-line call
+  // takes lives on the stack for the whole of send_direct.
+  SortedEntries sort_entries(Binding& binding, Packet* const* packets, uint32_t good, uint32_t n,
+                             Packet** chunk) noexcept;
   void poll_after_direct() noexcept;
   Status add_binding(const ProtocolCharacteristics& protocol, void* context, Binding*& out);
   // The miniport edge (miniport_edge.cpp).
@@ -271,6 +279,7 @@ class Adapter {
   /// Run-to-completion over a serialized miniport's send_packets: arrays may go straight to
   /// it (send_direct) whenever direct_ready().
   bool direct_capable_ = false;
+  uint32_t max_direct_ = 0;  // the longest array the direct path takes: max_send_, 0 if not direct_capable_
 
   // Shared with producers.
   SubmissionQueue submissions_;

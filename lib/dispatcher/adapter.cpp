@@ -60,6 +60,7 @@ Result<std::unique_ptr<Adapter>> Adapter::create(const MiniportCharacteristics& 
                                                    static_cast<double>(cycles_per_second()) / 1e9);
   a->direct_poll_cycles_ = cycles_per_second() / 1000;  // 1 ms
   a->direct_capable_ = config.run_to_completion && miniport.send_packets != nullptr;
+  a->max_direct_ = a->direct_capable_ ? a->max_send_ : 0;
   a->batch_sizes_ = std::make_unique<WorkerCounter[]>(a->max_send_ + 1);
   return a;
 }

@@ -93,7 +93,7 @@ __attribute__((always_inline)) inline void Adapter::accept_array(Binding& bindin
   // miniport directly. A longer one is claimed whole (accept_queued) before any of it is
   // sent, so an entry repeated in a later chunk still finds its packet the framework's,
   // however early the first one completes (R40: exactly once).
-  if (direct_capable_ && n <= max_send_ && direct_ready() && admit_state(binding) == Status::success) [[likely]] {
+  if (n <= max_direct_ && direct_ready() && admit_state(binding) == Status::success) [[likely]] {
     send_direct(binding, packets, n);
     poll_after_direct();  // reap, link, timeouts
     return;
@@ -225,7 +225,10 @@ __attribute__((always_inline)) inline void Adapter::send_direct(Binding& binding
   uint32_t k = n, accepted = n;
   Packet* chunk_store[max_batch];
   if (good != n) [[unlikely]] {
-    k = sort_entries(binding, packets, good, n, chunk_store, now, accepted);
+    const SortedEntries sorted = sort_entries(binding, packets, good, n, chunk_store);
+    k = sorted.to_miniport;
+    accepted = sorted.accepted;
+    now = sorted.now;
     chunk = chunk_store;
   }
   // Counted before any of it can complete, so that a live reader of the counters never sees
@@ -319,15 +322,15 @@ inline void Adapter::claim_for_miniport(Verifier* verifier, Packet* p, Binding& 
   p->oob.status = status_unset;
 }
 
-uint32_t Adapter::sort_entries(Binding& binding, Packet* const* packets, uint32_t good, uint32_t n,
-                               Packet** chunk, uint64_t& now, uint32_t& accepted) noexcept {
+Adapter::SortedEntries Adapter::sort_entries(Binding& binding, Packet* const* packets, uint32_t good, uint32_t n,
+                                             Packet** chunk) noexcept {
   // The rare direct call with an entry that is not the protocol's (refused, R40) or not valid
   // (fails now through the completed list, R10): the `good` leading entries, claimed already,
   // and every other valid one go to the miniport in `chunk`; returns how many.
   Verifier* const verifier = verifier_.get();
   std::copy_n(packets, good, chunk);
-  uint32_t k = good;
-  accepted = good;
+  uint32_t k = good, accepted = good;
+  uint64_t now = 0;
   for (uint32_t i = good; i < n; ++i) {
     Packet* p = packets[i];
     if (!take_ownership(p)) {
@@ -348,7 +351,7 @@ uint32_t Adapter::sort_entries(Binding& binding, Packet* const* packets, uint32_
     claim_for_miniport(verifier, p, binding);
     chunk[k++] = p;
   }
-  return k;
+  return {k, accepted, now};
 }
 
 void Adapter::poll_after_direct() noexcept {
