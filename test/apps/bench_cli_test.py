@@ -7,7 +7,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli_check import check, finish  # noqa: E402
+from cli_check import check, expected_address_layout, finish  # noqa: E402
 
 BENCH = sys.argv[1]
 
@@ -31,8 +31,9 @@ with tempfile.TemporaryDirectory() as tmp:
         check("median within spread (%s)" % c["name"], c["mpps_min"] <= c["mpps"] <= c["mpps_max"])
     check("table printed", "vs raw" in r.stdout)
     # Randomisation off by default (the app re-executes itself), on with --aslr.
-    check("addresses fixed by default", all(c.get("address_layout") == "fixed" for c in results)
-          and "fixed addresses" in r.stdout, r.stdout[:300])
+    layout = expected_address_layout()
+    check("addresses %s by default" % layout, all(c.get("address_layout") == layout for c in results)
+          and layout + " addresses" in r.stdout, r.stdout[:300])
     r = subprocess.run([BENCH, "--", "--sizes", "64", "--bursts", "32", "--paths", "raw", "--reps", "1", "--seconds",
                         "0.05", "--aslr", "--json", out], capture_output=True, text=True, timeout=120)
     kept = json.load(open(out)) if r.returncode == 0 else []

@@ -17,3 +17,15 @@ def check(name, condition, detail=""):
 def finish():
     print("%d passed, %d failed" % (passes, failures))
     sys.exit(1 if failures else 0)
+
+
+def expected_address_layout():
+    """What pkio-bench and pkio-maxsend should report: "fixed" where this kernel lets a process
+    turn address randomisation off (setarch -R does the same), "randomised" where it does not
+    (a container's seccomp profile may refuse it)."""
+    import subprocess
+    try:
+        ok = subprocess.run(["setarch", "-R", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        ok = False
+    return "fixed" if ok else "randomised"

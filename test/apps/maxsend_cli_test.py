@@ -12,7 +12,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli_check import check, finish  # noqa: E402
+from cli_check import check, expected_address_layout, finish  # noqa: E402
 import xml.etree.ElementTree as ET
 
 MAXSEND = sys.argv[1]
@@ -25,8 +25,9 @@ with tempfile.TemporaryDirectory() as tmp:
     check("sweep exits 0", r.returncode == 0, r.stderr)
     d = json.load(open(j))
     check("results for 3 values x 2 modes", len(d["results"]) == 6, str(len(d["results"])))
-    check("addresses fixed by default (the app re-executed itself)", d["config"].get("address_layout") == "fixed"
-          and "fixed addresses" in r.stdout, str(d["config"]))
+    layout = expected_address_layout()
+    check("addresses %s by default" % layout, d["config"].get("address_layout") == layout
+          and layout + " addresses" in r.stdout, str(d["config"]))
     for mode in ("serialized", "deserialized"):
         rows = [x for x in d["results"] if x["mode"] == mode]
         # The test's own estimate: each round's costs over the round's geometric mean, the
