@@ -199,6 +199,8 @@ class Adapter {
   /// in finished_ (delivered by deliver_finished before it ends).
   void complete_array_from_worker(Packet* const* packets, uint32_t n, Status status) noexcept;
   [[gnu::noinline]] void complete_array_generally(Packet* const* packets, uint32_t n, Status status) noexcept;
+  /// The next n entries of a direct deserialized call's array complete, in order.
+  void complete_in_order(uint32_t n) noexcept;
   /// A completion inside a direct deserialized call that is not the next in order: the
   /// entries completed in order so far join finished_, and completions go the general way.
   [[gnu::noinline]] void leave_direct_order() noexcept;

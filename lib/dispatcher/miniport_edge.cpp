@@ -11,6 +11,16 @@
 
 namespace pkio {
 
+// The next n entries of a direct call's array complete in order, with success (see
+// Adapter::direct_next_): they are known to be this adapter's, in the miniport and completed
+// nowhere else, so only their state moves. Not being in_miniport any more is what makes a
+// second completion a violation (R20).
+inline void Adapter::complete_in_order(uint32_t n) noexcept {
+  Packet* const* const next = direct_next_;
+  for (uint32_t i = 0; i < n; ++i) next[i]->tracking.state.store(PacketState::protocol, std::memory_order_relaxed);
+  direct_next_ = next + n;
+}
+
 void send_complete(Adapter& adapter, Packet* packet, Status status) noexcept {
   if (adapter.on_worker())
     adapter.complete_from_worker(packet, status);
@@ -24,13 +34,10 @@ void send_complete_packets(Adapter& adapter, Packet* const* packets, uint32_t n,
     adapter.complete_array_from_remote(packets, n, status);
     return;
   }
-  // A direct call's array completed in order, the common case (see Adapter::direct_next_):
-  // its entries are known to be this adapter's, in the miniport and completed nowhere else,
-  // so only their state moves. Here, not in a callee, so that it saves no registers.
-  // Not being in_miniport any more is what makes a second completion a violation (R20).
+  // A direct call's array completed in order, the common case: here, not in a callee, so
+  // that it saves no registers.
   if (packets == adapter.direct_next_ && status == Status::success && n <= adapter.direct_end_ - packets) [[likely]] {
-    for (uint32_t i = 0; i < n; ++i) packets[i]->tracking.state.store(PacketState::protocol, std::memory_order_relaxed);
-    adapter.direct_next_ += n;
+    adapter.complete_in_order(n);
     return;
   }
   adapter.complete_array_from_worker(packets, n, status);
@@ -87,8 +94,7 @@ bool Adapter::completable(Packet* p) noexcept {
 void Adapter::complete_from_worker(Packet* p, Status status) noexcept {
   if (direct_next_ != nullptr) {
     if (status == Status::success && direct_next_ != direct_end_ && *direct_next_ == p) [[likely]] {
-      p->tracking.state.store(PacketState::protocol, std::memory_order_relaxed);  // see direct_next_
-      ++direct_next_;
+      complete_in_order(1);
       return;
     }
     leave_direct_order();
