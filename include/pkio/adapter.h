@@ -177,6 +177,8 @@ class Adapter {
   Status admit_packet(Packet* packet) const noexcept;
   void enqueue_here(Packet* packet) noexcept;
   bool direct_ready() const noexcept;
+  /// direct_ready, admit_state success and an array the direct path takes, in one test.
+  bool direct_open(const Binding& binding, uint32_t n) const noexcept;
   /// Run-to-completion with nothing queued: the caller's array straight to the miniport.
   void send_direct(Binding& binding, Packet* const* packets, uint32_t n) noexcept;
   void claim_for_miniport(Verifier* verifier, Packet* packet, Binding& binding) noexcept;
@@ -247,6 +249,8 @@ class Adapter {
   void call_handlers(Packet* const* done, uint32_t n) noexcept;
   /// `n` packets of `binding` are back with their protocol (after its handler returned).
   void returned(Binding& binding, uint64_t n) noexcept;
+  /// returned, on the direct path of a run-to-completion adapter: one writer, no test.
+  void returned_alone(Binding& binding, uint64_t n) noexcept;
   void release_slot(Binding& binding) noexcept;
   // The control path (control.cpp).
   void take_control_request() noexcept;

@@ -25,6 +25,11 @@ class Binding {
     else
       outstanding_.fetch_add(n, std::memory_order_acq_rel);
   }
+  /// add_outstanding on a run-to-completion adapter's own path (the direct send), where
+  /// one_writer_ holds by construction: no test.
+  void add_outstanding_alone(uint64_t n) noexcept {
+    outstanding_.store(outstanding_.load(std::memory_order_relaxed) + n, std::memory_order_release);
+  }
   /// `n` packets back with their protocol; returns the count before. Sequentially consistent
   /// with close_adapter's store of closing_ where several threads change the count (see
   /// Adapter::returned); alone, the one writer makes that ordering moot.
@@ -46,6 +51,13 @@ class Binding {
   /// the worker subtracts after the handler returns, so close never returns mid-handler.
   std::atomic<uint64_t> outstanding_{0};
 };
+
+// returned, on the direct path of a run-to-completion adapter (one writer, see add_outstanding_alone).
+inline void Adapter::returned_alone(Binding& binding, uint64_t n) noexcept {
+  const uint64_t before = binding.outstanding_.load(std::memory_order_relaxed);
+  binding.outstanding_.store(before - n, std::memory_order_release);
+  if (before == n && binding.closing_.load()) [[unlikely]] release_slot(binding);
+}
 
 inline void Adapter::returned(Binding& binding, uint64_t n) noexcept {
   // The last packet of a closing binding frees its slot (close_adapter from inside a handler

@@ -25,7 +25,7 @@ class WorkerRole {
   /// Takes the role if `needed` (else holds nothing and allows the call: a producer on an
   /// adapter with a worker thread).
   explicit WorkerRole(Adapter& adapter, bool needed = true) noexcept : adapter_(adapter) {
-    if (!needed) {
+    if (!needed) [[unlikely]] {  // the common caller is the direct path, which needs it
       held_ = true;
       return;
     }
@@ -33,6 +33,11 @@ class WorkerRole {
     // Acquire: pairs with the release of the thread that had the role before us, so what it
     // wrote to the worker's state is visible here (a handover between threads, in turn).
     const void* inside = adapter.worker_user_.load(std::memory_order_acquire);
+    if ((reinterpret_cast<uintptr_t>(inside) | reinterpret_cast<uintptr_t>(adapter.verifier_.get())) == 0) [[likely]] {
+      adapter.worker_user_.store(me, std::memory_order_relaxed);  // free, and no verifier: one test
+      held_ = owner_ = true;
+      return;
+    }
     if (inside == me) {
       held_ = true;  // nested: the outer scope gives the role back
       return;
