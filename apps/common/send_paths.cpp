@@ -161,7 +161,6 @@ struct Protocol {
   std::unique_ptr<Packet*[]> ready;
   uint32_t ready_count = 0;
   rte_ring* returned = nullptr;  // completions from the worker: one writer, one reader
-  bool cross_thread = false;
   uint64_t errors = 0;
 
   ~Protocol() {
@@ -208,13 +207,15 @@ struct Protocol {
     return true;
   }
 
+  /// Cross-thread: statuses are read as the packets come back (take_returned).
+  static void on_complete_cross(void* ctx, Packet* const* pkts, uint32_t n) noexcept {
+    auto& self = *static_cast<Protocol*>(ctx);
+    // Room for every packet of the pool: it never fails.
+    (void)rte_ring_sp_enqueue_bulk(self.returned, reinterpret_cast<void* const*>(pkts), n, nullptr);
+  }
+  /// On the sending thread: straight back onto the stack of ready packets.
   static void on_complete(void* ctx, Packet* const* pkts, uint32_t n) noexcept {
     auto& self = *static_cast<Protocol*>(ctx);
-    if (self.cross_thread) {  // statuses are read as the packets come back (take_returned)
-      // Room for every packet of the pool: it never fails.
-      (void)rte_ring_sp_enqueue_bulk(self.returned, reinterpret_cast<void* const*>(pkts), n, nullptr);
-      return;
-    }
     Packet** top = self.ready.get() + self.ready_count;
     for (uint32_t i = 0; i < n; ++i) {
       self.errors += pkts[i]->oob.status != Status::success;
@@ -261,13 +262,12 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
     return Status::failure;
   }
   Protocol proto;
-  proto.cross_thread = cross;
   if (!proto.build(spec.in_flight_packets, spec.frame_size, *miniport, spec.copy)) {
     error = "cannot allocate the packets and frames (raise EAL -m)";
     return Status::failure;
   }
   ProtocolCharacteristics pc;
-  pc.send_complete = &Protocol::on_complete;
+  pc.send_complete = cross ? &Protocol::on_complete_cross : &Protocol::on_complete;
   auto bound = (*lane)->bind(pc, &proto);
   if (!bound) {
     error = bound.error().message;
