@@ -176,8 +176,7 @@ class Adapter {
   Status admit_state(const Binding& binding) const noexcept;
   Status admit_packet(Packet* packet) const noexcept;
   void enqueue_here(Packet* packet) noexcept;
-  bool direct_ready() const noexcept;
-  /// direct_ready, admit_state success and an array the direct path takes, in one test.
+  /// The direct path is open for an array of `n`: see protocol_edge.cpp.
   bool direct_open(const Binding& binding, uint32_t n) const noexcept;
   /// Run-to-completion with nothing queued: the caller's array straight to the miniport.
   void send_direct(Binding& binding, Packet* const* packets, uint32_t n) noexcept;
@@ -283,7 +282,7 @@ class Adapter {
   uint64_t timeout_cycles_ = 0;
   uint64_t direct_poll_cycles_ = 0;  // see poll_after_direct
   /// Run-to-completion over a serialized miniport's send_packets: arrays may go straight to
-  /// it (send_direct) whenever direct_ready().
+  /// it (send_direct) whenever direct_open().
   bool direct_capable_ = false;
   uint32_t max_direct_ = 0;  // the longest array the direct path takes: max_send_, 0 if not direct_capable_
 

@@ -193,9 +193,12 @@ void Adapter::enqueue_here(Packet* p) noexcept {
     queue_.push_back(p);
 }
 
-// Every condition of direct_ready and admit_state, read without a branch between them: they
-// all hold on nearly every call, and ten compares and one branch cost a send less than ten
-// branches.
+// Whether a call may go straight to the miniport: an array it takes, and none of what makes
+// send_packets queue or refuse. Anything queued (requeued after `resources`, or sent from a
+// handler) goes first (R6); a poll step in progress, a control request or a link change is
+// left to poll(); a closing binding, a halt, a reset or no link refuse (admit_state). The
+// conditions are read without a branch between them: on nearly every call none holds, and
+// ten compares and one branch cost a send less than ten branches.
 __attribute__((always_inline)) inline bool Adapter::direct_open(const Binding& binding, uint32_t n) const noexcept {
   const bool shut = static_cast<bool>(static_cast<unsigned>(n > max_direct_) | in_poll_ | blocked_on_resources_ |
                                       static_cast<unsigned>(indicated_media_ != MediaState::connected) |
@@ -206,13 +209,6 @@ __attribute__((always_inline)) inline bool Adapter::direct_open(const Binding& b
                                       resetting_.load(std::memory_order_relaxed) |
                                       static_cast<unsigned>(media_state_.load(std::memory_order_relaxed) != MediaState::connected));
   return !shut;
-}
-
-bool Adapter::direct_ready() const noexcept {
-  // Anything queued (requeued after `resources`, or sent from a handler) goes first (R6);
-  // a poll step in progress, a control request or a link change is left to poll().
-  return !in_poll_ && queue_.empty() && !blocked_on_resources_ && indicated_media_ == MediaState::connected &&
-         mailbox_.load(std::memory_order_relaxed) == nullptr;
 }
 
 // Inline: accept_one and accept_array are its only callers, and a call level is a good
