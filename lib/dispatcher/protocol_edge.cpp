@@ -200,7 +200,10 @@ void Adapter::enqueue_here(Packet* p) noexcept {
 // conditions are read without a branch between them: on nearly every call none holds, and
 // ten compares and one branch cost a send less than ten branches.
 __attribute__((always_inline)) inline bool Adapter::direct_open(const Binding& binding, uint32_t n) const noexcept {
-  const bool shut = static_cast<bool>(static_cast<unsigned>(n > max_direct_) | in_poll_ | blocked_on_resources_ |
+  // Tested first and alone: on an adapter with a worker thread max_direct_ is 0, and the rest
+  // is the worker's to read.
+  if (n > max_direct_) return false;
+  const bool shut = static_cast<bool>(static_cast<unsigned>(in_poll_) | blocked_on_resources_ |
                                       static_cast<unsigned>(indicated_media_ != MediaState::connected) |
                                       static_cast<unsigned>(!queue_.empty()) |
                                       static_cast<unsigned>(mailbox_.load(std::memory_order_relaxed) != nullptr) |
