@@ -179,7 +179,10 @@ class Adapter {
   /// The direct path is open for an array of `n`: see protocol_edge.cpp.
   bool direct_open(const Binding& binding, uint32_t n) const noexcept;
   /// Run-to-completion with nothing queued: the caller's array straight to the miniport.
-  void send_direct(Binding& binding, Packet* const* packets, uint32_t n) noexcept;
+  /// `one_send`: a send of one packet to a serialized miniport that checks packets (see
+  /// miniport_answers_r10_); it returns invalid_packet if the miniport refused it, else pending.
+  template <bool one_send>
+  Status send_direct(Binding& binding, Packet* const* packets, uint32_t n) noexcept;
   void claim_for_miniport(Verifier* verifier, Packet* packet, Binding& binding) noexcept;
   /// What sort_entries made of a direct call's array.
   struct SortedEntries {
@@ -285,6 +288,10 @@ class Adapter {
   /// it (send_direct) whenever direct_open().
   bool direct_capable_ = false;
   uint32_t max_direct_ = 0;  // the longest array the direct path takes: max_send_, 0 if not direct_capable_
+  /// A serialized miniport that refuses every packet R10 refuses (checks_packets): it has
+  /// answered before send_packets returns, so a direct send of one packet takes its answer
+  /// as send's own instead of checking the packet first.
+  bool miniport_answers_r10_ = false;
 
   // Shared with producers.
   SubmissionQueue submissions_;

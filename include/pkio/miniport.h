@@ -83,7 +83,9 @@ struct MiniportCharacteristics {
   bool deserialized = false;
   /// pkio: send_packets itself fails, with invalid_packet and before the device sees it, every
   /// packet R10 refuses (empty chain, length 0 or over its maximum_total_size, reserved 802.1Q
-  /// bits set), so the run-to-completion path does not check each packet twice.
+  /// bits set), so the run-to-completion path does not check each packet twice. A serialized
+  /// miniport's invalid_packet for the one packet of a `send` (NdisSend) on that path is
+  /// `send`'s own answer: the packet is refused at once, not completed.
   bool checks_packets = false;
 };
 

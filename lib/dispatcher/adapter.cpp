@@ -61,6 +61,7 @@ Result<std::unique_ptr<Adapter>> Adapter::create(const MiniportCharacteristics& 
   a->direct_poll_cycles_ = cycles_per_second() / 1000;  // 1 ms
   a->direct_capable_ = config.run_to_completion && miniport.send_packets != nullptr;
   a->max_direct_ = a->direct_capable_ ? a->max_send_ : 0;
+  a->miniport_answers_r10_ = miniport.checks_packets && !miniport.deserialized;
   a->batch_sizes_ = std::make_unique<WorkerCounter[]>(a->max_send_ + 1);
   return a;
 }

@@ -30,6 +30,114 @@ void stamp(Packet* p, Binding* b, Adapter* a, uint64_t now) noexcept {
 
 }  // namespace
 
+// --- the direct path (defined before its callers: a template inlines only where it is seen) ---
+
+// Whether a call may go straight to the miniport: an array it takes, and none of what makes
+// send_packets queue or refuse. Anything queued (requeued after `resources`, or sent from a
+// handler) goes first (R6); a poll step in progress, a control request or a link change is
+// left to poll(); a closing binding, a halt, a reset or no link refuse (admit_state). The
+// conditions are read without a branch between them: on nearly every call none holds, and
+// ten compares and one branch cost a send less than ten branches.
+__attribute__((always_inline)) inline bool Adapter::direct_open(const Binding& binding, uint32_t n) const noexcept {
+  // Tested first and alone: on an adapter with a worker thread max_direct_ is 0, and the rest
+  // is the worker's to read.
+  if (n > max_direct_) return false;
+  const bool shut = static_cast<bool>(static_cast<unsigned>(in_poll_) | blocked_on_resources_ |
+                                      static_cast<unsigned>(indicated_media_ != MediaState::connected) |
+                                      static_cast<unsigned>(!queue_.empty()) |
+                                      static_cast<unsigned>(mailbox_.load(std::memory_order_relaxed) != nullptr) |
+                                      binding.closing_.load(std::memory_order_relaxed) |
+                                      halting_.load(std::memory_order_relaxed) |
+                                      resetting_.load(std::memory_order_relaxed) |
+                                      static_cast<unsigned>(media_state_.load(std::memory_order_relaxed) != MediaState::connected));
+  return !shut;
+}
+
+// Inline: accept_one and accept_array are its only callers, and a call level is a good
+// part of what a one-packet send costs.
+template <bool one_send>
+__attribute__((always_inline)) inline Status Adapter::send_direct(Binding& binding, Packet* const* packets,
+                                                                  uint32_t n) noexcept {
+  // The queued path, fused for a run-to-completion caller with an array that fits one
+  // miniport call: each entry is claimed and checked, the array goes to the miniport, and its
+  // successes go back at once, counted per call rather than per packet. Packets the miniport
+  // leaves pending join the pending list; at `resources` the rest is requeued (R16).
+  // The clock costs as much as the rest of a small call, so it is read only when needed: for
+  // packets that do not complete here (their submit time, R23), and on one call in every
+  // latency_sample_packets packets' worth, whose packets are timed (latency samples) and
+  // which checks whether the next poll step is due.
+  in_poll_ = true;
+  binding.add_outstanding_alone(n);  // before any can complete (run-to-completion: one writer)
+  Verifier* const verifier = verifier_.get();  // read once (see move_state)
+  const bool miniport_checks = miniport_.checks_packets;
+  uint32_t good = 0;  // the leading entries that are the protocol's and valid, claimed
+  for (; good < n; ++good) {
+    Packet* p = packets[good];
+    if (!take_ownership(p) || (!miniport_checks && admit_packet(p) != Status::success)) [[unlikely]]
+      break;
+    claim_for_miniport(verifier, p, binding);
+  }
+  uint64_t now = 0;  // read_cycles(), once something needs it
+  Packet* const* chunk = packets;  // while every entry goes, the caller's array itself: no copy
+  uint32_t k = n, accepted = n;
+  Packet* chunk_store[max_batch];
+  if (good != n) [[unlikely]] {
+    const SortedEntries sorted = sort_entries(binding, packets, good, n, chunk_store);
+    k = sorted.to_miniport;
+    accepted = sorted.accepted;
+    now = sorted.now;
+    chunk = chunk_store;
+  }
+  // Counted before any of it can complete, so that a live reader of the counters never sees
+  // more completed than submitted. A serialized miniport's completions are counted only as
+  // they are delivered, after its call: one_send counts once the miniport has answered.
+  if constexpr (!one_send) submitted_direct_.add(accepted);
+  if (!one_send && k > 0 && miniport_.deserialized) [[unlikely]] {
+    batch_sizes_[k].add(1);
+    latency_credit_ += k;
+    const bool timed = latency_credit_ >= latency_sample_packets;
+    if (timed) latency_credit_ = 0;
+    send_direct_deserialized(binding, chunk, k, timed);
+  } else if (k > 0) [[likely]] {
+    batch_sizes_[k].add(1);
+    latency_credit_ += k;
+    const bool timed = latency_credit_ >= latency_sample_packets;
+    if (timed) [[unlikely]] {
+      latency_credit_ = 0;
+      (void)stamp_now(now);
+      // A poll step every 16 timed calls (about 16 x 32 packets), or 1 ms, whichever first.
+      if (++timed_calls_ >= 16 || now >= direct_poll_at_) direct_poll_due_ = true;
+    }
+    const uint64_t submitted = now;
+    miniport_.send_packets(miniport_context_, chunk, k);
+    if constexpr (one_send) {
+      // send (NdisSend): a packet the miniport refused (R10) is refused at once, not completed.
+      Packet* p = chunk[0];
+      if (p->oob.status == Status::invalid_packet &&
+          p->tracking.state.load(std::memory_order_relaxed) == PacketState::in_miniport) [[unlikely]] {
+        move_state(verifier, p, PacketState::protocol, std::memory_order_release);
+        returned_alone(binding, 1);
+        in_poll_ = false;
+        return Status::invalid_packet;
+      }
+      submitted_direct_.add(1);
+    }
+    Packet* done[max_batch];
+    const uint32_t finished = take_statuses<true>(chunk, k, done, PacketState::protocol, now);
+    if (finished != 0) [[likely]] {  // return_successes for one binding and one submit time, in place
+      completed_by_status_[status_index(Status::success)].add(finished);  // before the handler (R40)
+      if (timed) latency_.record(read_cycles() - submitted, finished);
+      binding.protocol_.send_complete(binding.context_, done, finished);  // no lock held (R9)
+      returned_alone(binding, finished);
+    }
+    if (finished_count_ != 0) [[unlikely]] deliver_finished();  // send_complete inside the call (R8)
+  }
+  // Entries skipped as not the protocol's were not taken: give back their share of the count.
+  if (accepted != n) [[unlikely]] returned_alone(binding, n - accepted);
+  in_poll_ = false;
+  return Status::pending;
+}
+
 // --- send, send_packets ---------------------------------------------------------------------
 
 // Both entry points start on a cache line: where they fall otherwise moves with every change
@@ -43,7 +151,8 @@ __attribute__((aligned(64))) void send_packets(Binding* binding, Packet* const* 
   binding->adapter_.accept_array(*binding, packets, n);
 }
 
-Status Adapter::accept_one(Binding& binding, Packet* packet) noexcept {
+// Inline into send, as accept_array into send_packets.
+__attribute__((always_inline)) inline Status Adapter::accept_one(Binding& binding, Packet* packet) noexcept {
   const bool here = config_.run_to_completion;
   const WorkerRole role(*this, here);  // run-to-completion: this thread sends as the worker
   if (!role) [[unlikely]] {
@@ -58,16 +167,27 @@ Status Adapter::accept_one(Binding& binding, Packet* packet) noexcept {
     return Status::failure;
   }
   const bool direct = direct_open(binding, 1);  // admit_state's success included
+  if (direct && miniport_answers_r10_) [[likely]] {
+    // The direct path, as send_packets of one takes it, with the packet checked once: by the
+    // miniport, whose refusal comes back as send's answer (R10).
+    const Status s = send_direct<true>(binding, &packet, 1);
+    if (s != Status::pending) [[unlikely]] {
+      rejected_sync_.fetch_add(1, std::memory_order_relaxed);
+      return s;
+    }
+    poll_after_direct();
+    return Status::pending;  // completed inside the call already, or later: exactly once (R1, R8)
+  }
   Status s = direct ? Status::success : admit_state(binding);
   if (s == Status::success) s = admit_packet(packet);
   if (s != Status::success) [[unlikely]] {
     rejected_sync_.fetch_add(1, std::memory_order_relaxed);
     return s;
   }
-  if (direct) [[likely]] {  // the direct path, as send_packets of one takes it
-    send_direct(binding, &packet, 1);
+  if (direct) {  // the direct path, checked here for a miniport that does not check (R10)
+    send_direct<false>(binding, &packet, 1);
     poll_after_direct();
-    return Status::pending;  // completed inside the call already, or later: exactly once (R1, R8)
+    return Status::pending;
   }
   stamp(packet, &binding, this, read_cycles());
   move_state(packet, PacketState::queued, std::memory_order_relaxed);
@@ -97,7 +217,7 @@ __attribute__((always_inline)) inline void Adapter::accept_array(Binding& bindin
   // sent, so an entry repeated in a later chunk still finds its packet the framework's,
   // however early the first one completes (R40: exactly once).
   if (direct_open(binding, n)) [[likely]] {
-    send_direct(binding, packets, n);
+    send_direct<false>(binding, packets, n);
     poll_after_direct();  // reap, link, timeouts
     return;
   }
@@ -191,97 +311,6 @@ void Adapter::enqueue_here(Packet* p) noexcept {
     completed_.push_back(p);
   else
     queue_.push_back(p);
-}
-
-// Whether a call may go straight to the miniport: an array it takes, and none of what makes
-// send_packets queue or refuse. Anything queued (requeued after `resources`, or sent from a
-// handler) goes first (R6); a poll step in progress, a control request or a link change is
-// left to poll(); a closing binding, a halt, a reset or no link refuse (admit_state). The
-// conditions are read without a branch between them: on nearly every call none holds, and
-// ten compares and one branch cost a send less than ten branches.
-__attribute__((always_inline)) inline bool Adapter::direct_open(const Binding& binding, uint32_t n) const noexcept {
-  // Tested first and alone: on an adapter with a worker thread max_direct_ is 0, and the rest
-  // is the worker's to read.
-  if (n > max_direct_) return false;
-  const bool shut = static_cast<bool>(static_cast<unsigned>(in_poll_) | blocked_on_resources_ |
-                                      static_cast<unsigned>(indicated_media_ != MediaState::connected) |
-                                      static_cast<unsigned>(!queue_.empty()) |
-                                      static_cast<unsigned>(mailbox_.load(std::memory_order_relaxed) != nullptr) |
-                                      binding.closing_.load(std::memory_order_relaxed) |
-                                      halting_.load(std::memory_order_relaxed) |
-                                      resetting_.load(std::memory_order_relaxed) |
-                                      static_cast<unsigned>(media_state_.load(std::memory_order_relaxed) != MediaState::connected));
-  return !shut;
-}
-
-// Inline: accept_one and accept_array are its only callers, and a call level is a good
-// part of what a one-packet send costs.
-__attribute__((always_inline)) inline void Adapter::send_direct(Binding& binding, Packet* const* packets,
-                                                                uint32_t n) noexcept {
-  // The queued path, fused for a run-to-completion caller with an array that fits one
-  // miniport call: each entry is claimed and checked, the array goes to the miniport, and its
-  // successes go back at once, counted per call rather than per packet. Packets the miniport
-  // leaves pending join the pending list; at `resources` the rest is requeued (R16).
-  // The clock costs as much as the rest of a small call, so it is read only when needed: for
-  // packets that do not complete here (their submit time, R23), and on one call in every
-  // latency_sample_packets packets' worth, whose packets are timed (latency samples) and
-  // which checks whether the next poll step is due.
-  in_poll_ = true;
-  binding.add_outstanding_alone(n);  // before any can complete (run-to-completion: one writer)
-  Verifier* const verifier = verifier_.get();  // read once (see move_state)
-  const bool miniport_checks = miniport_.checks_packets;
-  uint32_t good = 0;  // the leading entries that are the protocol's and valid, claimed
-  for (; good < n; ++good) {
-    Packet* p = packets[good];
-    if (!take_ownership(p) || (!miniport_checks && admit_packet(p) != Status::success)) [[unlikely]]
-      break;
-    claim_for_miniport(verifier, p, binding);
-  }
-  uint64_t now = 0;  // read_cycles(), once something needs it
-  Packet* const* chunk = packets;  // while every entry goes, the caller's array itself: no copy
-  uint32_t k = n, accepted = n;
-  Packet* chunk_store[max_batch];
-  if (good != n) [[unlikely]] {
-    const SortedEntries sorted = sort_entries(binding, packets, good, n, chunk_store);
-    k = sorted.to_miniport;
-    accepted = sorted.accepted;
-    now = sorted.now;
-    chunk = chunk_store;
-  }
-  // Counted before any of it can complete, so that a live reader of the counters never sees
-  // more completed than submitted.
-  submitted_direct_.add(accepted);
-  if (k > 0 && miniport_.deserialized) [[unlikely]] {
-    batch_sizes_[k].add(1);
-    latency_credit_ += k;
-    const bool timed = latency_credit_ >= latency_sample_packets;
-    if (timed) latency_credit_ = 0;
-    send_direct_deserialized(binding, chunk, k, timed);
-  } else if (k > 0) [[likely]] {
-    batch_sizes_[k].add(1);
-    latency_credit_ += k;
-    const bool timed = latency_credit_ >= latency_sample_packets;
-    if (timed) [[unlikely]] {
-      latency_credit_ = 0;
-      (void)stamp_now(now);
-      // A poll step every 16 timed calls (about 16 x 32 packets), or 1 ms, whichever first.
-      if (++timed_calls_ >= 16 || now >= direct_poll_at_) direct_poll_due_ = true;
-    }
-    const uint64_t submitted = now;
-    miniport_.send_packets(miniport_context_, chunk, k);
-    Packet* done[max_batch];
-    const uint32_t finished = take_statuses<true>(chunk, k, done, PacketState::protocol, now);
-    if (finished != 0) [[likely]] {  // return_successes for one binding and one submit time, in place
-      completed_by_status_[status_index(Status::success)].add(finished);  // before the handler (R40)
-      if (timed) latency_.record(read_cycles() - submitted, finished);
-      binding.protocol_.send_complete(binding.context_, done, finished);  // no lock held (R9)
-      returned_alone(binding, finished);
-    }
-    if (finished_count_ != 0) [[unlikely]] deliver_finished();  // send_complete inside the call (R8)
-  }
-  // Entries skipped as not the protocol's were not taken: give back their share of the count.
-  if (accepted != n) [[unlikely]] returned_alone(binding, n - accepted);
-  in_poll_ = false;
 }
 
 void Adapter::send_direct_deserialized(Binding& binding, Packet* const* chunk, uint32_t k, bool timed) noexcept {

@@ -65,7 +65,9 @@ struct RingPort {
     out.resize(got);
     return out;
   }
+  // Closing gives the port id back: a process has only RTE_MAX_ETHPORTS of them.
   ~RingPort() {
+    rte_eth_dev_close(port_id);
     rte_ring_free(rx);
     rte_ring_free(tx);
   }

@@ -5,6 +5,7 @@
 #include <rte_ethdev.h>
 
 #include <atomic>
+#include <chrono>
 #include <numeric>
 #include <thread>
 
@@ -363,6 +364,70 @@ TEST(NetRing, R10_OverlongAndOversegmentedPacketsNeverReachThePmd) {
   rte_pktmbuf_free(reached[0]);
   ASSERT_TRUE(poll_until(h.adapter(), [&] { return h.proto.completed() == 6; }));
   EXPECT_EQ(h.proto.status_of(fine), Status::success);
+}
+
+/// R10 through `send` (NdisSend): refused at once with invalid_packet, no handler call, nothing
+/// at the PMD, not counted as submitted, and the packet still the protocol's (sent again, it is
+/// refused again, not taken for a packet in flight). On the run-to-completion path of a
+/// serialized miniport the miniport's own check is send's answer; elsewhere the dispatcher's.
+TEST(NetRing, R10_SendRefusesEachInvalidPacketAtOnceOnEveryPath) {
+  struct Path {
+    const char* name;
+    dpdk::CompletionMode completion;
+    bool deserialized;
+    bool run_to_completion;
+  };
+  const Path paths[] = {{"zero-copy, run to completion", dpdk::CompletionMode::on_free, false, true},
+                        {"copy, run to completion", dpdk::CompletionMode::on_accept, false, true},
+                        {"deserialized, run to completion", dpdk::CompletionMode::on_free, true, true},
+                        {"zero-copy, worker thread", dpdk::CompletionMode::on_free, false, false}};
+  RingPort ring(unique_name("ring_send_bad"));  // one for all: a process has few port ids
+  for (const Path& path : paths) {
+    SCOPED_TRACE(path.name);
+    PacketFactory f(8, 512);  // outlives the adapter, which may still hold packets
+    DpdkHarness h;
+    dpdk::MiniportConfig mc;
+    mc.completion = path.completion;
+    mc.deserialized = path.deserialized;
+    AdapterConfig ac;
+    ac.run_to_completion = path.run_to_completion;
+    h.open(ring.port_id, mc, ac);
+    if (!path.run_to_completion) ASSERT_TRUE(h.adapter().start_worker(-1).has_value());
+    std::vector<uint8_t> big(h.adapter().maximum_total_size() + 1, 1), good(64, 3), none, unmapped(64, 4);
+    Packet* too_long = packet_over(f, big);
+    Packet* bad_tag = packet_over(f, good);
+    bad_tag->ieee8021q.value = 1u << 16;  // a reserved bit
+    Packet* empty = nullptr;
+    ASSERT_EQ(f.packets->allocate(empty), Status::success);
+    Packet* zero = packet_over(f, none);
+    Packet* no_memory = packet_over(f, unmapped);
+    PacketCounts counts;
+    ASSERT_EQ(no_memory->query(counts), Status::success);  // counted while valid,
+    no_memory->first_buffer()->address = nullptr;           // then broken behind the chain's back
+    const std::vector<Packet*> invalid{too_long, bad_tag, empty, zero, no_memory};
+    for (int round = 0; round < 2; ++round)
+      for (Packet* p : invalid) EXPECT_EQ(send(h.proto.binding, p), Status::invalid_packet) << "round " << round;
+    const AdapterCounters c = h.adapter().counters();
+    EXPECT_EQ(c.rejected_sync, 2 * invalid.size());
+    EXPECT_EQ(c.submitted, 0u);
+    EXPECT_EQ(c.in_flight, 0u);
+    Packet* fine = packet_over(f, good);
+    EXPECT_EQ(send(h.proto.binding, fine), Status::pending);
+    const auto wait_for = [&](auto done) {  // the worker polls by itself; this thread must not
+      const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (!done() && std::chrono::steady_clock::now() < end)
+        if (path.run_to_completion) h.adapter().poll();
+      return done();
+    };
+    ASSERT_TRUE(wait_for([&] { return rte_ring_count(ring.tx) == 1; }));
+    const auto reached = ring.take();
+    ASSERT_EQ(reached.size(), 1u);  // only the good one reached the PMD
+    EXPECT_EQ(frame_bytes(reached[0]), good);
+    rte_pktmbuf_free(reached[0]);
+    ASSERT_TRUE(wait_for([&] { return h.proto.completed() == 1; }));
+    EXPECT_EQ(h.proto.status_of(fine), Status::success);  // the only completion of the run
+    EXPECT_EQ(h.adapter().counters().submitted, 1u);
+  }
 }
 
 TEST(NetRing, R29_R30_LinkDownIsIndicatedAndFailsSendsWithNoCable) {
