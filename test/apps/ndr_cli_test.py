@@ -52,7 +52,10 @@ def topology_up():
 
 
 def veth_eal(bypass=True):
-    a = "--vdev=net_af_packet0,iface=pkndr_a0" + ("" if bypass else ",qdisc_bypass=0")
+    # Through the qdisc, frames the kernel refuses stay in af_packet's TX ring until the next
+    # send kicks it, i.e. into the next trial: a ring of 64 frames fits in the tbf's queue, the
+    # default 512 would fill it and the next trial would lose frames it never sent late.
+    a = "--vdev=net_af_packet0,iface=pkndr_a0" + ("" if bypass else ",qdisc_bypass=0,framecnt=64")
     return EAL + [a, "--vdev=net_af_packet1,iface=pkndr_b0"]
 
 
