@@ -4,15 +4,18 @@ import struct
 
 
 def read_pcap(path):
-    """Returns [(time_s, bytes)] of a little-endian pcap file (micro- or nanoseconds)."""
+    """Returns [(time_s, bytes)] of a little-endian pcap file (micro- or nanoseconds), times
+    counted from the first frame's whole second: a float holding seconds since 1970 keeps only
+    about 240 ns, a tenth of a percent of a 200 us run."""
     data = open(path, "rb").read()
     magic = struct.unpack("<I", data[:4])[0]
     scale = 1e-6 if magic == 0xA1B2C3D4 else 1e-9
-    frames, off = [], 24
+    frames, off, first_sec = [], 24, None
     while off + 16 <= len(data):
         sec, frac, caplen, length = struct.unpack("<IIII", data[off:off + 16])
         off += 16
-        frames.append((sec + frac * scale, data[off:off + caplen]))
+        first_sec = sec if first_sec is None else first_sec
+        frames.append(((sec - first_sec) + frac * scale, data[off:off + caplen]))
         off += caplen
     return frames
 
