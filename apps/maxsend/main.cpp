@@ -117,6 +117,8 @@ int main(int argc, char** argv) {
   cl.option("--share", "percent of the best throughput a value must reach (1-100)", "95");
   cl.option("--latency-budget", "p99 completion latency budget at the fixed load, us (above 0, at most 10^6)", "50");
   cl.option("--load", "fixed offered load, percent of the best throughput (1-100)", "50");
+  cl.option("--run-drift", "percent that a / c (per-call over per-packet cost) moves between runs, 1 sd (0-100): the "
+            "resamples carry it, so a verdict holds for the next run too; 0 judges this run's rounds alone", "8");
   cl.option("--validate", "judge this value against the sweep (1-1024; added to it if missing)");
   cl.option("--ring", "send into a net_ring of N slots (a power of two, 64-65536) drained by a consumer thread, instead of --port");
   cl.option("--drain-mpps", "with --ring: the consumer's rate in Mpps (0-10000; 0: as fast as it can)", "1");
@@ -152,10 +154,11 @@ int main(int argc, char** argv) {
   if (!modes) return bad(modes.error());
   o.modes = *modes;
   uint64_t reps = 30, size = 64, validate_value = 0, ring_size = 0;
-  double share_percent = 95, load_percent = 50, drain_mpps = 1.0;
+  double share_percent = 95, load_percent = 50, drain_mpps = 1.0, drift_percent = 8;
   if (!whole("--reps", 30, 2, 100, reps) || !whole("--size", 64, 60, 9014, size) ||
       !real("--seconds", "0.05", 0.02, 60, o.seconds) || !real("--share", "95", 1, 100, share_percent) ||
-      !real("--load", "50", 1, 100, load_percent) || !real("--drain-mpps", "1", 0, 10000, drain_mpps))
+      !real("--load", "50", 1, 100, load_percent) || !real("--drain-mpps", "1", 0, 10000, drain_mpps) ||
+      !real("--run-drift", "8", 0, 100, drift_percent))
     return apps::exit_status::bad_input;
   {
     auto v = apps::parse_positive_real("--latency-budget", cl.text_or("--latency-budget", "50"), 1e6);
@@ -181,6 +184,7 @@ int main(int argc, char** argv) {
                 " alone: the fit of cycles per packet = c + a / B needs at least two different values (see --help)");
   o.share = share_percent / 100;
   o.load_fraction = load_percent / 100;
+  o.run_drift = drift_percent / 100;
   o.cycles_per_second = static_cast<double>(cycles_per_second());
   const std::string json_path = cl.text("--json"), csv_path = cl.text("--csv"), svg_path = cl.text("--svg");
   const std::string metrics_address = cl.text("--metrics"), progress = cl.text_or("--progress", "text");
@@ -387,7 +391,7 @@ int main(int argc, char** argv) {
     nlohmann::json j;
     j["config"] = {{"values", o.values}, {"modes", o.modes}, {"reps", o.reps}, {"seconds", o.seconds},
                    {"frame_size", o.frame_size}, {"share", o.share}, {"latency_budget_us", o.latency_budget_us},
-                   {"load_fraction", o.load_fraction}, {"port", port->name()},
+                   {"load_fraction", o.load_fraction}, {"run_drift", o.run_drift}, {"port", port->name()},
                    {"address_layout", apps::address_layout_name(layout)}};
     j["results"] = nlohmann::json::array();
     for (const auto& v : results) {

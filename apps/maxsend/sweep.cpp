@@ -123,7 +123,7 @@ double percentile(std::vector<double> v, double q) {
 
 Verdict verdict_of(const ValueResult& v) noexcept {
   if (!v.within_budget) return Verdict::over_budget;
-  if (v.reaches_share) return Verdict::good;
+  if (v.reaches_share && v.share_probability >= 0.975) return Verdict::good;
   if (v.share_probability <= 0.025) return Verdict::too_slow;
   return Verdict::cannot_tell;
 }
@@ -166,9 +166,11 @@ Recommendation recommend(std::vector<ValueResult>& results, const std::string& m
   r.fit.c = fit.c;
   r.fit.r2 = total > 0 ? 1 - residual / total : 1;
   r.fit.resamples = resample_count;
-  // How often each value reaches the share on the fit of a resample of the rounds.
+  // How often each value reaches the share on the fit of a resample of the rounds, its a / c
+  // moved by a draw of the drift between runs (a and c's own intervals are the rounds' alone).
   const std::vector<bool> reach = reaching(values, fit, o.share);
   std::mt19937 rng(7);  // fixed: the same data give the same intervals
+  std::normal_distribution<double> drift(0, o.run_drift > 0 ? o.run_drift : 1);
   std::vector<double> as, cs;
   std::vector<uint32_t> reach_count(values.size(), 0);
   std::vector<size_t> drawn(round_count);
@@ -178,7 +180,9 @@ Recommendation recommend(std::vector<ValueResult>& results, const std::string& m
     const Line l = fit_line(points_of(values, rounds, drawn));
     as.push_back(l.a);
     cs.push_back(l.c);
-    const std::vector<bool> rr = reaching(values, l, o.share);
+    Line drifted = l;
+    if (o.run_drift > 0) drifted.a *= std::exp(drift(rng));
+    const std::vector<bool> rr = reaching(values, drifted, o.share);
     for (size_t i = 0; i < values.size(); ++i) reach_count[i] += rr[i];
   }
   r.fit.a_lo = percentile(as, 0.025);
@@ -203,8 +207,11 @@ Recommendation recommend(std::vector<ValueResult>& results, const std::string& m
     if (verdict_of(*values[i]) == Verdict::good &&
         (chosen < 0 || values[i]->value < values[static_cast<size_t>(chosen)]->value))
       chosen = static_cast<int>(i);
-  const std::string model = format("cycles per packet = %.1f [%.1f, %.1f] + %.1f [%.1f, %.1f] / B (r2 %.2f, %u resamples)",
+  const std::string model = format("cycles per packet = %.1f [%.1f, %.1f] + %.1f [%.1f, %.1f] / B (r2 %.2f, %u resamples "
+                                   "of the rounds)",
                                    fit.c, r.fit.c_lo, r.fit.c_hi, fit.a, r.fit.a_lo, r.fit.a_hi, r.fit.r2, resample_count);
+  const std::string drift_text = o.run_drift > 0 ? format(", a / c varied by %.0f %% for the drift between runs", 100 * o.run_drift)
+                                                 : std::string(", this run alone");
   if (chosen < 0) {
     r.explanation = format(
         "%s: no value reaches %.0f %% of the fitted throughput at %u, beyond the noise, with a p99 latency within %.0f us "
@@ -220,11 +227,11 @@ Recommendation recommend(std::vector<ValueResult>& results, const std::string& m
   for (const ValueResult* v : values)
     if (v->value < c.value && (below == nullptr || v->value > below->value)) below = v;
   r.explanation = format(
-      "%s: recommend OID_GEN_MAXIMUM_SEND_PACKETS = %u (it reaches the share in %.0f %% of %u resamples). %s: at %u a call "
+      "%s: recommend OID_GEN_MAXIMUM_SEND_PACKETS = %u (it reaches the share in %.0f %% of %u resamples%s). %s: at %u a call "
       "costs %.1f cycles a packet, %.1f %% of the throughput at %u; measured %.2f Mpps [%.2f - %.2f], %.1f packets per "
       "call, %.3f partial acceptances per call; at %.2f Mpps offered its p99 completion latency is %.1f us (budget "
       "%.0f us).",
-      mode.c_str(), c.value, 100 * r.confidence, resample_count, model.c_str(), c.value, c.fitted_cycles,
+      mode.c_str(), c.value, 100 * r.confidence, resample_count, drift_text.c_str(), model.c_str(), c.value, c.fitted_cycles,
       100 * c.fitted_share, largest, c.mpps.median, c.mpps.min, c.mpps.max, c.mean_batch, c.resources_rate,
       c.load_mpps, c.load_p99_us, o.latency_budget_us);
   if (below != nullptr) {
@@ -232,6 +239,7 @@ Recommendation recommend(std::vector<ValueResult>& results, const std::string& m
     r.explanation += format(" The next smaller value, %u, %s (%.1f %% on the fit, in %.0f %% of resamples; p99 %.1f us).",
                             below->value,
                             v == Verdict::over_budget ? "misses the latency budget"
+                            : v == Verdict::cannot_tell && below->reaches_share ? "reaches the share on the fit, but not beyond the noise"
                             : v == Verdict::cannot_tell ? "falls short on the fit, but not beyond the noise"
                                                         : "falls short of the share",
                             100 * below->fitted_share, 100 * below->share_probability, below->load_p99_us);
@@ -265,8 +273,8 @@ std::string validate(const std::vector<ValueResult>& results, const Recommendati
       text = format("not good: %u reaches only %s.", value, share_text.c_str());
       break;
     case Verdict::cannot_tell:
-      text = format("cannot tell at this noise: %u reaches %s; run with more --reps to decide.", value,
-                    share_text.c_str());
+      text = format("cannot tell at this noise: %u reaches %s; more --reps narrow this run's noise, a quieter machine "
+                    "(and a smaller --run-drift) the drift between runs.", value, share_text.c_str());
       break;
   }
   if (text.rfind("not good", 0) == 0 && r.found) text += format(" Use %u instead.", r.value);

@@ -24,6 +24,10 @@ struct SweepOptions {
   double latency_budget_us = 50;  ///< p99 submit-to-completion at the fixed load
   double load_fraction = 0.5;     ///< fixed offered load, as a share of the best throughput
   double cycles_per_second = 0;   ///< the TSC's rate, to draw the fitted throughput (0: not drawn)
+  /// How far a / c moves from one run to the next (1 sd of its logarithm). Resampling one
+  /// run's rounds cannot see it; each resample's fit has its a scaled by a draw of it, so a
+  /// verdict holds for the next run too. 0: this run's rounds alone.
+  double run_drift = 0.08;
 };
 
 struct ValueResult {
@@ -42,7 +46,7 @@ struct ValueResult {
   double load_p50_us = 0, load_p99_us = 0, load_p999_us = 0;
   double fitted_cycles = 0;        ///< c + a / value
   double fitted_share = 0;         ///< fitted cost at the largest value / fitted cost here
-  double share_probability = 0;    ///< of resamples in which it reaches the share
+  double share_probability = 0;    ///< of resamples (with the drift between runs) reaching the share
   bool reaches_share = false;      ///< on the fitted curve
   bool within_budget = false;
 };
@@ -69,10 +73,11 @@ struct Recommendation {
 };
 
 /// What the sweep says of one value: over budget (its p99 at the fixed load), good (its
-/// fitted throughput reaches the share), too slow (it falls short, and so do at least 97.5 %
-/// of resamples: the 95 % interval lies below), or cannot tell (short on the fit, but not
-/// beyond the noise). The fit's own estimate decides between good and not: it is the figure
-/// that moves least from run to run, so a second run gives the same verdict.
+/// fitted throughput reaches the share, and so do at least 97.5 % of resamples: the 95 %
+/// interval lies above), too slow (at most 2.5 % of resamples reach it: the interval lies
+/// below), or cannot tell (the interval holds the share). The resamples carry the drift
+/// between runs, so a value near the line is "cannot tell" instead of good in one run and
+/// not in the next.
 enum class Verdict { good, too_slow, cannot_tell, over_budget };
 Verdict verdict_of(const ValueResult& v) noexcept;
 /// "good", "too slow", "cannot tell", "over budget": the table's and the JSON's words.

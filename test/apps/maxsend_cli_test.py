@@ -28,6 +28,7 @@ with tempfile.TemporaryDirectory() as tmp:
     layout = expected_address_layout()
     check("addresses %s by default" % layout, d["config"].get("address_layout") == layout
           and layout + " addresses" in r.stdout, str(d["config"]))
+    check("the drift between runs is 8 % by default", d["config"].get("run_drift") == 0.08, str(d["config"]))
     for mode in ("serialized", "deserialized"):
         rows = [x for x in d["results"] if x["mode"] == mode]
         # The test's own estimate: each round's costs over the round's geometric mean, the
@@ -64,7 +65,7 @@ with tempfile.TemporaryDirectory() as tmp:
             check("%s/%d: reaches_share follows from the fit" % (mode, x["value"]), x["reaches_share"] == reaches)
             p = x["share_probability"]
             want = ("over budget" if x["load_latency_us"]["p99"] > budget else
-                    "good" if reaches else "too slow" if p <= 0.025 else "cannot tell")
+                    "good" if reaches and p >= 0.975 else "too slow" if p <= 0.025 else "cannot tell")
             check("%s/%d: the verdict follows from the share and its resamples" % (mode, x["value"]),
                   x["verdict"] == want, f"{x['verdict']} vs {want}")
         good = [x["value"] for x in rows if x["verdict"] == "good"]
@@ -113,7 +114,7 @@ with tempfile.TemporaryDirectory() as tmp:
 # Bad values, outputs and signals (faults_check.py).
 import faults_check  # noqa: E402
 _app = sys.argv[1]
-faults_check.bad_values(_app, "pkio-maxsend", [["--seconds", "nan"], ["--share", "nan"], ["--latency-budget", "nan"], ["--load", "nan"], ["--ring", "1"], ["--ring", "100"], ["--values", "8,"], ["--values", ""], ["--modes", ""], ["--validate", "0"], ["--drain-mpps", "inf"], ["--size", "1e3"], ["--size", "9015"], ["--values", "8,8"], ["--values", "8", "--validate", "8"]])
+faults_check.bad_values(_app, "pkio-maxsend", [["--seconds", "nan"], ["--share", "nan"], ["--latency-budget", "nan"], ["--load", "nan"], ["--ring", "1"], ["--ring", "100"], ["--values", "8,"], ["--values", ""], ["--modes", ""], ["--validate", "0"], ["--drain-mpps", "inf"], ["--size", "1e3"], ["--size", "9015"], ["--values", "8,8"], ["--values", "8", "--validate", "8"], ["--run-drift", "nan"], ["--run-drift", "101"], ["--run-drift", "-1"]])
 with tempfile.TemporaryDirectory() as _tmp:
     faults_check.outputs(_app, "pkio-maxsend", ["--values", "8,32", "--modes", "serialized", "--reps", "2", "--seconds", "0.3"], _tmp)
 faults_check.early_signals(_app, "pkio-maxsend", ["--values", "8,32", "--modes", "serialized", "--reps", "2", "--seconds", "0.3"])
