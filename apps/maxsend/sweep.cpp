@@ -170,7 +170,7 @@ Recommendation recommend(std::vector<ValueResult>& results, const std::string& m
   // moved by a draw of the drift between runs (a and c's own intervals are the rounds' alone).
   const std::vector<bool> reach = reaching(values, fit, o.share);
   std::mt19937 rng(7);  // fixed: the same data give the same intervals
-  std::normal_distribution<double> drift(0, o.run_drift > 0 ? o.run_drift : 1);
+  std::normal_distribution<double> standard_normal(0, 1);
   std::vector<double> as, cs;
   std::vector<uint32_t> reach_count(values.size(), 0);
   std::vector<size_t> drawn(round_count);
@@ -181,7 +181,7 @@ Recommendation recommend(std::vector<ValueResult>& results, const std::string& m
     as.push_back(l.a);
     cs.push_back(l.c);
     Line drifted = l;
-    if (o.run_drift > 0) drifted.a *= std::exp(drift(rng));
+    drifted.a *= std::exp(o.run_drift * standard_normal(rng));
     const std::vector<bool> rr = reaching(values, drifted, o.share);
     for (size_t i = 0; i < values.size(); ++i) reach_count[i] += rr[i];
   }
