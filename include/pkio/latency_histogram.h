@@ -8,6 +8,7 @@
 /// other threads see relaxed, possibly slightly stale counts.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <bit>
@@ -61,7 +62,8 @@ class LatencyHistogram {
   static constexpr double resolution = 1.0 / (1u << sub_bits);
 
   /// The value below which `fraction` (0..1) of the samples fall (bucket midpoint, so within
-  /// `resolution` of the true value); 0 if empty; at 1.0 the exact maximum.
+  /// `resolution` of the true value, and never above the maximum: in the top bucket the
+  /// midpoint may be); 0 if empty; at 1.0 the exact maximum.
   [[nodiscard]] uint64_t percentile(double fraction) const noexcept {
     const uint64_t total = count();
     if (total == 0) return 0;
@@ -74,7 +76,7 @@ class LatencyHistogram {
       if (seen > rank) {
         const uint64_t low = bucket_low(i);
         const uint64_t high = i + 1 < bucket_count ? bucket_low(i + 1) : low;
-        return low + (high - low) / 2;
+        return std::min(low + (high - low) / 2, max());
       }
     }
     return bucket_low(bucket_count - 1);
