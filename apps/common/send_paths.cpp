@@ -63,7 +63,7 @@ namespace {
 
 void finish(RunResult& r, uint64_t cycles) {
   r.cycles = cycles;
-  r.seconds = static_cast<double>(cycles) / static_cast<double>(rte_get_tsc_hz());
+  r.seconds = static_cast<double>(cycles) / static_cast<double>(cycles_per_second());
   r.mpps = r.seconds > 0 ? static_cast<double>(r.packets) / r.seconds / 1e6 : 0;
   r.cycles_per_packet = r.packets ? static_cast<double>(cycles) / static_cast<double>(r.packets) : 0;
 }
@@ -72,7 +72,7 @@ void finish(RunResult& r, uint64_t cycles) {
 void run_raw(dpdk::Port& port, const RunSpec& spec, RunResult& r) {
   rte_mbuf* mbufs[1024];
   const auto burst = static_cast<uint16_t>(std::min<uint32_t>(spec.burst, 1024));
-  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t hz = cycles_per_second();
   const uint64_t start = rte_rdtsc();
   const uint64_t end = start + static_cast<uint64_t>(spec.seconds * static_cast<double>(hz));
   uint64_t now = start;
@@ -126,7 +126,7 @@ void run_handoff(dpdk::Port& port, const RunSpec& spec, RunResult& r) {
     end_cycles = rte_rdtsc();
   });
   rte_mbuf* mbufs[1024];
-  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t hz = cycles_per_second();
   const uint64_t start = rte_rdtsc();
   const uint64_t end = start + static_cast<uint64_t>(spec.seconds * static_cast<double>(hz));
   uint64_t now = start;
@@ -289,7 +289,7 @@ Status run_pkio(dpdk::Port& port, const RunSpec& spec, RunResult& r, std::string
       return Status::failure;
     }
   }
-  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t hz = cycles_per_second();
   const uint64_t start = rte_rdtsc();
   const uint64_t end = start + static_cast<uint64_t>(spec.seconds * static_cast<double>(hz));
   const double per_cycle = spec.offered_pps / static_cast<double>(hz);

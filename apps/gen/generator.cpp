@@ -9,6 +9,8 @@
 #include <random>
 #include <utility>
 
+#include <pkio/cycles.h>
+
 #include "receiver.h"
 #include "restamp.h"
 
@@ -87,7 +89,7 @@ Status QueueSender::create(dpdk::Port& port, uint16_t queue, const Options& o, c
   s->queue_ = queue;
   s->trace_ = trace;
   s->rng_ += queue;
-  s->ns_per_cycle_ = 1e9 / static_cast<double>(rte_get_tsc_hz());
+  s->ns_per_cycle_ = 1e9 / static_cast<double>(cycles_per_second());
   dpdk::MiniportConfig mc;
   mc.queue_id = queue;
   mc.maximum_send_packets = o.batch;
@@ -406,7 +408,12 @@ Packet* QueueSender::next_replay_packet() noexcept {
 
 void QueueSender::run(const std::atomic<bool>& stop, uint64_t count, double duration_s, double rate_pps,
                       double drain_timeout_s) {
-  const uint64_t hz = rte_get_tsc_hz();
+  // The duration starts at the first submission, the device's first frame comes later: the
+  // first call should not also fault in its stack or find its slots and the PMD cold. Done
+  // before the pacer's clock starts, or the packets due meanwhile would go out at once.
+  lane_->miniport().warm_up();
+  lane_->adapter().poll();
+  const uint64_t hz = cycles_per_second();
   const uint64_t start = rte_rdtsc();
   const uint64_t end = duration_s > 0 ? start + static_cast<uint64_t>(duration_s * static_cast<double>(hz)) : UINT64_MAX;
   Pacer pacer;
@@ -422,10 +429,6 @@ void QueueSender::run(const std::atomic<bool>& stop, uint64_t count, double dura
   const uint32_t stamp_only_size = stamp_only ? streams_[0].spec->size.min + streams_[0].tag : 0;
   uint64_t sent = 0, bytes = 0;
   Packet* batch[1024];
-  // The duration starts at the first submission, the device's first frame comes later: the
-  // first call should not also fault in its stack or find its slots and the PMD cold.
-  lane_->miniport().warm_up();
-  lane_->adapter().poll();
   while (!stop.load(std::memory_order_relaxed) && (count == 0 || sent < count)) {
     const uint64_t now = rte_rdtsc();
     if (now >= end) break;

@@ -4,6 +4,8 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <pkio/cycles.h>
+
 namespace pkio::gen {
 
 bool FlowTracker::test_and_set(uint64_t sequence) noexcept {
@@ -41,7 +43,7 @@ void Receiver::run(const std::atomic<bool>& stop, unsigned quiet_ms, unsigned dr
   constexpr uint16_t burst = 64;
   rte_mbuf* mbufs[burst];
   static thread_local uint8_t linear[16384];  // a chained mbuf's bytes, copied out to parse
-  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t hz = cycles_per_second();
   uint64_t last_frame = rte_rdtsc(), stop_seen = 0;
   for (;;) {
     const uint16_t n = rte_eth_rx_burst(port_id_, 0, mbufs, burst);

@@ -72,7 +72,7 @@ struct RingSink {
       apps::run_on_lcore(1);  // beside the sender, on the next EAL lcore
       if (rte_lcore_id() == LCORE_ID_ANY) (void)rte_thread_register();
       void* mbufs[64];
-      const double per_cycle = drain_mpps * 1e6 / static_cast<double>(rte_get_tsc_hz());
+      const double per_cycle = drain_mpps * 1e6 / static_cast<double>(cycles_per_second());
       const uint64_t start = rte_rdtsc();
       uint64_t taken = 0;
       while (!stop.load(std::memory_order_relaxed)) {

@@ -21,7 +21,8 @@ inline uint64_t read_cycles() noexcept {
 #endif
 }
 
-/// Cycles per second of read_cycles(), measured once (about 20 ms) on first use.
+/// Cycles per second of read_cycles(), measured once against the monotonic clock (about
+/// 20 ms) on first use. pkio's tools pace and time with it, not with rte_get_tsc_hz().
 uint64_t cycles_per_second() noexcept;
 
 /// Converts a number of cycles to nanoseconds.
