@@ -53,8 +53,9 @@ def topology_up():
 
 def veth_eal(bypass=True):
     # Through the qdisc, frames the kernel refuses stay in af_packet's TX ring until the next
-    # send kicks it, i.e. into the next trial: a ring of 64 frames fits in the tbf's queue, the
-    # default 512 would fill it and the next trial would lose frames it never sent late.
+    # send kicks it, i.e. into the next trial: a ring of 64 frames fits in the tbf's queue; with
+    # the default 512 the previous trial's leftovers would fill it, and the next trial's own
+    # frames would be dropped and counted as the DUT's loss.
     a = "--vdev=net_af_packet0,iface=pkndr_a0" + ("" if bypass else ",qdisc_bypass=0,framecnt=64")
     return EAL + [a, "--vdev=net_af_packet1,iface=pkndr_b0"]
 
