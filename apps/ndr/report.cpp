@@ -9,8 +9,10 @@ namespace pkio::ndr {
 
 using apps::format;
 
+// Rates to the packet per second (six decimals of Mpps): the search's steps at a kernel DUT's
+// ten thousand packets per second are a few tens of pps, which four decimals would hide.
 std::string trial_line(const Trial& t) {
-  std::string line = format("[%4u B] trial %2u %-10s %10.4f Mpps intended, offered %10.4f, received %10.4f, lost %llu (%.4f %%)",
+  std::string line = format("[%4u B] trial %2u %-10s %10.6f Mpps intended, offered %10.6f, received %10.6f, lost %llu (%.4f %%)",
                             t.frame_size, t.index, t.kind.c_str(), t.intended_pps / 1e6, t.offered_pps / 1e6,
                             t.received_pps / 1e6, static_cast<unsigned long long>(t.lost), 100 * t.loss_ratio());
   line += t.valid ? ", valid" : ", INVALID: " + t.invalid_reason;
@@ -20,7 +22,7 @@ std::string trial_line(const Trial& t) {
 
 std::string result_line(const SizeResult& r, double pdr) {
   const auto one = [&](const char* name, const Found& f) {
-    return format("%s %.4f Mpps (%.3f Gbit/s on the wire, loss %.4f %%, limited by %s%s)", name, f.pps / 1e6,
+    return format("%s %.6f Mpps (%.3f Gbit/s on the wire, loss %.4f %%, limited by %s%s)", name, f.pps / 1e6,
                   wire_bps(f.pps, r.frame_size) / 1e9, 100 * f.loss_ratio, f.limited_by.c_str(),
                   f.confirmed ? ", confirmed" : f.pps > 0 ? ", NOT confirmed by a final trial" : "");
   };
