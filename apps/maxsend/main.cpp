@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
   cl.option("--latency-budget", "p99 completion latency budget at the fixed load, us (above 0, at most 10^6)", "50");
   cl.option("--load", "fixed offered load, percent of the best throughput (1-100)", "50");
   cl.option("--run-drift", "percent that a / c (per-call over per-packet cost) moves between runs, 1 sd (0-100): the "
-            "resamples carry it, so a verdict holds for the next run too; 0 judges this run's rounds alone", "8");
+            "resamples carry it, so the confidence printed and \"too slow\" hold for the next run too; 0: this run's rounds alone", "8");
   cl.option("--validate", "judge this value against the sweep (1-1024; added to it if missing)");
   cl.option("--ring", "send into a net_ring of N slots (a power of two, 64-65536) drained by a consumer thread, instead of --port");
   cl.option("--drain-mpps", "with --ring: the consumer's rate in Mpps (0-10000; 0: as fast as it can)", "1");

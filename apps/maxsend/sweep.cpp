@@ -123,7 +123,7 @@ double percentile(std::vector<double> v, double q) {
 
 Verdict verdict_of(const ValueResult& v) noexcept {
   if (!v.within_budget) return Verdict::over_budget;
-  if (v.reaches_share && v.share_probability >= 0.975) return Verdict::good;
+  if (v.reaches_share && v.share_probability >= 0.5) return Verdict::good;
   if (v.share_probability <= 0.025) return Verdict::too_slow;
   return Verdict::cannot_tell;
 }
@@ -214,7 +214,7 @@ Recommendation recommend(std::vector<ValueResult>& results, const std::string& m
                                                  : std::string(", this run alone");
   if (chosen < 0) {
     r.explanation = format(
-        "%s: no value reaches %.0f %% of the fitted throughput at %u, beyond the noise, with a p99 latency within %.0f us "
+        "%s: no value reaches %.0f %% of the fitted throughput at %u, in at least half the resamples, with a p99 latency within %.0f us "
         "at %.2f Mpps offered; raise the budget or lower the share. %s.",
         mode.c_str(), o.share * 100, largest, o.latency_budget_us, o.load_fraction * r.best_mpps, model.c_str());
     return r;
@@ -239,7 +239,7 @@ Recommendation recommend(std::vector<ValueResult>& results, const std::string& m
     r.explanation += format(" The next smaller value, %u, %s (%.1f %% on the fit, in %.0f %% of resamples; p99 %.1f us).",
                             below->value,
                             v == Verdict::over_budget ? "misses the latency budget"
-                            : v == Verdict::cannot_tell && below->reaches_share ? "reaches the share on the fit, but not beyond the noise"
+                            : v == Verdict::cannot_tell && below->reaches_share ? "reaches the share on the fit, but in under half the resamples"
                             : v == Verdict::cannot_tell ? "falls short on the fit, but not beyond the noise"
                                                         : "falls short of the share",
                             100 * below->fitted_share, 100 * below->share_probability, below->load_p99_us);
@@ -267,6 +267,8 @@ std::string validate(const std::vector<ValueResult>& results, const Recommendati
       break;
     case Verdict::good:
       text = format("good: %u reaches %s, and has %s.", value, share_text.c_str(), budget_text.c_str());
+      if (v->share_probability < 0.975)
+        text += " It lies near the line: not every run will agree (more --reps narrow this run's part of the noise).";
       if (r.found && r.value < value) text += format(" %u would do as well with smaller arrays.", r.value);
       break;
     case Verdict::too_slow:

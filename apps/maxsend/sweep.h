@@ -25,8 +25,8 @@ struct SweepOptions {
   double load_fraction = 0.5;     ///< fixed offered load, as a share of the best throughput
   double cycles_per_second = 0;   ///< the TSC's rate, to draw the fitted throughput (0: not drawn)
   /// How far a / c moves from one run to the next (1 sd of its logarithm). Resampling one
-  /// run's rounds cannot see it; each resample's fit has its a scaled by a draw of it, so a
-  /// verdict holds for the next run too. 0: this run's rounds alone.
+  /// run's rounds cannot see it; each resample's fit has its a scaled by a draw of it, so the
+  /// confidence printed, and a "too slow", hold for the next run too. 0: this run's rounds alone.
   double run_drift = 0.08;
 };
 
@@ -73,11 +73,12 @@ struct Recommendation {
 };
 
 /// What the sweep says of one value: over budget (its p99 at the fixed load), good (its
-/// fitted throughput reaches the share, and so do at least 97.5 % of resamples: the 95 %
-/// interval lies above), too slow (at most 2.5 % of resamples reach it: the interval lies
-/// below), or cannot tell (the interval holds the share). The resamples carry the drift
-/// between runs, so a value near the line is "cannot tell" instead of good in one run and
-/// not in the next.
+/// fitted throughput reaches the share, and so do at least half the resamples), too slow (at
+/// most 2.5 % of resamples reach it: the 95 % interval lies below the line), or cannot tell
+/// (the fit falls short, or the resamples disagree with it, but the interval holds the line).
+/// Any rule flips between two answers for a value at its threshold; this one puts the
+/// threshold at the line itself, so a value well above it is good in every run however noisy
+/// the machine. How sure a good value is, is its share_probability, printed beside it.
 enum class Verdict { good, too_slow, cannot_tell, over_budget };
 Verdict verdict_of(const ValueResult& v) noexcept;
 /// "good", "too slow", "cannot tell", "over budget": the table's and the JSON's words.

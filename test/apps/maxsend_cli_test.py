@@ -65,7 +65,7 @@ with tempfile.TemporaryDirectory() as tmp:
             check("%s/%d: reaches_share follows from the fit" % (mode, x["value"]), x["reaches_share"] == reaches)
             p = x["share_probability"]
             want = ("over budget" if x["load_latency_us"]["p99"] > budget else
-                    "good" if reaches and p >= 0.975 else "too slow" if p <= 0.025 else "cannot tell")
+                    "good" if reaches and p >= 0.5 else "too slow" if p <= 0.025 else "cannot tell")
             check("%s/%d: the verdict follows from the share and its resamples" % (mode, x["value"]),
                   x["verdict"] == want, f"{x['verdict']} vs {want}")
         good = [x["value"] for x in rows if x["verdict"] == "good"]
@@ -90,6 +90,8 @@ with tempfile.TemporaryDirectory() as tmp:
             (said.startswith("not good") and row["verdict"] in ("too slow", "over budget")) or \
             (said.startswith("cannot tell") and row["verdict"] == "cannot tell")
         check(m + ": the verdict on 8 does not contradict its own table", consistent, v)
+        check(m + ": a good verdict near the line says so",
+              row["verdict"] != "good" or (("near the line" in v) == (row["share_probability"] < 0.975)), v)
     check("verdict printed", "validate serialized" in r.stdout)
     root = ET.parse(s).getroot()
     check("SVG is an svg document", root.tag.endswith("svg") and len(root) > 10)
